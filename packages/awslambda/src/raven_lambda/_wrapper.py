@@ -1,0 +1,156 @@
+"""``@raven_lambda.handler``: report a Lambda handler's errors and imminent timeouts, and deliver
+them before the invocation ends (Lambda freezes the process as soon as the handler returns)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, overload
+
+from raven.exceptions import ConfigurationError
+
+from ._invocation import aws_lambda_context, remaining_seconds, take_cold_start
+from ._timeout import TimeoutWatch
+from ._trigger import describe_trigger
+
+__all__ = ["DEFAULT_TIMEOUT_MARGIN", "default_client", "handler"]
+
+logger = logging.getLogger("raven.awslambda")
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_TIMEOUT_MARGIN = 1.5
+# Flushing stops this long before the deadline, so the runtime can still post the handler's result.
+FLUSH_SLACK = 0.1
+
+_default_lock = threading.Lock()
+_default: Any = None
+
+
+def default_client() -> Any:
+    """The process's shared :class:`LambdaClient`, configured from ``SENTRY_*`` variables."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            from .client import LambdaClient
+
+            _default = LambdaClient()
+        return _default
+
+
+@overload
+def handler(func: F, /) -> F: ...
+@overload
+def handler(*, client: Any = None, timeout_warning: bool = True,
+            timeout_margin: float = DEFAULT_TIMEOUT_MARGIN) -> Callable[[F], F]: ...
+def handler(func: Any = None, /, *, client: Any = None, timeout_warning: bool = True,
+            timeout_margin: float = DEFAULT_TIMEOUT_MARGIN) -> Any:
+    """Decorate a Lambda handler, bare (``@handler``) or configured (``@handler(client=...)``).
+
+    ``client``: the ``raven.Client`` to report with; by default one :class:`LambdaClient` per
+    process, built from ``SENTRY_DSN`` and the other ``SENTRY_*`` variables when the first handler
+    is decorated (so a bad DSN fails the function's init, loudly).
+    ``timeout_warning``: send a warning with the handler's stack ``timeout_margin`` seconds
+    before the invocation's deadline, if it is still running then.
+
+    The handler's return value and exceptions pass through unchanged.
+    """
+    if func is not None and not callable(func):
+        raise TypeError(f"raven_lambda.handler decorates a function, got {func!r}")
+    if isinstance(timeout_margin, bool) or not isinstance(timeout_margin, (int, float)) or timeout_margin < 0:
+        raise ConfigurationError(f"option 'timeout_margin' must be a number of seconds >= 0, got {timeout_margin!r}")
+
+    def decorate(function: F) -> F:
+        invocation = _Invoker(function, client if client is not None else default_client(),
+                              bool(timeout_warning), float(timeout_margin))
+
+        @functools.wraps(function)
+        def wrapper(event: Any, context: Any) -> Any:
+            __traceback_hide__ = True  # noqa: F841  (keeps this frame out of reported stacks)
+            return invocation(event, context)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(func) if func is not None else decorate
+
+
+@contextmanager
+def _guard(what: str) -> Iterator[None]:
+    """Raven's own failures are logged and swallowed: they never reach the function."""
+    try:
+        yield
+    except Exception:
+        logger.exception("raven_lambda: %s failed", what)
+
+
+class _Invoker:
+    def __init__(self, func: Callable[[Any, Any], Any], client: Any, timeout_warning: bool, margin: float) -> None:
+        self.func = func
+        self.client = client
+        self.timeout_warning = timeout_warning
+        self.margin = margin
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        __traceback_hide__ = True  # noqa: F841
+        cold_start = take_cold_start()
+        client = self.client
+        if not client.is_enabled():
+            return self.func(event, context)
+        with client.context:  # a fresh scope: nothing from the previous invocation leaks in
+            watch: TimeoutWatch | None = None
+            with _guard("describing the invocation"):
+                self._describe(client, event, context, cold_start)
+            if self.timeout_warning:
+                with _guard("starting the timeout warning"):
+                    watch = self._watch(client, context, cold_start)
+            try:
+                return self.func(event, context)
+            except Exception:
+                with _guard("capturing the handler's exception"):
+                    client.captureException(sys.exc_info(), mechanism={"type": "aws_lambda", "handled": False},
+                                            data=_now(context, cold_start))
+                raise
+            finally:
+                if watch is not None:
+                    watch.cancel()
+                with _guard("flushing events"):
+                    client.flush(_flush_timeout(client, context))
+
+    @staticmethod
+    def _describe(client: Any, event: Any, context: Any, cold_start: bool) -> None:
+        lambda_context = aws_lambda_context(context, cold_start)
+        data: dict[str, Any] = {"contexts": {"aws_lambda": lambda_context}}
+        if lambda_context.get("function_name"):
+            data["transaction"] = lambda_context["function_name"]
+        client.context.merge(data)
+        with _guard("describing the triggering event"):
+            request, trigger = describe_trigger(event, client)
+            if request is not None:
+                client.context.merge({"request": request})
+            if trigger is not None:
+                client.context.merge({"contexts": {"aws_event": trigger}})
+
+    def _watch(self, client: Any, context: Any, cold_start: bool) -> TimeoutWatch | None:
+        remaining = remaining_seconds(context)
+        if remaining is None:
+            return None
+        watch = TimeoutWatch(client, self.margin, remaining, threading.get_ident(),
+                             event_data=lambda: _now(context, cold_start),
+                             flush=lambda: client.flush(_flush_timeout(client, context)))
+        watch.start()
+        return watch
+
+
+def _now(context: Any, cold_start: bool) -> dict[str, Any]:
+    """Event data as of now: the ``aws_lambda`` context with the time remaining at capture."""
+    return {"contexts": {"aws_lambda": aws_lambda_context(context, cold_start)}}
+
+
+def _flush_timeout(client: Any, context: Any) -> float:
+    remaining = remaining_seconds(context)
+    if remaining is None:
+        return float(client.options.shutdown_timeout)
+    return max(remaining - FLUSH_SLACK, 0.0)
