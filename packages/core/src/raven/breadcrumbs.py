@@ -1,0 +1,197 @@
+"""Breadcrumbs: the trail of events before an error, recorded into the active contexts.
+
+Sources: explicit ``record(...)`` calls, the logging hook (every log record becomes a crumb
+unless its logger is ignored), and library hooks for outgoing HTTP (``requests``, ``http.client``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from .context import get_active_contexts
+
+__all__ = [
+    "ignore_logger",
+    "install_logging_hook",
+    "libraryhook",
+    "make_crumb",
+    "record",
+    "register_logging_handler",
+    "register_special_log_handler",
+    "uninstall_logging_hook",
+]
+
+logger = logging.getLogger("raven.breadcrumbs")
+
+MAX_MESSAGE_LENGTH = 1024
+_LEVELS = {"warn": "warning", "critical": "fatal", "exception": "error", "notset": "debug"}
+_VALID_LEVELS = {"debug", "info", "warning", "error", "fatal", "log"}
+
+_ignored_loggers: set[str] = {"raven", "sentry.errors"}
+_special_handlers: dict[str, Callable[..., Any]] = {}
+_logging_handlers: list[Callable[..., Any]] = []
+_library_hooks: dict[str, list[Callable[[], Any]]] = {}
+_installed_library_hooks: set[str] = set()
+_hook_lock = threading.Lock()
+
+# Set while the SDK itself makes HTTP calls, and while one library hook already records a call.
+suppress_http_breadcrumbs: ContextVar[bool] = ContextVar("raven.suppress_http_breadcrumbs", default=False)
+
+
+def normalize_level(level: Any) -> str:
+    if isinstance(level, int):
+        level = logging.getLevelName(level)
+    name = str(level or "info").lower()
+    name = _LEVELS.get(name, name)
+    return name if name in _VALID_LEVELS else "info"
+
+
+def make_crumb(*, timestamp: float | None = None, level: Any = None, message: str | None = None,
+               category: str | None = None, data: Mapping[str, Any] | None = None, type: str | None = None,
+               processor: Callable[[dict[str, Any]], Any] | None = None,
+               before_breadcrumb: Callable[..., Any] | None = None, hint: Any = None) -> dict[str, Any] | None:
+    """A crumb dict after ``processor`` and ``before_breadcrumb``; None when dropped."""
+    if timestamp is not None and not isinstance(timestamp, (int, float)):
+        timestamp = timestamp.timestamp() if hasattr(timestamp, "timestamp") else None
+    crumb: dict[str, Any] = {"timestamp": timestamp or time.time(), "type": type or "default",
+                             "level": normalize_level(level)}
+    if message is not None:
+        crumb["message"] = message
+    if category is not None:
+        crumb["category"] = category
+    if data:
+        crumb["data"] = dict(data)
+    try:
+        if processor is not None:
+            processor(crumb)
+        if before_breadcrumb is not None:
+            crumb = before_breadcrumb(crumb, hint)
+    except Exception:
+        logger.exception("breadcrumb processor failed; crumb dropped")
+        return None
+    return crumb
+
+
+def record(message: str | None = None, timestamp: float | None = None, level: Any = None,
+           category: str | None = None, data: Mapping[str, Any] | None = None, type: str | None = None,
+           processor: Callable[[dict[str, Any]], Any] | None = None) -> None:
+    """Record a breadcrumb into every active context (each client's context)."""
+    for context in get_active_contexts():
+        context.breadcrumbs.record(timestamp=timestamp, level=level, message=message, category=category,
+                                   data=data, type=type, processor=processor)
+
+
+def ignore_logger(name_or_logger: str | logging.Logger, allow_level: int | None = None) -> None:
+    """Never turn records of this logger (and its children) into breadcrumbs."""
+    name = name_or_logger.name if isinstance(name_or_logger, logging.Logger) else name_or_logger
+    if allow_level is None:
+        _ignored_loggers.add(name)
+    else:
+        register_special_log_handler(name, lambda lg, level, *a: level < allow_level)
+
+
+def register_special_log_handler(name_or_logger: str | logging.Logger, callback: Callable[..., Any]) -> None:
+    """``callback(logger, level, msg, args, kwargs)`` for one logger; returning True suppresses the crumb."""
+    name = name_or_logger.name if isinstance(name_or_logger, logging.Logger) else name_or_logger
+    _special_handlers[name] = callback
+
+
+def register_logging_handler(callback: Callable[..., Any]) -> None:
+    """``callback(logger, level, msg, args, kwargs)`` for every record; returning True suppresses it."""
+    _logging_handlers.append(callback)
+
+
+def _is_ignored(name: str) -> bool:
+    if name in _ignored_loggers:
+        return True
+    return any(name.startswith(ignored + ".") for ignored in _ignored_loggers)
+
+
+def _record_log(record: logging.LogRecord) -> None:
+    name = record.name
+    if _is_ignored(name) or not get_active_contexts():
+        return
+    lg = logging.getLogger(name)
+    args = (lg, record.levelno, record.msg, record.args, {})
+    special = _special_handlers.get(name)
+    if special is not None and special(*args):
+        return
+    if any(handler(*args) for handler in _logging_handlers):
+        return
+    try:
+        message = record.getMessage()
+    except Exception:
+        message = str(record.msg)
+    if len(message) > MAX_MESSAGE_LENGTH:
+        message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
+    data = None
+    if record.exc_info and record.exc_info[1] is not None:
+        exc = record.exc_info[1]
+        data = {"exception_type": type(exc).__name__, "exception_value": str(exc)[:MAX_MESSAGE_LENGTH]}
+    _record_crumb(message=message, level=record.levelno, category=name, data=data,
+                  timestamp=record.created, type="log")
+
+
+def _record_crumb(**kwargs: Any) -> None:
+    for context in get_active_contexts():
+        context.breadcrumbs.record(**kwargs)
+
+
+_original_call_handlers: Callable[..., Any] | None = None
+
+
+def install_logging_hook() -> None:
+    """Turn log records into breadcrumbs; idempotent, undone by :func:`uninstall_logging_hook`."""
+    global _original_call_handlers
+    with _hook_lock:
+        if _original_call_handlers is not None:
+            return
+        original = logging.Logger.callHandlers
+
+        def callHandlers(self: logging.Logger, record: logging.LogRecord) -> None:
+            try:
+                _record_log(record)
+            except Exception:
+                pass  # a breadcrumb must never break the application's logging
+            return original(self, record)
+
+        callHandlers.__raven_original__ = original  # type: ignore[attr-defined]
+        _original_call_handlers = original
+        logging.Logger.callHandlers = callHandlers  # type: ignore[method-assign]
+
+
+def uninstall_logging_hook() -> None:
+    global _original_call_handlers
+    with _hook_lock:
+        if _original_call_handlers is None:
+            return
+        logging.Logger.callHandlers = _original_call_handlers  # type: ignore[method-assign]
+        _original_call_handlers = None
+
+
+def libraryhook(name: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Register a hook that runs when a client's ``hook_libraries`` names ``name``."""
+    def decorator(func: Callable[[], Any]) -> Callable[[], Any]:
+        _library_hooks.setdefault(name, []).append(func)
+        return func
+    return decorator
+
+
+def hook_libraries(names: tuple[str, ...] | list[str]) -> None:
+    """Install the library hooks named (each once per process)."""
+    from . import hooks  # noqa: F401  registers the built-in HTTP hooks
+
+    with _hook_lock:
+        pending = [n for n in names if n not in _installed_library_hooks]
+        _installed_library_hooks.update(pending)
+    for name in pending:
+        for hook in _library_hooks.get(name, ()):
+            try:
+                hook()
+            except Exception:
+                logger.exception("library hook %r failed", name)

@@ -1,0 +1,448 @@
+"""The Raven client: options -> event -> processors -> before_send -> ``send`` -> transport."""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import importlib
+import logging
+import platform
+import random
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, TypeVar
+
+from . import breadcrumbs, hooks
+from .__about__ import __version__
+from .context import Context
+from .dsn import Dsn
+from .events import exception_message, exception_values, logentry, stack_for_current_thread
+from .exceptions import ConfigurationError
+from .options import ClientOptions
+from .serializer import Serializer
+from .stacks import StackBuilder
+from .transport import ClientReports, Transport, transport_for
+
+__all__ = ["Client"]
+
+logger = logging.getLogger("raven.client")
+F = TypeVar("F", bound=Callable[..., Any])
+
+SDK_NAME = "raven.python"
+_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
+           logging.ERROR: "error", logging.CRITICAL: "fatal"}
+_LEVEL_NAMES = {"warn": "warning", "critical": "fatal", "exception": "error"}
+_EVENT_TYPES = {
+    "raven.events.Exception": "exception", "Exception": "exception", "exception": "exception",
+    "raven.events.Message": "message", "Message": "message", "message": "message",
+    "raven.events.Query": "query", "Query": "query", "query": "query",
+}
+# Keys build_msg copies from the call's ``data`` / the context straight into the event.
+_PASSTHROUGH = ("user", "request", "contexts", "fingerprint", "transaction", "culprit", "logger",
+                "level", "server_name", "release", "environment", "dist", "message", "logentry",
+                "stacktrace", "threads", "modules", "breadcrumbs", "platform", "sdk", "timestamp")
+
+
+def _level_name(level: Any) -> str:
+    if isinstance(level, int) and not isinstance(level, bool):
+        return _LEVELS.get(level) or (logging.getLevelName(level).lower() if level else "error")
+    name = str(level).lower()
+    name = _LEVEL_NAMES.get(name, name)
+    return name if name in ("debug", "info", "warning", "error", "fatal") else "error"
+
+
+class Client:
+    """Captures errors and messages and delivers them to a Sentry-compatible server.
+
+    ``Client()`` with no DSN (and no ``SENTRY_DSN``) is disabled: captures return None.
+    """
+
+    _registry_extra: dict[str, type[Transport]] = {}
+
+    def __init__(self, dsn: str | None = None, raise_send_errors: bool | None = None,
+                 transport: Any = None, **options: Any) -> None:
+        if raise_send_errors is not None:
+            options["raise_send_errors"] = raise_send_errors
+        if transport is not None:
+            options["transport"] = transport
+        self.dsn: Dsn | None = Dsn.parse(dsn) if dsn else Dsn.from_env()
+        self.options = ClientOptions.from_kwargs(options, self.dsn.query if self.dsn else None)
+        opts = self.options
+        self.logger = logger
+        if opts.debug:
+            _enable_debug_logging()
+        self.serializer = Serializer(opts.string_max_length, opts.list_max_length, opts.max_depth)
+        self.stacks = StackBuilder(self.serializer, context_lines=opts.context_lines,
+                                   capture_locals=opts.capture_locals, include_paths=opts.include_paths,
+                                   exclude_paths=opts.exclude_paths, max_frames=opts.max_stack_frames)
+        self.processors = [self._load_processor(p) for p in opts.processors]
+        self.reports = ClientReports()
+        self._context = Context(self, max_breadcrumbs=opts.max_breadcrumbs, before_breadcrumb=opts.before_breadcrumb)
+        self._context.activate()
+        self._last_event_id: ContextVar[str | None] = ContextVar(f"raven.last_event_id.{id(self):x}", default=None)
+        self._last_event_id_any: str | None = None
+        self._ignore = self._compile_ignores(opts.ignore_exceptions)
+        self._static = self._static_event_fields()
+        self.transport: Transport | None = None
+        if self.dsn is not None:
+            transport_cls = transport_for(self.dsn, opts.transport, self._registry_extra)
+            self.transport = transport_cls(self.dsn, opts, self.reports)
+        else:
+            logger.debug("raven is disabled: no DSN given and SENTRY_DSN is not set")
+        if opts.enable_breadcrumbs:
+            if opts.install_logging_hook:
+                breadcrumbs.install_logging_hook()
+            if opts.hook_libraries:
+                breadcrumbs.hook_libraries(opts.hook_libraries)
+        if opts.install_sys_hook and self.is_enabled():
+            hooks.install_excepthooks(self)
+
+    # -- configuration --------------------------------------------------------------------------
+    @classmethod
+    def register_scheme(cls, scheme: str, transport_cls: type[Transport]) -> None:
+        """Make ``scheme://`` DSNs use ``transport_cls`` (raven-python's API)."""
+        from .transport import register_transport
+
+        register_transport(scheme, transport_cls)
+
+    def _load_processor(self, spec: Any) -> Any:
+        try:
+            if isinstance(spec, str):
+                module, _, name = spec.rpartition(".")
+                spec = getattr(importlib.import_module(module), name)
+            return spec(self) if isinstance(spec, type) else spec
+        except Exception as exc:
+            raise ConfigurationError(f"option 'processors': cannot load {spec!r}: {exc}") from None
+
+    @staticmethod
+    def _compile_ignores(patterns: tuple[str, ...]) -> Callable[[type[BaseException]], bool]:
+        exact = {p for p in patterns if isinstance(p, str) and "*" not in p}
+        wild = [p for p in patterns if isinstance(p, str) and "*" in p]
+        classes = tuple(p for p in patterns if isinstance(p, type))
+
+        @functools.lru_cache(maxsize=512)
+        def ignored(cls: type[BaseException]) -> bool:
+            if classes and issubclass(cls, classes):
+                return True
+            for klass in cls.__mro__:
+                names = (klass.__name__, f"{klass.__module__}.{klass.__qualname__}")
+                if any(n in exact for n in names):
+                    return True
+                if any(fnmatch.fnmatchcase(n, p) for n in names for p in wild):
+                    return True
+            return False
+
+        return ignored
+
+    def _static_event_fields(self) -> dict[str, Any]:
+        opts = self.options
+        fields: dict[str, Any] = {
+            "platform": "python",
+            "server_name": opts.server_name,
+            "sdk": {"name": SDK_NAME, "version": __version__,
+                    "packages": [{"name": "pypi:raven-core", "version": __version__}]},
+        }
+        for key in ("release", "environment", "dist"):
+            if getattr(opts, key):
+                fields[key] = getattr(opts, key)
+        fields["contexts"] = {
+            "os": {"name": platform.system(), "version": platform.release()},
+            "runtime": {"name": platform.python_implementation(), "version": platform.python_version(),
+                        "build": sys.version},
+        }
+        return fields
+
+    # -- state -----------------------------------------------------------------------------------
+    def is_enabled(self) -> bool:
+        """True when a DSN is configured and events may be sent."""
+        return self.transport is not None
+
+    @property
+    def context(self) -> Context:
+        """The context of the current thread or asyncio task."""
+        return self._context
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The id of the last event captured in this thread/task (else in this client)."""
+        return self._last_event_id.get() or self._last_event_id_any
+
+    def get_public_dsn(self, scheme: str | None = None) -> str | None:
+        return self.dsn.public(scheme) if self.dsn else None
+
+    def get_module_versions(self) -> dict[str, str]:
+        from .versioning import get_module_versions
+
+        return get_module_versions()
+
+    def should_capture(self, exc_info: Any) -> bool:
+        """False when the exception's class (or a base class) matches ``ignore_exceptions``."""
+        exc_type = exc_info[0] if isinstance(exc_info, tuple) else type(exc_info)
+        return exc_type is None or not self._ignore(exc_type)
+
+    # -- context helpers (raven-python names) -----------------------------------------------------
+    def user_context(self, data: Mapping[str, Any]) -> None:
+        self.context.merge({"user": dict(data)})
+
+    def tags_context(self, data: Mapping[str, Any]) -> None:
+        self.context.merge({"tags": dict(data)})
+
+    def extra_context(self, data: Mapping[str, Any]) -> None:
+        self.context.merge({"extra": dict(data)})
+
+    def http_context(self, data: Mapping[str, Any]) -> None:
+        self.context.merge({"request": dict(data)})
+
+    def captureBreadcrumb(self, *args: Any, **kwargs: Any) -> None:
+        """Record a breadcrumb into this client's context."""
+        self.context.breadcrumbs.record(*args, **kwargs)
+
+    # -- capture ---------------------------------------------------------------------------------
+    def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
+        """Capture an exception: ``None`` (the one being handled), True, a tuple or an instance."""
+        exc = _to_exception(exc_info)
+        if exc is None:
+            return None
+        if not self.should_capture((type(exc), exc, exc.__traceback__)):
+            self.reports.record("ignored", "error")
+            return None
+        if getattr(exc, "__raven_captured__", None) is self:
+            return None  # the same exception object is reported once
+        event_id = self.capture("raven.events.Exception", exc_info=exc, **kwargs)
+        if event_id is not None:
+            try:
+                exc.__raven_captured__ = self  # type: ignore[attr-defined]
+            except Exception:
+                pass
+        return event_id
+
+    def captureMessage(self, message: str, **kwargs: Any) -> str | None:
+        """Capture a message; ``params`` are %-formatted into it."""
+        return self.capture("raven.events.Message", message=message, **kwargs)
+
+    def captureQuery(self, query: str, params: Any = (), engine: str | None = None, **kwargs: Any) -> str | None:
+        """Capture a SQL query as a message event."""
+        return self.capture("raven.events.Query", query=query, params=params, engine=engine, **kwargs)
+
+    def capture(self, event_type: str, data: Mapping[str, Any] | None = None, date: Any = None,
+                time_spent: Any = None, extra: Mapping[str, Any] | None = None, stack: Any = None,
+                tags: Mapping[str, Any] | None = None, sample_rate: float | None = None, **kwargs: Any) -> str | None:
+        """Build an event of ``event_type`` and send it; returns its id, or None if not sent."""
+        if not self.is_enabled():
+            return None
+        try:
+            rate = self.options.sample_rate if sample_rate is None else float(sample_rate)
+            category = "error" if _EVENT_TYPES.get(event_type) == "exception" else "default"
+            if rate < 1.0 and random.random() >= rate:
+                self.reports.record("sample_rate", category)
+                return None
+            event = self.build_msg(event_type, data=data, date=date, time_spent=time_spent, extra=extra,
+                                   stack=stack, tags=tags, **kwargs)
+            if self.options.before_send is not None:
+                hint = {"exc_info": kwargs.get("exc_info")}
+                event = self.options.before_send(event, hint)
+                if event is None:
+                    self.reports.record("before_send", category)
+                    return None
+            self.send(**event)
+        except Exception:
+            if self.options.raise_send_errors:
+                raise
+            logger.exception("raven failed to capture an event")
+            return None
+        event_id: str = event["event_id"]
+        self._last_event_id.set(event_id)
+        self._last_event_id_any = event_id
+        return event_id
+
+    def send(self, **data: Any) -> str | None:
+        """Hand a finished event to the transport. Subclasses may override to collect events."""
+        if self.transport is None:
+            return None
+        self.transport.send_event(data)
+        return data.get("event_id")
+
+    def build_msg(self, event_type: str, data: Mapping[str, Any] | None = None, date: Any = None,
+                  time_spent: Any = None, extra: Mapping[str, Any] | None = None, stack: Any = None,
+                  public_key: Any = None, tags: Mapping[str, Any] | None = None,
+                  fingerprint: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """The event dict for ``event_type``, processed, without sending it."""
+        kind = _EVENT_TYPES.get(event_type)
+        if kind is None:
+            raise ValueError(f"unknown event type {event_type!r}: expected raven.events.Exception, Message or Query")
+        ctx_data, crumbs = self._context.snapshot()
+        data = dict(data or {})
+        event: dict[str, Any] = dict(self._static)
+        event["event_id"] = uuid.uuid4().hex
+        event["timestamp"] = _timestamp(date)
+        serialize = self.serializer
+        if kind == "exception":
+            exc: BaseException = kwargs.pop("exc_info")
+            event["exception"] = {"values": exception_values(exc, self.stacks, kwargs.pop("mechanism", None))}
+            event["message"] = exception_message(exc)
+            event["level"] = "error"
+            culprit = _culprit(event["exception"]["values"][-1])
+            if culprit:
+                event["culprit"] = culprit
+        else:
+            if kind == "query":
+                message = kwargs.pop("query")
+                engine = kwargs.pop("engine", None)
+                event["logger"] = "db"
+                if engine:
+                    event["extra"] = {"engine": engine}
+            else:
+                message = kwargs.pop("message")
+            params = kwargs.pop("params", ())
+            event["logentry"] = logentry(serialize(message) if not isinstance(message, str) else message,
+                                         serialize(list(params)) if params else ())
+            event["level"] = "error" if kind == "message" else "info"
+            use_stack = self.options.auto_log_stacks if stack is None else stack
+            if use_stack:
+                event["stacktrace"] = stack_for_current_thread(self.stacks)
+        mechanism = kwargs.pop("mechanism", None)
+        if mechanism and "exception" in event:
+            event["exception"]["values"][-1]["mechanism"].update(mechanism)
+        # Context < call data < explicit keyword arguments.
+        for source in (ctx_data, data, kwargs):
+            for key in _PASSTHROUGH:
+                if key in source and source[key] is not None:
+                    event[key] = source[key]
+        event["level"] = _level_name(event.get("level", "error"))
+        event["tags"] = _tags({**self.options.tags, **ctx_data.get("tags", {}), **data.get("tags", {}), **(tags or {})})
+        merged_extra = {**self.options.extra, **ctx_data.get("extra", {}), **(data.get("extra") or {}), **(extra or {})}
+        if "extra" in event:
+            merged_extra = {**event["extra"], **merged_extra}
+        if merged_extra:
+            event["extra"] = serialize(merged_extra)
+        contexts = {**self._static["contexts"], **ctx_data.get("contexts", {}), **data.get("contexts", {})}
+        event["contexts"] = serialize(contexts)
+        for key in ("user", "request"):
+            if key in event:
+                event[key] = serialize(event[key])
+        if fingerprint is not None:
+            event["fingerprint"] = fingerprint
+        if "fingerprint" in event:
+            event["fingerprint"] = [str(part) for part in event["fingerprint"]]
+        if time_spent is not None:
+            event.setdefault("extra", {})["time_spent"] = time_spent
+        if crumbs and "breadcrumbs" not in data:
+            event["breadcrumbs"] = {"values": [dict(c, data=serialize(c["data"])) if "data" in c else dict(c)
+                                               for c in crumbs]}
+        for processor in self.processors:
+            try:
+                event = processor.process(event) or event
+            except Exception:
+                logger.exception("processor %r failed", processor)
+        return event
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def capture_exceptions(self, function_or_exceptions: Any = None, **kwargs: Any) -> Any:
+        """Decorator or context manager: capture matching exceptions, then re-raise them."""
+        if callable(function_or_exceptions) and not (isinstance(function_or_exceptions, type)
+                                                     and issubclass(function_or_exceptions, BaseException)):
+            return self._capture_wrapper(function_or_exceptions, (Exception,), kwargs)
+        exceptions = function_or_exceptions or (Exception,)
+        if isinstance(exceptions, type):
+            exceptions = (exceptions,)
+        return _CaptureExceptions(self, tuple(exceptions), kwargs)
+
+    def _capture_wrapper(self, func: F, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            try:
+                return func(*args, **kw)
+            except exceptions:
+                self.captureException(**kwargs)
+                raise
+
+        return wrapper  # type: ignore[return-value]
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until pending events are delivered; True when nothing is left pending."""
+        return self.transport.flush(timeout) if self.transport is not None else True
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush and stop the transport; the client sends nothing afterwards."""
+        hooks.uninstall_excepthooks(self)
+        self._context.deactivate()
+        return self.transport.close(timeout) if self.transport is not None else True
+
+
+class _CaptureExceptions:
+    """``with client.capture_exceptions(...)`` and ``@client.capture_exceptions(...)``."""
+
+    def __init__(self, client: Client, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]) -> None:
+        self.client, self.exceptions, self.kwargs = client, exceptions, kwargs
+
+    def __call__(self, func: F) -> F:
+        return self.client._capture_wrapper(func, self.exceptions, self.kwargs)
+
+    def __enter__(self) -> _CaptureExceptions:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: TracebackType | None) -> bool:
+        if exc is not None and isinstance(exc, self.exceptions):
+            self.client.captureException(exc, **self.kwargs)
+        return False
+
+
+def _to_exception(exc_info: Any) -> BaseException | None:
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if exc_info is None or exc_info is True:
+        return sys.exc_info()[1]
+    if isinstance(exc_info, tuple) and len(exc_info) == 3:
+        exc = exc_info[1]
+        if exc is None and exc_info[0] is not None:
+            exc = exc_info[0]()
+        if exc is not None and exc.__traceback__ is None and exc_info[2] is not None:
+            exc = exc.with_traceback(exc_info[2])
+        return exc
+    return None
+
+
+def _timestamp(date: Any) -> float:
+    if date is None:
+        return time.time()
+    if isinstance(date, (int, float)):
+        return float(date)
+    if getattr(date, "tzinfo", None) is None and hasattr(date, "replace"):
+        import datetime
+
+        date = date.replace(tzinfo=datetime.timezone.utc)
+    return float(date.timestamp())
+
+
+def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    out = {}
+    for key, value in tags.items():
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else str(value)
+        out[str(key)[:200]] = text[:200]
+    return out
+
+
+def _culprit(value: Mapping[str, Any]) -> str | None:
+    frames = (value.get("stacktrace") or {}).get("frames") or []
+    for frame in reversed(frames):
+        if frame.get("in_app"):
+            return f"{frame.get('module')} in {frame.get('function')}"
+    if frames:
+        return f"{frames[-1].get('module')} in {frames[-1].get('function')}"
+    return None
+
+
+def _enable_debug_logging() -> None:
+    raven_logger = logging.getLogger("raven")
+    if raven_logger.level == logging.NOTSET or raven_logger.level > logging.DEBUG:
+        raven_logger.setLevel(logging.DEBUG)
+    if not raven_logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[raven] %(levelname)s %(name)s: %(message)s"))
+        raven_logger.addHandler(handler)

@@ -1,0 +1,174 @@
+"""The client's options: one typed, frozen object with defaults, ``SENTRY_*`` environment
+variables, and validation that names the option and what was expected."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .exceptions import ConfigurationError
+
+__all__ = ["ClientOptions", "DEFAULT_PROCESSORS"]
+
+DEFAULT_PROCESSORS: tuple[str, ...] = ("raven.processors.SanitizePasswordsProcessor",)
+
+# Options whose value may come from the environment when not given.
+_ENV = {
+    "release": "SENTRY_RELEASE",
+    "environment": "SENTRY_ENVIRONMENT",
+    "debug": "SENTRY_DEBUG",
+    "server_name": "SENTRY_SERVER_NAME",
+}
+# raven-python spellings kept for existing configurations.
+_ALIASES = {"name": "server_name", "site_name": "site"}
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Everything a :class:`raven.Client` can be configured with. Read, never mutated."""
+
+    release: str | None = None
+    environment: str | None = None
+    server_name: str | None = None
+    site: str | None = None
+    dist: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    sample_rate: float = 1.0
+    ignore_exceptions: tuple[str, ...] = ()
+    include_paths: tuple[str, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+    string_max_length: int = 400
+    list_max_length: int = 50
+    max_depth: int = 8
+    max_stack_frames: int = 100
+    capture_locals: bool = True
+    auto_log_stacks: bool = False
+    context_lines: int = 5
+    processors: tuple[Any, ...] = DEFAULT_PROCESSORS
+    sanitize_keys: tuple[str, ...] = ()
+    transport: Any = None
+    raise_send_errors: bool = False
+    timeout: float = 5.0
+    verify_ssl: bool = True
+    ca_certs: str | None = None
+    before_send: Callable[..., Any] | None = None
+    before_breadcrumb: Callable[..., Any] | None = None
+    max_breadcrumbs: int = 100
+    install_sys_hook: bool = True
+    install_logging_hook: bool = True
+    hook_libraries: tuple[str, ...] = ("requests", "httplib")
+    enable_breadcrumbs: bool = True
+    send_default_pii: bool = False
+    debug: bool = False
+    # Delivery.
+    transport_protocol: str = "envelope"
+    queue_size: int = 10_000
+    queue_max_bytes: int = 64 * 1024 * 1024
+    max_requests_in_flight: int = 4
+    max_event_bytes: int = 1024 * 1024
+    shutdown_timeout: float = 2.0
+    send_client_reports: bool = True
+    outbox_path: str | None = None
+    outbox_max_events: int = 10_000
+    outbox_max_bytes: int = 256 * 1024 * 1024
+
+    @classmethod
+    def from_kwargs(cls, options: Mapping[str, Any], dsn_query: Mapping[str, str] | None = None) -> ClientOptions:
+        """Build and validate options; unknown names and wrong types raise ConfigurationError."""
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, env in _ENV.items():
+            if os.environ.get(env):
+                values[name] = os.environ[env]
+        for key, raw in (dsn_query or {}).items():
+            if key in known:
+                values[key] = raw
+        for key, value in options.items():
+            key = _ALIASES.get(key, key)
+            if key not in known:
+                raise ConfigurationError(f"unknown client option {key!r}")
+            if value is None and key not in _NULLABLE:
+                continue
+            values[key] = value
+        coerced = {name: _coerce(name, known[name].type, value) for name, value in values.items()}
+        if not coerced.get("server_name"):
+            coerced["server_name"] = socket.gethostname()
+        opts = cls(**coerced)
+        opts._check_ranges()
+        return opts
+
+    def _check_ranges(self) -> None:
+        if not 0.0 <= self.sample_rate <= 1.0:
+            raise ConfigurationError(f"option 'sample_rate' must be a number between 0 and 1, got {self.sample_rate!r}")
+        for name in ("string_max_length", "list_max_length", "max_depth", "queue_size",
+                     "max_requests_in_flight", "max_event_bytes", "max_stack_frames"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"option {name!r} must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("context_lines", "max_breadcrumbs"):
+            if getattr(self, name) < 0:
+                raise ConfigurationError(f"option {name!r} must be >= 0, got {getattr(self, name)!r}")
+        if self.timeout <= 0 or self.shutdown_timeout < 0:
+            raise ConfigurationError("options 'timeout' must be > 0 and 'shutdown_timeout' >= 0")
+        if self.transport_protocol not in ("envelope", "store"):
+            raise ConfigurationError(f"option 'transport_protocol' must be 'envelope' or 'store', got {self.transport_protocol!r}")
+        for name in ("before_send", "before_breadcrumb"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise ConfigurationError(f"option {name!r} must be callable, got {value!r}")
+
+
+_NULLABLE = {"release", "environment", "server_name", "site", "dist", "transport", "before_send",
+             "before_breadcrumb", "outbox_path", "ca_certs"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(name: str, annotation: Any, value: Any) -> Any:
+    """Convert ``value`` to the option's declared type, or raise naming the option."""
+    kind = str(annotation)
+    try:
+        if kind == "bool":
+            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+                return value.strip().lower() in _TRUE
+            if isinstance(value, (bool, int)) and value in (0, 1):
+                return bool(value)
+            raise TypeError
+        if kind == "int":
+            if isinstance(value, bool):
+                raise TypeError
+            if isinstance(value, str):
+                return int(value)
+            if isinstance(value, int):
+                return value
+            raise TypeError
+        if kind == "float":
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value) if isinstance(value, (int, float, str)) else _fail()
+        if kind == "str | None" or kind == "str":
+            if value is None or isinstance(value, str):
+                return value
+            raise TypeError
+        if kind.startswith("tuple"):
+            if isinstance(value, str):
+                return (value,)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                return tuple(value)
+            raise TypeError
+        if kind.startswith("Mapping"):
+            if isinstance(value, Mapping):
+                return dict(value)
+            raise TypeError
+    except (TypeError, ValueError):
+        expected = {"bool": "a boolean", "int": "an integer", "float": "a number", "str | None": "a string",
+                    "str": "a string"}.get(kind, "a list of strings" if kind.startswith("tuple") else "a dict")
+        raise ConfigurationError(f"option {name!r} must be {expected}, got {value!r}") from None
+    return value
+
+
+def _fail() -> Any:
+    raise TypeError

@@ -1,0 +1,149 @@
+"""Turn any Python object into JSON-safe data without ever raising.
+
+Runs on the capturing thread, so values are frozen at capture time; JSON encoding itself
+happens later, on the sender. Strings and sequences are truncated, depth is limited, cycles and
+hostile ``__repr__`` methods are survived.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import uuid
+from collections.abc import Mapping, Set
+from typing import Any
+
+__all__ = ["Serializer", "safe_repr", "transform"]
+
+_PRIMITIVES = (bool, int, float, type(None))
+
+
+def safe_repr(value: Any, max_length: int = 400) -> str:
+    """``repr(value)``, truncated; a failing ``__repr__`` yields a placeholder naming the type."""
+    try:
+        text = repr(value)
+    except Exception:
+        try:
+            name = type(value).__qualname__
+        except Exception:
+            name = "object"
+        return f"<{name} instance: repr failed>"
+    if not isinstance(text, str):
+        return "<invalid repr>"
+    return _trim(text, max_length)
+
+
+def _trim(text: str, max_length: int) -> str:
+    return text if len(text) <= max_length else text[: max_length - 3] + "..."
+
+
+class Serializer:
+    """Configured transform: ``Serializer(400, 50, 8)(obj)``."""
+
+    __slots__ = ("string_max_length", "list_max_length", "max_depth")
+
+    def __init__(self, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 8) -> None:
+        self.string_max_length = string_max_length
+        self.list_max_length = list_max_length
+        self.max_depth = max_depth
+
+    def __call__(self, value: Any) -> Any:
+        try:
+            return self._walk(value, 0, set())
+        except Exception:  # the serializer never raises; RecursionError included
+            return safe_repr(value, self.string_max_length)
+
+    def _walk(self, value: Any, depth: int, seen: set[int]) -> Any:
+        cls = type(value)
+        if cls is str:
+            return value if len(value) <= self.string_max_length else _trim(value, self.string_max_length)
+        if cls in _PRIMITIVES:
+            if cls is float and (value != value or value in (float("inf"), float("-inf"))):
+                return repr(value)
+            if cls is int and not -(2**63) <= value < 2**63:
+                return _trim(str(value), self.string_max_length)
+            return value
+        if depth >= self.max_depth:
+            return safe_repr(value, self.string_max_length)
+        if cls is list or cls is tuple:
+            if all(type(item) in _PRIMITIVES_FAST for item in value[: self.list_max_length]):
+                return [self._leaf(item) for item in value[: self.list_max_length]]
+        marker = id(value)
+        if marker in seen:
+            return "<cycle>"
+        if isinstance(value, Mapping):
+            seen.add(marker)
+            try:
+                out: dict[str, Any] = {}
+                for index, (key, item) in enumerate(value.items()):
+                    if index >= self.list_max_length:
+                        out["..."] = f"{len(value) - index} more items"
+                        break
+                    out[self._key(key)] = self._walk(item, depth + 1, seen)
+                return out
+            finally:
+                seen.discard(marker)
+        if isinstance(value, (list, tuple, Set, frozenset)) or _is_bounded_iterable(value):
+            seen.add(marker)
+            try:
+                items = []
+                for index, item in enumerate(value):
+                    if index >= self.list_max_length:
+                        break
+                    items.append(self._walk(item, depth + 1, seen))
+                return items
+            finally:
+                seen.discard(marker)
+        return self._scalar(value, depth, seen)
+
+    def _leaf(self, value: Any) -> Any:
+        if type(value) is str:
+            return value if len(value) <= self.string_max_length else _trim(value, self.string_max_length)
+        return self._walk(value, self.max_depth, set())
+
+    def _key(self, key: Any) -> str:
+        if type(key) is str:
+            return key if len(key) <= self.string_max_length else _trim(key, self.string_max_length)
+        return safe_repr(key, self.string_max_length) if not isinstance(key, (int, float)) else str(key)
+
+    def _scalar(self, value: Any, depth: int, seen: set[int]) -> Any:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return _trim(safe_repr(bytes(value[: self.string_max_length + 3])), self.string_max_length)
+        if isinstance(value, str):  # str subclasses
+            return self._walk(str.__str__(value), depth, seen)
+        if isinstance(value, enum.Enum):
+            return safe_repr(value, self.string_max_length)
+        if isinstance(value, bool | int | float):
+            return self._walk(value.real if not isinstance(value, bool) else bool(value), depth, seen)
+        if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+            return value.isoformat()
+        if isinstance(value, (decimal.Decimal, uuid.UUID)):
+            return str(value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            seen.add(id(value))
+            try:
+                return {f.name: self._walk(getattr(value, f.name, None), depth + 1, seen)
+                        for f in dataclasses.fields(value)[: self.list_max_length]}
+            finally:
+                seen.discard(id(value))
+        return safe_repr(value, self.string_max_length)
+
+
+_PRIMITIVES_FAST = (bool, int, float, type(None), str)
+
+
+def _is_bounded_iterable(value: Any) -> bool:
+    """Only containers we can iterate without side effects: never generators, files, iterators."""
+    return isinstance(value, (range, type({}.keys()), type({}.values())))
+
+
+_DEFAULT = Serializer()
+
+
+def transform(value: Any, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 8) -> Any:
+    """JSON-safe copy of ``value`` (see :class:`Serializer`)."""
+    if (string_max_length, list_max_length, max_depth) == (400, 50, 8):
+        return _DEFAULT(value)
+    return Serializer(string_max_length, list_max_length, max_depth)(value)

@@ -1,0 +1,153 @@
+"""Stack extraction: traceback and live frames to Sentry ``stacktrace`` frames."""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+import sysconfig
+from collections.abc import Iterable, Iterator
+from types import FrameType, TracebackType
+from typing import Any
+
+from .serializer import Serializer
+
+__all__ = ["StackBuilder", "iter_stack_frames", "iter_traceback_frames"]
+
+# Library locations: frames from here are not in_app by default.
+_LIBRARY_PREFIXES = tuple(
+    {os.path.normcase(os.path.realpath(p)) + os.sep
+     for key in ("stdlib", "platstdlib", "purelib", "platlib")
+     if (p := sysconfig.get_paths().get(key))}
+    | {os.path.normcase(os.path.realpath(p)) + os.sep for p in sys.path if "-packages" in p}
+)
+
+
+def iter_traceback_frames(tb: TracebackType | None) -> Iterator[tuple[FrameType, int]]:
+    """(frame, lineno) from a traceback, oldest first, skipping ``__traceback_hide__`` frames."""
+    while tb is not None:
+        frame = tb.tb_frame
+        if not _hidden(frame):
+            yield frame, tb.tb_lineno
+        tb = tb.tb_next
+
+
+def iter_stack_frames(frame: FrameType | None = None, skip: int = 0) -> Iterator[tuple[FrameType, int]]:
+    """(frame, lineno) of the live stack, newest first, from ``frame`` or the caller's frame."""
+    frame = frame or sys._getframe(1 + skip)
+    while frame is not None:
+        if not _hidden(frame):
+            yield frame, frame.f_lineno
+        frame = frame.f_back
+
+
+def _hidden(frame: FrameType) -> bool:
+    if "__traceback_hide__" not in frame.f_code.co_varnames:
+        return False
+    try:
+        return bool(frame.f_locals.get("__traceback_hide__"))
+    except Exception:
+        return False
+
+
+class StackBuilder:
+    """Builds Sentry frames; one per client so options are read once."""
+
+    def __init__(self, serializer: Serializer, *, context_lines: int = 5, capture_locals: bool = True,
+                 include_paths: Iterable[str] = (), exclude_paths: Iterable[str] = (),
+                 max_frames: int = 100) -> None:
+        self.serialize = serializer
+        self.context_lines = context_lines
+        self.capture_locals = capture_locals
+        self.include_paths = tuple(include_paths)
+        self.exclude_paths = tuple(exclude_paths)
+        self.max_frames = max_frames
+        self._in_app_cache: dict[tuple[str, str], bool] = {}
+
+    def stacktrace(self, frames: Iterable[tuple[FrameType, int]], capture_locals: bool | None = None) -> dict[str, Any]:
+        """``{"frames": [...]}`` oldest first; very deep stacks keep both ends and drop the middle."""
+        pairs = list(frames)
+        with_locals = self.capture_locals if capture_locals is None else capture_locals
+        dropped = 0
+        if len(pairs) > self.max_frames:
+            half = self.max_frames // 2
+            dropped = len(pairs) - self.max_frames
+            pairs = pairs[:half] + pairs[-half:]
+        result: dict[str, Any] = {"frames": [self.frame(f, lineno, with_locals) for f, lineno in pairs]}
+        if dropped:
+            result["frames_omitted"] = [self.max_frames // 2, self.max_frames // 2 + dropped]
+        return result
+
+    def frame(self, frame: FrameType, lineno: int, with_locals: bool) -> dict[str, Any]:
+        code = frame.f_code
+        abs_path = code.co_filename
+        module = frame.f_globals.get("__name__") or "?"
+        if not isinstance(module, str):
+            module = "?"
+        data: dict[str, Any] = {
+            "filename": _relative_filename(abs_path, module),
+            "abs_path": abs_path,
+            "module": module,
+            "function": getattr(code, "co_qualname", code.co_name),
+            "lineno": lineno,
+            "in_app": self.in_app(module, abs_path),
+        }
+        if self.context_lines and lineno:
+            self._add_context(data, abs_path, lineno, frame.f_globals)
+        if with_locals:
+            try:
+                local_vars = frame.f_locals
+                data["vars"] = {str(k): self.serialize(v) for k, v in list(local_vars.items())[:50]
+                                if not (isinstance(k, str) and k.startswith("__traceback"))}
+            except Exception:
+                pass
+        return data
+
+    def _add_context(self, data: dict[str, Any], path: str, lineno: int, module_globals: dict[str, Any]) -> None:
+        lines = linecache.getlines(path, module_globals)
+        if not lines or lineno > len(lines):
+            return
+        n = self.context_lines
+        limit = self.serialize.string_max_length
+        def clean(line: str) -> str:
+            line = line.rstrip("\r\n")
+            return line if len(line) <= limit else line[:limit - 3] + "..."
+        data["pre_context"] = [clean(x) for x in lines[max(0, lineno - 1 - n): lineno - 1]]
+        data["context_line"] = clean(lines[lineno - 1])
+        data["post_context"] = [clean(x) for x in lines[lineno: lineno + n]]
+
+    def in_app(self, module: str, abs_path: str) -> bool:
+        key = (module, abs_path)
+        cached = self._in_app_cache.get(key)
+        if cached is None:
+            cached = self._in_app_cache[key] = self._decide_in_app(module, abs_path)
+        return cached
+
+    def _decide_in_app(self, module: str, abs_path: str) -> bool:
+        def matches(prefixes: tuple[str, ...]) -> bool:
+            return any(module == p or module.startswith(p + ".") for p in prefixes)
+        if matches(self.include_paths):
+            # the most specific rule wins, so include "app" with exclude "app.vendor" works
+            longest_in = max(len(p) for p in self.include_paths if module == p or module.startswith(p + "."))
+            excl = [p for p in self.exclude_paths if module == p or module.startswith(p + ".")]
+            return not excl or longest_in > max(len(p) for p in excl)
+        if matches(self.exclude_paths):
+            return False
+        if module == "raven" or module.startswith("raven.") or module.startswith("raven_"):
+            return False
+        if abs_path.startswith("<"):
+            return False
+        path = os.path.normcase(os.path.realpath(abs_path))
+        return not path.startswith(_LIBRARY_PREFIXES)
+
+
+def _relative_filename(abs_path: str, module: str) -> str:
+    """Path relative to the import root (``pkg/mod.py``), derived from the module name."""
+    if abs_path.startswith("<") or not module or module == "?":
+        return abs_path
+    base = module.split(".")[0]
+    marker = os.sep + base + os.sep
+    index = abs_path.rfind(marker) if "." in module else -1
+    if index >= 0:
+        return abs_path[index + 1:]
+    return os.path.basename(abs_path)

@@ -1,0 +1,60 @@
+"""Transports, chosen by the DSN's scheme: ``https://`` and ``threaded+https://`` use the
+background sender, ``sync+https://`` sends in the calling thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..dsn import Dsn
+from ..exceptions import ConfigurationError, DuplicateScheme, InvalidDsn
+from .base import HTTPTransport, PreparedRequest, Transport
+from .reports import ClientReports
+from .sync import SyncTransport
+from .threaded import ThreadedTransport
+
+__all__ = [
+    "ClientReports",
+    "HTTPTransport",
+    "PreparedRequest",
+    "SyncTransport",
+    "ThreadedTransport",
+    "Transport",
+    "register_transport",
+    "transport_for",
+]
+
+_REGISTRY: dict[str, type[Transport]] = {
+    "http": ThreadedTransport,
+    "https": ThreadedTransport,
+    "threaded+http": ThreadedTransport,
+    "threaded+https": ThreadedTransport,
+    "sync+http": SyncTransport,
+    "sync+https": SyncTransport,
+    "requests+http": SyncTransport,
+    "requests+https": SyncTransport,
+}
+
+
+def register_transport(scheme: str, transport_cls: type[Transport]) -> None:
+    """Use ``transport_cls`` for DSNs whose scheme is ``scheme``; a taken scheme raises."""
+    if scheme in _REGISTRY:
+        raise DuplicateScheme(f"a transport is already registered for scheme {scheme!r}")
+    _REGISTRY[scheme] = transport_cls
+
+
+def transport_for(dsn: Dsn, override: Any = None, extra: dict[str, type[Transport]] | None = None) -> type[Transport]:
+    """The transport class for ``dsn`` (or ``override``, a class or dotted path)."""
+    if override is not None:
+        if isinstance(override, str):
+            import importlib
+
+            module, _, name = override.rpartition(".")
+            override = getattr(importlib.import_module(module), name)
+        if not (isinstance(override, type) and issubclass(override, Transport)):
+            raise ConfigurationError(f"option 'transport' must be a Transport subclass, got {override!r}")
+        return override
+    scheme = f"{dsn.transport}+{dsn.scheme}" if dsn.transport else dsn.scheme
+    try:
+        return _REGISTRY[scheme]
+    except KeyError:
+        raise InvalidDsn(f"unsupported scheme {scheme!r}: no transport registered (known: {sorted(_REGISTRY)})") from None

@@ -1,0 +1,150 @@
+"""The transport interface, and the HTTP logic every HTTP transport shares: preparing a request
+(rate limits, size limits, envelope, client reports, gzip) and reading the server's answer.
+
+Transports that do their I/O differently (a thread pool, Tornado's IOLoop) subclass
+:class:`HTTPTransport` and only perform the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..__about__ import __version__
+from ..dsn import Dsn
+from ..options import ClientOptions
+from ..versioning import get_module_versions
+from .envelope import category_of, dumps, encode_envelope, fit_event, gzip_body, rfc3339_now
+from .ratelimit import RateLimits
+from .reports import ClientReports
+
+__all__ = ["HTTPTransport", "PreparedRequest", "Transport", "USER_AGENT"]
+
+logger = logging.getLogger("raven.transport")
+USER_AGENT = f"raven-python/{__version__}"
+
+
+class Transport:
+    """Receives finished events from the client and delivers them."""
+
+    def __init__(self, dsn: Dsn, options: ClientOptions, reports: ClientReports | None = None) -> None:
+        self.dsn = dsn
+        self.options = options
+        self.reports = reports or ClientReports()
+
+    def send_event(self, event: dict[str, Any]) -> None:
+        """Deliver ``event`` (a JSON-safe dict); must not raise unless ``raise_send_errors``."""
+        raise NotImplementedError
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait for pending events; True when nothing is pending."""
+        return True
+
+    def close(self, timeout: float | None = None) -> bool:
+        return self.flush(timeout)
+
+
+@dataclass
+class PreparedRequest:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    category: str
+    event_id: str | None
+    report: dict[str, Any] | None = None  # a client report riding along, restored if this fails
+    outbox_file: str | None = None  # set when the request was loaded from (or written to) the outbox
+
+
+class HTTPTransport(Transport):
+    """Shared HTTP behaviour; subclasses call :meth:`prepare`, do the I/O, then :meth:`handle_answer`."""
+
+    def __init__(self, dsn: Dsn, options: ClientOptions, reports: ClientReports | None = None) -> None:
+        super().__init__(dsn, options, reports)
+        self.rate_limits = RateLimits()
+        self.store = options.transport_protocol == "store"
+        self.url = dsn.endpoint("store" if self.store else "envelope")
+        self.auth = dsn.auth_header(USER_AGENT)
+        self.timeout = float(dsn.query.get("timeout", options.timeout))
+        self.verify: bool | str = options.verify_ssl
+        if dsn.query.get("verify_ssl") in ("0", "false", "False"):
+            self.verify = False
+        ca_certs = dsn.query.get("ca_certs") or options.ca_certs
+        if ca_certs and self.verify:
+            self.verify = ca_certs
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "User-Agent": USER_AGENT,
+            "X-Sentry-Auth": self.auth,
+            "Content-Encoding": "gzip",
+            "Content-Type": "application/json" if self.store else "application/x-sentry-envelope",
+        }
+
+    def prepare(self, event: dict[str, Any]) -> PreparedRequest | None:
+        """The request for ``event``, or None when it must not be sent (counted as dropped)."""
+        category = category_of(event)
+        if self.rate_limits.is_limited(category):
+            self.reports.record("ratelimit_backoff", category)
+            return None
+        event.setdefault("modules", get_module_versions())
+        payload = fit_event(event, self.options.max_event_bytes)
+        if payload is None:
+            self.reports.record("too_large", category)
+            logger.warning("event %s dropped: larger than %d bytes even after trimming",
+                           event.get("event_id"), self.options.max_event_bytes)
+            return None
+        event_id = event.get("event_id")
+        if self.store:
+            return PreparedRequest(self.url, self._headers(), gzip_body(payload), category, event_id)
+        report = self.reports.take() if self.options.send_client_reports else None
+        items = [("event", payload)]
+        if report is not None:
+            items.append(("client_report", dumps(report)))
+        body = encode_envelope(self._envelope_headers(event_id), items)
+        return PreparedRequest(self.url, self._headers(), gzip_body(body), category, event_id, report)
+
+    def prepare_report(self) -> PreparedRequest | None:
+        """A request carrying only the pending client report, if there is one."""
+        if self.store or not self.options.send_client_reports:
+            return None
+        report = self.reports.take()
+        if report is None:
+            return None
+        body = encode_envelope(self._envelope_headers(None), [("client_report", dumps(report))])
+        return PreparedRequest(self.url, self._headers(), gzip_body(body), "internal", None, report)
+
+    def _envelope_headers(self, event_id: str | None) -> dict[str, Any]:
+        headers: dict[str, Any] = {"sent_at": rfc3339_now(), "dsn": self.dsn.public(),
+                                   "sdk": {"name": "raven.python", "version": __version__}}
+        if event_id:
+            headers["event_id"] = event_id
+        return headers
+
+    def handle_answer(self, request: PreparedRequest, status: int, headers: Mapping[str, str], text: str) -> str:
+        """Account for the server's answer: ``"sent"``, ``"retry"`` (server trouble) or ``"dropped"``."""
+        self.rate_limits.update(status, headers)
+        if 200 <= status < 300:
+            logger.debug("event %s delivered (%d)", request.event_id, status)
+            return "sent"
+        if status == 429:
+            # The server counted it already: client reports record nothing for 429.
+            logger.debug("event %s rate limited (429)", request.event_id)
+            return "dropped"
+        if status >= 500 or status == 408:
+            logger.debug("server error %d for event %s", status, request.event_id)
+            return "retry"
+        message = headers.get("X-Sentry-Error") or headers.get("x-sentry-error") or text[:500]
+        logger.error("server refused event %s with HTTP %d: %s", request.event_id, status, message)
+        if request.event_id:
+            self.reports.record("send_error", request.category)
+        return "dropped"
+
+    def handle_failure(self, request: PreparedRequest, exc: BaseException) -> None:
+        """An event that will not be retried after a network error is counted as lost."""
+        if request.report is not None:
+            self.reports.restore(request.report)
+        if request.event_id:
+            self.reports.record("network_error", request.category)
+        logger.debug("event %s lost: %s", request.event_id, exc)

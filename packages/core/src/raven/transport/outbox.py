@@ -1,0 +1,150 @@
+"""The durable outbox: events that could not be delivered are kept on disk and sent later.
+
+One file per request, written atomically (temporary file, then rename). A file is deleted only
+once the server has answered for it, so a process killed mid-send re-sends at most what was in
+flight, and never loses what reached the outbox.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from .base import PreparedRequest
+from .envelope import rfc3339_now
+from .reports import ClientReports
+
+if TYPE_CHECKING:
+    from .base import HTTPTransport
+
+__all__ = ["Outbox"]
+
+logger = logging.getLogger("raven.transport.outbox")
+SUFFIX = ".raven"
+MAGIC = b"RAVEN1\n"
+
+
+class Outbox:
+    """A directory of pending requests, bounded by count and bytes (oldest dropped, counted)."""
+
+    def __init__(self, path: str, max_events: int, max_bytes: int, reports: ClientReports) -> None:
+        self.path = path
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self.reports = reports
+        self._lock = threading.Lock()
+        self._claimed: set[str] = set()
+        os.makedirs(path, exist_ok=True)
+
+    def spill_event(self, event: dict[str, Any], transport: HTTPTransport) -> bool:
+        """Write an event that found the queue full (encoded here, on the caller's thread)."""
+        try:
+            request = transport.prepare(event)
+        except Exception:
+            logger.exception("could not encode event for the outbox")
+            return False
+        return True if request is None else self.spill_request(request)
+
+    def spill_request(self, request: PreparedRequest) -> bool:
+        """Keep ``request`` on disk; True when it is safely there."""
+        if request.event_id is None:
+            return False
+        if request.outbox_file and os.path.exists(request.outbox_file):
+            return True  # already on disk: it stays there until delivered
+        meta = json.dumps({"event_id": request.event_id, "category": request.category, "url": request.url,
+                           "headers": request.headers}).encode()
+        name = f"{time.time_ns():020d}-{request.event_id}{SUFFIX}"
+        try:
+            self._make_room(len(request.body))
+            fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(MAGIC + meta + b"\n" + request.body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            final = os.path.join(self.path, name)
+            os.replace(tmp, final)
+        except OSError:
+            logger.exception("could not write to the outbox %s", self.path)
+            return False
+        request.outbox_file = final
+        with self._lock:
+            self._claimed.add(final)  # this process will send it; do not load it a second time
+        logger.debug("event %s kept in the outbox", request.event_id)
+        return True
+
+    def _files(self) -> list[str]:
+        try:
+            names = sorted(n for n in os.listdir(self.path) if n.endswith(SUFFIX))
+        except OSError:
+            return []
+        return [os.path.join(self.path, n) for n in names]
+
+    def _make_room(self, incoming: int) -> None:
+        files = self._files()
+        sizes = []
+        for f in files:
+            try:
+                sizes.append(os.path.getsize(f))
+            except OSError:
+                sizes.append(0)
+        total = sum(sizes)
+        while files and (len(files) >= self.max_events or total + incoming > self.max_bytes):
+            oldest = files.pop(0)
+            total -= sizes.pop(0)
+            try:
+                os.unlink(oldest)
+            except OSError:
+                continue
+            self.reports.record("cache_overflow", "error")
+            logger.warning("outbox full: dropped its oldest event %s", os.path.basename(oldest))
+
+    def load(self, transport: HTTPTransport) -> list[PreparedRequest]:
+        """Requests left by earlier processes (or this one), not yet claimed; corrupt files skipped."""
+        requests = []
+        for path in self._files():
+            with self._lock:
+                if path in self._claimed:
+                    continue
+                self._claimed.add(path)
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                if not data.startswith(MAGIC):
+                    raise ValueError("not a raven outbox file")
+                meta_line, _, body = data[len(MAGIC):].partition(b"\n")
+                meta = json.loads(meta_line)
+                body = _refresh_sent_at(body, meta["headers"])
+                requests.append(PreparedRequest(transport.url, transport._headers(), body, meta["category"],
+                                                meta["event_id"], None, path))
+            except Exception as exc:
+                logger.warning("skipping unreadable outbox file %s: %s", path, exc)
+        if requests:
+            logger.debug("loaded %d events from the outbox %s", len(requests), self.path)
+        return requests
+
+    def forget(self, request: PreparedRequest) -> None:
+        """The server answered for this request: remove its file."""
+        if request.outbox_file:
+            try:
+                os.unlink(request.outbox_file)
+            except FileNotFoundError:
+                pass
+            with self._lock:
+                self._claimed.discard(request.outbox_file)
+
+
+def _refresh_sent_at(body: bytes, headers: dict[str, str]) -> bytes:
+    """Rewrite the envelope header's ``sent_at``: it must say when the request is really sent."""
+    if headers.get("Content-Type") != "application/x-sentry-envelope":
+        return body
+    raw = gzip.decompress(body)
+    first, _, rest = raw.partition(b"\n")
+    envelope_headers = json.loads(first)
+    envelope_headers["sent_at"] = rfc3339_now()
+    return gzip.compress(json.dumps(envelope_headers, separators=(",", ":")).encode() + b"\n" + rest, mtime=0)

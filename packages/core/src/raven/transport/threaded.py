@@ -1,0 +1,297 @@
+"""The background sender, the default transport.
+
+The calling thread only appends the finished event to a bounded queue. An encoder thread turns
+events into compressed envelopes (so a backlog is held compactly, bounded by bytes), and a few
+sender threads POST them over keep-alive sessions, backing off while the server is down or
+erroring. Nothing is dropped without being counted for the next client report.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import random
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from typing import Any
+
+from .base import HTTPTransport, PreparedRequest
+from .envelope import category_of
+from .sync import post
+
+__all__ = ["ThreadedTransport"]
+
+logger = logging.getLogger("raven.transport")
+
+REPORT_INTERVAL = 30.0
+MAX_BACKOFF = 60.0
+OVERFLOW_WARNING_INTERVAL = 60.0
+
+_live: weakref.WeakSet[ThreadedTransport] = weakref.WeakSet()
+
+
+class ThreadedTransport(HTTPTransport):
+    """Non-blocking delivery: ``send_event`` never waits for the network."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outbox = None
+        if self.options.outbox_path:
+            from .outbox import Outbox
+
+            self._outbox = Outbox(self.options.outbox_path, self.options.outbox_max_events,
+                                  self.options.outbox_max_bytes, self.reports)
+        self._reset_state()
+        _live.add(self)
+        _register_process_hooks()
+
+    def _reset_state(self) -> None:
+        """Fresh queues, locks and no threads: at construction and in a forked child."""
+        self._cond = threading.Condition(threading.Lock())
+        self._raw: deque[dict[str, Any]] = deque()
+        self._ready: deque[PreparedRequest] = deque()
+        self._ready_bytes = 0
+        self._in_flight = 0
+        self._closed = False
+        self._threads: list[threading.Thread] = []
+        self._pid = os.getpid()
+        self._failures = 0
+        self._backoff_until = 0.0
+        self._last_overflow_warning = -OVERFLOW_WARNING_INTERVAL
+        self._local = threading.local()
+
+    # -- the calling thread ----------------------------------------------------------------------
+    def send_event(self, event: dict[str, Any]) -> None:
+        if self._pid != os.getpid():
+            self._reset_state()  # forked without our at-fork hook (e.g. os.fork from C)
+        category = category_of(event)
+        if self.rate_limits.is_limited(category):
+            self.reports.record("ratelimit_backoff", category)
+            return
+        with self._cond:
+            if self._closed:
+                self.reports.record("network_error", category)
+                logger.debug("event %s dropped: transport closed", event.get("event_id"))
+                return
+            if not self._threads:
+                self._start()
+            if len(self._raw) + len(self._ready) >= self.options.queue_size:
+                overflow = True
+            else:
+                overflow = False
+                self._raw.append(event)
+                self._cond.notify_all()
+        if overflow:
+            self._overflow(event, category)
+
+    def _overflow(self, event: dict[str, Any], category: str) -> None:
+        if self._outbox is not None and self._outbox.spill_event(event, self):
+            return
+        self.reports.record("queue_overflow", category)
+        now = time.monotonic()
+        if now - self._last_overflow_warning >= OVERFLOW_WARNING_INTERVAL:
+            self._last_overflow_warning = now
+            logger.warning("raven's send queue is full (%d events): dropping events; the count is "
+                           "reported to the server", self.options.queue_size)
+
+    def _start(self) -> None:
+        names = ["raven-encoder"] + [f"raven-sender-{i}" for i in range(self.options.max_requests_in_flight)]
+        targets = [self._encode_loop] + [self._send_loop] * self.options.max_requests_in_flight
+        for name, target in zip(names, targets):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    # -- the encoder thread ----------------------------------------------------------------------
+    def _encode_loop(self) -> None:
+        if self._outbox is not None:
+            self._load_outbox()
+        while True:
+            with self._cond:
+                while not self._raw and not self._closed:
+                    if not self._cond.wait(REPORT_INTERVAL):
+                        break
+                if self._closed and not self._raw:
+                    return
+                event = self._raw.popleft() if self._raw else None
+            try:
+                request = self.prepare(event) if event is not None else self._periodic_report()
+            except Exception:
+                logger.exception("could not encode event; dropped")
+                self.reports.record("internal_sdk_error", category_of(event) if event else "internal")
+                request = None
+            if request is not None:
+                self._push_ready(request)
+            elif event is not None:
+                with self._cond:
+                    self._cond.notify_all()  # flush() may be waiting on this event
+
+    def _periodic_report(self) -> PreparedRequest | None:
+        if self.reports.pending() and time.monotonic() - self.reports.last_taken >= REPORT_INTERVAL:
+            return self.prepare_report()
+        return None
+
+    def _push_ready(self, request: PreparedRequest, front: bool = False) -> None:
+        size = len(request.body)
+        with self._cond:
+            if not front and self._ready_bytes + size > self.options.queue_max_bytes:
+                full = True
+            else:
+                full = False
+                (self._ready.appendleft if front else self._ready.append)(request)
+                self._ready_bytes += size
+            self._cond.notify_all()
+        if full:
+            if self._outbox is not None and self._outbox.spill_request(request):
+                return
+            self.reports.record("queue_overflow", request.category)
+
+    def _load_outbox(self) -> None:
+        assert self._outbox is not None
+        for request in self._outbox.load(self):
+            self._push_ready(request)
+
+    # -- the sender threads ----------------------------------------------------------------------
+    def _send_loop(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._closed and not self._ready:
+                        return
+                    wait = self._backoff_until - time.monotonic()
+                    if self._ready and wait <= 0:
+                        break
+                    self._cond.wait(wait if wait > 0 else None)
+                request = self._ready.popleft()
+                self._ready_bytes -= len(request.body)
+                self._in_flight += 1
+            try:
+                self._deliver(request)
+            finally:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify_all()
+
+    def _deliver(self, request: PreparedRequest) -> None:
+        if request.event_id and self.rate_limits.is_limited(request.category):
+            self.reports.record("ratelimit_backoff", request.category)
+            self._forget(request)
+            return
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = self._local.session = requests.Session()
+        try:
+            status, headers, text = post(session, request, self.timeout, self.verify)
+        except Exception as exc:
+            logger.debug("sending event %s failed: %s", request.event_id, exc)
+            self._retry_later(request)
+            return
+        outcome = self.handle_answer(request, status, headers, text)
+        if outcome == "retry":
+            self._retry_later(request)
+            return
+        with self._cond:
+            self._failures = 0
+        self._forget(request)
+
+    def _forget(self, request: PreparedRequest) -> None:
+        if self._outbox is not None:
+            self._outbox.forget(request)
+
+    def _retry_later(self, request: PreparedRequest) -> None:
+        """Keep the event and pause every sender, exponentially longer, with jitter."""
+        with self._cond:
+            self._failures += 1
+            delay = min(MAX_BACKOFF, 2 ** min(self._failures - 1, 6)) * random.uniform(0.5, 1.0)
+            self._backoff_until = max(self._backoff_until, time.monotonic() + delay)
+            closed = self._closed
+        if closed:
+            self._lose(request)
+        else:
+            self._push_ready(request, front=True)
+
+    def _lose(self, request: PreparedRequest) -> None:
+        if self._outbox is not None and self._outbox.spill_request(request):
+            return
+        self.handle_failure(request, ConnectionError("server unreachable at shutdown"))
+
+    # -- flush and shutdown ----------------------------------------------------------------------
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._raw) + len(self._ready) + self._in_flight
+
+    def flush(self, timeout: float | None = None) -> bool:
+        if self._pid != os.getpid():
+            return True
+        if self._threads and (report := self.prepare_report()) is not None:
+            self._push_ready(report)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._raw or self._ready or self._in_flight:
+                if not self._threads:
+                    return False
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining if remaining is not None else 1.0)
+        return True
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush for up to ``timeout`` (default ``shutdown_timeout``), then stop the threads."""
+        if self._pid != os.getpid():
+            return True
+        done = self.flush(self.options.shutdown_timeout if timeout is None else timeout)
+        with self._cond:
+            self._closed = True
+            leftovers = list(self._ready) + [r for e in self._raw if (r := self._safe_prepare(e))]
+            self._ready.clear()
+            self._raw.clear()
+            self._ready_bytes = 0
+            self._cond.notify_all()
+        for request in leftovers:
+            self._lose(request)
+        return done
+
+    def _safe_prepare(self, event: dict[str, Any]) -> PreparedRequest | None:
+        try:
+            return self.prepare(event)
+        except Exception:
+            return None
+
+    def _at_exit(self) -> None:
+        pending = self.pending()
+        if pending and self._pid == os.getpid():
+            print(f"raven: sending {pending} pending events", file=sys.stderr, flush=True)
+        self.close(self.options.shutdown_timeout)
+
+
+def _after_fork_in_child() -> None:
+    for transport in list(_live):
+        transport.rate_limits._lock = threading.Lock()
+        transport.reports.after_fork()
+        transport._reset_state()
+
+
+def _at_exit() -> None:
+    for transport in list(_live):
+        try:
+            transport._at_exit()
+        except Exception:
+            pass
+
+
+_hooks_registered = False
+
+
+def _register_process_hooks() -> None:
+    global _hooks_registered
+    if not _hooks_registered:
+        _hooks_registered = True
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        atexit.register(_at_exit)

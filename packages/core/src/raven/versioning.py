@@ -1,0 +1,66 @@
+"""Release helpers and the versions of installed packages (for the event's ``modules``)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from importlib import metadata
+
+__all__ = ["fetch_git_sha", "fetch_package_version", "get_module_versions"]
+
+
+class InvalidGitRepository(ValueError):
+    pass
+
+
+def fetch_git_sha(path: str, head: str | None = None) -> str:
+    """The commit SHA checked out in the git repository at ``path`` (read from .git, no subprocess)."""
+    git_dir = os.path.join(path, ".git")
+    if os.path.isfile(git_dir):  # a worktree or submodule: ".git" names the real directory
+        with open(git_dir) as fh:
+            git_dir = os.path.join(path, fh.read().split(":", 1)[1].strip())
+    if not os.path.isdir(git_dir):
+        raise InvalidGitRepository(f"no git repository at {path!r}")
+    if head is None:
+        with open(os.path.join(git_dir, "HEAD")) as fh:
+            head = fh.read().strip()
+        if not head.startswith("ref: "):
+            return head
+        head = head[5:]
+    elif not head.startswith("refs/"):
+        head = "refs/heads/" + head
+    ref_file = os.path.join(git_dir, *head.split("/"))
+    if os.path.isfile(ref_file):
+        with open(ref_file) as fh:
+            return fh.read().strip()
+    packed = os.path.join(git_dir, "packed-refs")
+    if os.path.isfile(packed):
+        with open(packed) as fh:
+            for line in fh:
+                sha, _, name = line.strip().partition(" ")
+                if name == head:
+                    return sha
+    raise InvalidGitRepository(f"cannot resolve {head!r} in {git_dir!r}")
+
+
+def fetch_package_version(dist_name: str) -> str:
+    """The installed version of the distribution ``dist_name``."""
+    return metadata.version(dist_name)
+
+
+@functools.lru_cache(maxsize=1)
+def _distributions() -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name:
+            versions[name.lower()] = dist.version
+    return versions
+
+
+def get_module_versions() -> dict[str, str]:
+    """Installed distributions and their versions, plus ``python``. Cached: computed once."""
+    versions = dict(_distributions())
+    versions["python"] = "{}.{}.{}".format(*sys.version_info[:3])
+    return versions
