@@ -1,0 +1,255 @@
+"""Report failing Celery tasks: ``register_signal(client)`` and :class:`SentryCeleryHandler`.
+
+Everything hangs off Celery's signals, so it works the same in the prefork, threads, solo,
+eventlet and gevent pools and in eager mode: the receivers run wherever the task runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from celery import signals
+from celery.exceptions import Ignore, Reject, Retry, SoftTimeLimitExceeded
+from celery.utils.serialization import UnpickleableExceptionWrapper
+
+from ._guard import guarded
+
+__all__ = ["SentryCeleryHandler", "is_reported", "job_data", "register_signal"]
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+#: Raised by tasks to steer Celery, not failures: never reported.
+NOT_ERRORS: tuple[type[BaseException], ...] = (Retry, Ignore, Reject)
+
+# Set on an exception once a task_failure receiver captured it, so that Celery's own log line
+# for the same failure (or the worker's "Task handler raised error") is not reported again.
+_REPORTED_ATTR = "__raven_celery_reported__"
+
+
+def is_reported(exc: BaseException | None, client: Any = None) -> bool:
+    """Whether a task-failure receiver already captured ``exc`` (for ``client``, or for any)."""
+    clients = getattr(exc, _REPORTED_ATTR, None) if exc is not None else None
+    if not isinstance(clients, frozenset):
+        return False
+    return bool(clients) if client is None else id(client) in clients
+
+
+def _mark_reported(client: Any, *excs: BaseException | None) -> None:
+    for exc in excs:
+        if exc is None:
+            continue
+        try:
+            setattr(exc, _REPORTED_ATTR, getattr(exc, _REPORTED_ATTR, frozenset()) | {id(client)})
+        except Exception:  # exceptions with __slots__ or a read-only __setattr__
+            pass
+
+
+def _task_name(task: Any, request: Any) -> str:
+    # ``shadow`` is the name the task was sent under (``apply_async(shadow=...)``): Celery logs it.
+    return str(getattr(request, "shadow", None) or getattr(task, "name", None) or "celery.task")
+
+
+def _request_of(task: Any, task_id: str | None) -> Any:
+    """The request of the task being traced, or None when the signal comes from elsewhere.
+
+    The worker's main process sends ``task_failure`` for hard time limits with no request on
+    the stack; ``task.request`` is then an empty or unrelated one, so check its id.
+    """
+    request = getattr(task, "request", None)
+    if request is None or task_id is None or getattr(request, "id", None) != task_id:
+        return None
+    return request
+
+
+def job_data(task: Any, task_id: str | None, args: Sequence[Any] | None,
+             kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What Raven attaches about a task: the ``extra["celery-job"]`` of its events.
+
+    Celery does not tell a task which queue its message came from, only the exchange and the
+    routing key (with Celery's default direct routing, the routing key is the queue's name).
+    """
+    request = _request_of(task, task_id)
+    delivery: Mapping[str, Any] = (getattr(request, "delivery_info", None) or {}) if request else {}
+    job: dict[str, Any] = {
+        "task_name": _task_name(task, request),
+        "task_id": task_id,
+        "args": list(args) if args is not None else [],
+        "kwargs": dict(kwargs) if kwargs is not None else {},
+    }
+    if request is not None:
+        job["retries"] = getattr(request, "retries", 0) or 0
+        job["hostname"] = getattr(request, "hostname", None)
+        job["eager"] = bool(getattr(request, "is_eager", False))
+    for key in ("queue", "exchange", "routing_key", "priority", "redelivered"):
+        if delivery.get(key) is not None:
+            job[key] = delivery[key]
+    return job
+
+
+def _tags(job: Mapping[str, Any]) -> dict[str, str]:
+    tags = {"celery_task_name": str(job["task_name"])}
+    if job.get("queue"):
+        tags["celery_queue"] = str(job["queue"])
+    if job.get("routing_key"):
+        tags["celery_routing_key"] = str(job["routing_key"])
+    if job.get("hostname"):
+        tags["celery_hostname"] = str(job["hostname"])
+    return tags
+
+
+def _exc_info(exception: BaseException, traceback: Any) -> ExcInfo:
+    """The exception as raised, with its traceback.
+
+    ``task_failure`` is sent from inside the ``except`` block that caught the task's error, and
+    it passes a pickleable stand-in for exceptions that do not pickle: prefer the original.
+    """
+    current = sys.exc_info()
+    if current[0] is not None and current[1] is not None:
+        if current[1] is exception or (
+            isinstance(exception, UnpickleableExceptionWrapper)
+            and exception.exc_cls_name == type(current[1]).__name__
+        ):
+            return current[0], current[1], current[2]
+    tb = traceback if isinstance(traceback, TracebackType) else exception.__traceback__
+    return type(exception), exception, tb
+
+
+class SentryCeleryHandler:
+    """Celery signal receivers that report task failures to ``client``.
+
+    ``install()`` connects them (idempotent), ``uninstall()`` disconnects them. With
+    ``ignore_expected=True``, exceptions listed in a task's ``throws`` are not reported (Celery
+    itself logs them at INFO, without a traceback).
+    """
+
+    def __init__(self, client: Any, ignore_expected: bool = False) -> None:
+        self.client = client
+        self.ignore_expected = ignore_expected
+        self._lock = threading.Lock()
+        self._installed = False
+
+    # -- install / uninstall --------------------------------------------------------------------
+    def _receivers(self) -> list[tuple[Any, Any]]:
+        return [
+            (signals.task_prerun, self.handle_task_prerun),
+            (signals.task_postrun, self.handle_task_postrun),
+            (signals.task_failure, self.process_failure_signal),
+            (signals.worker_process_shutdown, self.handle_shutdown),
+            (signals.worker_shutdown, self.handle_shutdown),
+        ]
+
+    def _uid(self, signal: Any) -> str:
+        return f"raven_celery.{signal.name}.{id(self):x}"
+
+    def install(self) -> None:
+        """Connect the receivers; calling it again changes nothing."""
+        with self._lock:
+            if self._installed:
+                return
+            for signal, receiver in self._receivers():
+                signal.connect(receiver, weak=False, dispatch_uid=self._uid(signal))
+            self._installed = True
+
+    def uninstall(self) -> None:
+        """Disconnect the receivers; the client reports nothing more from Celery."""
+        with self._lock:
+            if not self._installed:
+                return
+            for signal, _receiver in self._receivers():
+                signal.disconnect(dispatch_uid=self._uid(signal))
+            self._installed = False
+        with _registry_lock:
+            if _registry.get(id(self.client)) is self:
+                del _registry[id(self.client)]
+
+    @property
+    def installed(self) -> bool:
+        return self._installed
+
+    # -- receivers ------------------------------------------------------------------------------
+    @guarded
+    def handle_task_prerun(self, sender: Any = None, task_id: str | None = None, task: Any = None,
+                           args: Sequence[Any] | None = None, kwargs: Mapping[str, Any] | None = None,
+                           **_: Any) -> None:
+        """Open a fresh context for the task: its name, id and arguments, no earlier breadcrumbs."""
+        task = task if task is not None else sender
+        # A scope, not clear(): an eager task run inside a web request (or inside another task)
+        # gives the outer context back at task_postrun.
+        self.client.context.__enter__()
+        job = job_data(task, task_id, args, kwargs)
+        self.client.context.merge({
+            "transaction": job["task_name"],
+            "tags": _tags(job),
+            "extra": {"celery-job": job},
+        })
+
+    @guarded
+    def handle_task_postrun(self, **_: Any) -> None:
+        """Drop whatever the task put in the context."""
+        self.client.context.__exit__(None, None, None)
+
+    @guarded
+    def process_failure_signal(self, sender: Any = None, task_id: str | None = None,
+                               exception: BaseException | None = None,
+                               args: Sequence[Any] | None = None,
+                               kwargs: Mapping[str, Any] | None = None,
+                               traceback: Any = None, einfo: Any = None, **_: Any) -> None:
+        """Capture the exception a task failed with (once, even with several handlers)."""
+        if exception is None or isinstance(exception, NOT_ERRORS) or is_reported(exception, self.client):
+            return
+        exc_info = _exc_info(exception, traceback)
+        if self.ignore_expected and self._is_expected(sender, exc_info[1]):
+            return
+        job = job_data(sender, task_id, args, kwargs)
+        fingerprint = None
+        if isinstance(exc_info[1], SoftTimeLimitExceeded):
+            # Time limits hit many unrelated lines: one issue per task, not per line it stopped on.
+            fingerprint = ["celery", "SoftTimeLimitExceeded", job["task_name"]]
+        self.client.captureException(
+            exc_info=exc_info,
+            data={"transaction": job["task_name"]},
+            tags=_tags(job),
+            extra={"celery-job": job},
+            fingerprint=fingerprint,
+            mechanism={"type": "celery", "handled": False},
+        )
+        _mark_reported(self.client, exception, exc_info[1])
+
+    @staticmethod
+    def _is_expected(task: Any, exc: BaseException) -> bool:
+        throws = getattr(task, "throws", None) or ()
+        if isinstance(throws, type):
+            throws = (throws,)
+        return bool(throws) and isinstance(exc, tuple(throws))
+
+    @guarded
+    def handle_shutdown(self, **_: Any) -> None:
+        """Deliver pending events before a pool child or the worker exits.
+
+        Pool children leave through ``os._exit``, so ``atexit`` flushing never runs there.
+        """
+        self.client.flush(timeout=self.client.options.shutdown_timeout)
+
+
+_registry: dict[int, SentryCeleryHandler] = {}
+_registry_lock = threading.Lock()
+
+
+def register_signal(client: Any, ignore_expected: bool = False) -> SentryCeleryHandler:
+    """Report every failing task to ``client``; returns the installed handler.
+
+    Call it where the Celery app is created. Calling it again for the same client installs
+    nothing new (``ignore_expected`` takes the latest value).
+    """
+    with _registry_lock:
+        handler = _registry.get(id(client))
+        if handler is None or handler.client is not client:
+            handler = _registry[id(client)] = SentryCeleryHandler(client, ignore_expected=ignore_expected)
+        else:
+            handler.ignore_expected = ignore_expected
+    handler.install()
+    return handler
