@@ -1,0 +1,10 @@
+"""Raven for Tornado: ``SentryMixin`` for request handlers, ``AsyncSentryClient`` for the IOLoop."""
+
+from __future__ import annotations
+
+from .__about__ import __version__
+from .client import AsyncSentryClient
+from .mixin import SentryMixin
+from .transport import TornadoTransport
+
+__all__ = ["AsyncSentryClient", "SentryMixin", "TornadoTransport", "__version__"]
