@@ -63,6 +63,7 @@ class ClientOptions:
     hook_libraries: tuple[str, ...] = ("requests", "httplib")
     enable_breadcrumbs: bool = True
     send_default_pii: bool = False
+    max_request_body_size: str = "medium"
     debug: bool = False
     # Delivery.
     transport_protocol: str = "envelope"
@@ -113,6 +114,9 @@ class ClientOptions:
                 raise ConfigurationError(f"option {name!r} must be >= 0, got {getattr(self, name)!r}")
         if self.timeout <= 0 or self.shutdown_timeout < 0:
             raise ConfigurationError("options 'timeout' must be > 0 and 'shutdown_timeout' >= 0")
+        if self.max_request_body_size not in ("never", "small", "medium", "always"):
+            raise ConfigurationError("option 'max_request_body_size' must be one of 'never', 'small', "
+                                     f"'medium', 'always', got {self.max_request_body_size!r}")
         if self.transport_protocol not in ("envelope", "store"):
             raise ConfigurationError(f"option 'transport_protocol' must be 'envelope' or 'store', got {self.transport_protocol!r}")
         for name in ("before_send", "before_breadcrumb"):

@@ -1,0 +1,115 @@
+"""The ``raven`` command: ``raven test [DSN]`` sends a test event and says what happened."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any
+
+from .__about__ import __version__
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="raven", description="Raven, a Sentry client for Python.")
+    parser.add_argument("--version", action="version", version=f"raven {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    test = commands.add_parser("test", help="send a test event (to DSN, $SENTRY_DSN, or a local receiver)")
+    test.add_argument("dsn", nargs="?", help="where to send; default $SENTRY_DSN, else a local receiver")
+    test.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
+    args = parser.parse_args(argv)
+    if args.command != "test":
+        parser.print_help()
+        return 0 if args.command is None and argv is not None else 2 if args.command else 0
+    dsn = args.dsn or os.environ.get("SENTRY_DSN")
+    return send_to_server(dsn, args.timeout) if dsn else send_to_local_receiver(args.timeout)
+
+
+def _make_client(dsn: str) -> Any:
+    from .client import Client
+
+    # Synchronous delivery: the command reports the server's own answer.
+    scheme, sep, rest = dsn.partition("://")
+    sync_dsn = f"sync+{scheme.rpartition('+')[2]}{sep}{rest}"
+    return Client(sync_dsn, raise_send_errors=True, install_sys_hook=False, hook_libraries=(), timeout=10)
+
+
+def _capture_test_error(client: Any) -> str | None:
+    client.user_context({"id": "raven-test", "username": "raven"})
+    client.tags_context({"source": "raven test"})
+    client.captureBreadcrumb(message="about to raise on purpose", category="raven.test", level="info")
+    log = logging.getLogger("raven_test")
+    log.setLevel(logging.INFO)
+    log.info("a log record becomes a breadcrumb too")
+
+    def raise_test_error(reason: str = "this is a test event sent by `raven test`") -> None:
+        raise RuntimeError(reason)
+
+    try:
+        raise_test_error()
+    except RuntimeError:
+        return client.captureException(extra={"command": "raven test"})  # type: ignore[no-any-return]
+    return None
+
+
+def send_to_server(dsn: str, timeout: float) -> int:
+    from .exceptions import APIError, ConfigurationError
+
+    try:
+        client = _make_client(dsn)
+    except ConfigurationError as exc:
+        print(f"raven: invalid DSN: {exc}", file=sys.stderr)
+        return 1
+    print(f"Sending a test event to {client.get_public_dsn()} ...")
+    try:
+        event_id = _capture_test_error(client)
+    except APIError as exc:
+        print(f"raven: the server refused the event: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        print(f"raven: could not reach the server: {exc}", file=sys.stderr)
+        return 1
+    if event_id is None:
+        print("raven: the event was not sent (rate limited or dropped; run with SENTRY_DEBUG=1)", file=sys.stderr)
+        return 1
+    print(f"Event {event_id} accepted by the server.")
+    return 0
+
+
+def send_to_local_receiver(timeout: float) -> int:
+    from .receiver import Receiver
+
+    receiver = Receiver().start()
+    print(f"No DSN given: sending to a local receiver at {receiver.dsn}")
+    try:
+        client = _make_client(receiver.dsn)
+        event_id = _capture_test_error(client)
+        (event,) = receiver.wait_for(1, timeout)
+    finally:
+        receiver.stop()
+    request = receiver.requests[-1]
+    print(f"Event {event_id} received over HTTP ({request.wire_bytes} bytes on the wire, "
+          f"{len(request.body)} uncompressed)")
+    exception = event["exception"]["values"][-1]
+    print(f"  title:   {exception['type']}: {exception['value']}")
+    print(f"  culprit: {event.get('culprit')}")
+    print("  frames (most recent last):")
+    for frame in exception["stacktrace"]["frames"][-3:]:
+        print(f"    {frame['filename']}:{frame['lineno']} in {frame['function']}")
+        if frame.get("context_line"):
+            print(f"      > {frame['context_line'].strip()}")
+        for name, value in list((frame.get("vars") or {}).items())[:3]:
+            print(f"      {name} = {value}")
+    print(f"  user:    {event.get('user')}")
+    print(f"  tags:    {event.get('tags')}")
+    print("  breadcrumbs:")
+    for crumb in event.get("breadcrumbs", {}).get("values", []):
+        print(f"    [{crumb.get('level')}] {crumb.get('category')}: {crumb.get('message')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

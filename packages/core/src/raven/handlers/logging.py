@@ -1,0 +1,89 @@
+"""``SentryHandler``: log records at or above its level become Sentry events."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from ..client import Client
+from ..stacks import iter_stack_frames
+
+__all__ = ["SentryHandler"]
+
+# Records from these loggers are never reported (Raven's own, and raven-python's error logger).
+_EXCLUDED = ("raven", "sentry.errors")
+# LogRecord attributes that are not user "extra" data.
+_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "stack",
+    "data", "tags", "culprit", "fingerprint", "server_name", "sample_rate", "request", "user"}
+
+
+class SentryHandler(logging.Handler):
+    """``SentryHandler(client)``, ``SentryHandler(client=client)`` or ``SentryHandler("dsn")``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        client = kwargs.pop("client", None)
+        level = kwargs.pop("level", logging.NOTSET)
+        self.tags = kwargs.pop("tags", None)
+        if args:
+            first, *rest = args
+            if client is None:
+                client = first
+            if rest:
+                level = rest[0]
+        if isinstance(client, str):
+            client = Client(dsn=client, **kwargs)
+        elif client is None and "dsn" in kwargs:
+            client = Client(**kwargs)
+        if not isinstance(client, Client):
+            raise ValueError(f"SentryHandler needs a raven.Client or a DSN string, got {client!r}")
+        if isinstance(level, str):
+            level = logging.getLevelName(level.upper())
+            if not isinstance(level, int):
+                raise ValueError(f"SentryHandler: unknown level {args[1:] or level!r}")
+        super().__init__(level)
+        self.client = client
+
+    def can_record(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        return not any(name == x or name.startswith(x + ".") for x in _EXCLUDED)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.can_record(record):
+            return
+        try:
+            self._emit(record)
+        except Exception:
+            # Never log through logging here (it could loop); print like logging does.
+            print(f"raven: failed to send a log record to Sentry: {sys.exc_info()[1]!r}", file=sys.stderr)
+
+    def _emit(self, record: logging.LogRecord) -> str | None:
+        client = self.client
+        extra = {k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")}
+        data: dict[str, Any] = dict(getattr(record, "data", None) or {})
+        tags = {**(self.tags or {}), **(getattr(record, "tags", None) or {})}
+        kwargs: dict[str, Any] = {"level": record.levelno, "logger": record.name, "extra": extra, "tags": tags}
+        for key in ("culprit", "fingerprint", "server_name", "sample_rate", "request", "user"):
+            value = getattr(record, key, None)
+            if value is not None:
+                kwargs[key] = value
+        extra.update({"filename": record.pathname, "lineno": record.lineno, "function": record.funcName,
+                      "thread": record.threadName, "process": record.processName})
+        message = record.msg if isinstance(record.msg, str) else str(record.msg)
+        params = record.args if isinstance(record.args, tuple) else ((record.args,) if record.args else ())
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            try:
+                formatted = record.getMessage()
+            except Exception:
+                formatted = message
+            data.setdefault("logentry", {"message": message, "params": list(params), "formatted": formatted})
+            return client.captureException(exc, data=data, **kwargs)
+        stack = getattr(record, "stack", None)
+        if stack is True or (stack is None and client.options.auto_log_stacks):
+            frames = list(iter_stack_frames(sys._getframe(0)))
+            while frames and frames[0][0].f_globals.get("__name__", "").startswith(("raven.", "logging")):
+                frames.pop(0)
+            frames.reverse()
+            data["stacktrace"] = client.stacks.stacktrace(frames)
+        return client.captureMessage(message, params=params, data=data, stack=False, **kwargs)

@@ -1,0 +1,70 @@
+"""``Sentry(app, client)``: WSGI middleware that reports what the application raises."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from .client import Client
+from .httpdata import request_from_wsgi_environ
+
+__all__ = ["Sentry"]
+
+
+class Sentry:
+    """Wraps a WSGI app; each request runs in a fresh context and carries its request data."""
+
+    def __init__(self, application: Callable[..., Any], client: Client | None = None) -> None:
+        self.application = application
+        self.client = client if client is not None else Client()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        context = self.client.context
+        context.__enter__()
+        try:
+            context.merge({"request": request_from_wsgi_environ(environ, client=self.client)})
+            iterable = self.application(environ, start_response)
+        except BaseException:
+            self.handle_exception(environ)
+            context.__exit__(None, None, None)
+            raise
+        return _ClosingIterator(self, iterable, environ)
+
+    def handle_exception(self, environ: dict[str, Any] | None = None) -> str | None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, SystemExit) and exc.code in (0, None):
+            return None  # a clean exit is not an error
+        return self.client.captureException(mechanism={"type": "wsgi", "handled": False})
+
+
+class _ClosingIterator:
+    """Iterates the app's response, reporting errors; ``close()`` always reaches the app."""
+
+    def __init__(self, middleware: Sentry, iterable: Iterable[bytes], environ: dict[str, Any]) -> None:
+        self.middleware = middleware
+        self.iterable = iterable
+        self.environ = environ
+        self._iterator: Iterator[bytes] | None = None
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.iterable
+        except BaseException:
+            self.middleware.handle_exception(self.environ)
+            raise
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self.iterable, "close", None)
+            if close is not None:
+                close()
+        except BaseException:
+            self.middleware.handle_exception(self.environ)
+            raise
+        finally:
+            self.middleware.client.context.__exit__(None, None, None)

@@ -1,0 +1,209 @@
+"""A Sentry-compatible ingestion server on loopback: it accepts envelopes and store requests
+(gzip, deflate or plain), keeps what arrived, and answers as told.
+
+``raven test`` uses it when no DSN is configured, and test suites (ours, and users' own) use it
+to see exactly what Raven sends.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["Receiver", "parse_envelope"]
+
+
+
+def parse_envelope(body: bytes) -> tuple[dict[str, Any], list[tuple[dict[str, Any], bytes]]]:
+    """(envelope headers, [(item headers, payload)]) following the envelope grammar."""
+    header_line, _, rest = body.partition(b"\n")
+    headers = json.loads(header_line)
+    items = []
+    while rest.strip():
+        item_line, _, rest = rest.partition(b"\n")
+        item_headers = json.loads(item_line)
+        length = item_headers.get("length")
+        if length is None:
+            payload, _, rest = rest.partition(b"\n")
+        else:
+            payload, rest = rest[:length], rest[length:]
+            if rest.startswith(b"\n"):
+                rest = rest[1:]
+        items.append((item_headers, payload))
+    return headers, items
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    wire_bytes: int
+    status: int
+    envelope_headers: dict[str, Any] = field(default_factory=dict)
+    item_types: list[str] = field(default_factory=list)
+
+
+class Receiver:
+    """Start with ``Receiver().start()``; ``dsn`` points at it. Thread-safe."""
+
+    def __init__(self, project_id: int = 1, public_key: str = "public") -> None:
+        self.project_id = project_id
+        self.public_key = public_key
+        self.events: list[dict[str, Any]] = []
+        self.client_reports: list[dict[str, Any]] = []
+        self.requests: list[Request] = []
+        self._cond = threading.Condition()
+        self._status = 200
+        self._headers: dict[str, str] = {}
+        self._delay = 0.0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                receiver._handle(self)
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        server.allow_reuse_address = True
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close the listening socket: new connections are refused until :meth:`start`."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    down = stop
+    up = start
+
+    @property
+    def dsn(self) -> str:
+        return f"http://{self.public_key}@127.0.0.1:{self.port}/{self.project_id}"
+
+    def respond_with(self, status: int = 200, headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
+        """How to answer from now on (``delay`` seconds before answering)."""
+        with self._cond:
+            self._status, self._headers, self._delay = status, dict(headers or {}), delay
+
+    # -- reading what arrived ------------------------------------------------------------------
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The events once at least ``count`` arrived; AssertionError after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.events) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"receiver got {len(self.events)} events, expected {count}")
+                self._cond.wait(remaining)
+            return list(self.events)
+
+    def wait_until(self, predicate: Any, timeout: float = 10.0) -> None:
+        """Wait until ``predicate(receiver)`` is true."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError("receiver: condition not met in time")
+                self._cond.wait(remaining)
+
+    def discarded(self) -> dict[tuple[str, str], int]:
+        """Sum of client-report quantities by (reason, category)."""
+        totals: dict[tuple[str, str], int] = {}
+        with self._cond:
+            for report in self.client_reports:
+                for item in report.get("discarded_events", []):
+                    key = (item["reason"], item["category"])
+                    totals[key] = totals.get(key, 0) + int(item["quantity"])
+        return totals
+
+    # -- the server side -----------------------------------------------------------------------
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length)
+        with self._cond:
+            status, headers, delay = self._status, dict(self._headers), self._delay
+        if delay:
+            time.sleep(delay)
+        request = Request(handler.path, {k.lower(): v for k, v in handler.headers.items()}, b"", len(raw), status)
+        body = b""
+        try:
+            body = _decode(raw, handler.headers.get("Content-Encoding", ""))
+            request.body = body
+        except Exception:
+            status = request.status = 400
+        events, reports = [], []
+        if status == 200:
+            try:
+                if "/envelope/" in handler.path:
+                    env_headers, items = parse_envelope(body)
+                    request.envelope_headers = env_headers
+                    for item_headers, payload in items:
+                        request.item_types.append(item_headers.get("type", ""))
+                        if item_headers.get("type") == "event":
+                            events.append(json.loads(payload))
+                        elif item_headers.get("type") == "client_report":
+                            reports.append(json.loads(payload))
+                elif "/store/" in handler.path:
+                    events.append(json.loads(body))
+                else:
+                    status = request.status = 404
+            except Exception:
+                status = request.status = 400
+        answer = json.dumps({"id": events[0].get("event_id") if events else None}).encode()
+        try:
+            handler.send_response(status)
+            for key, value in headers.items():
+                handler.send_header(key, value)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(answer)))
+            handler.end_headers()
+            handler.wfile.write(answer)
+        except OSError:
+            pass
+        with self._cond:
+            self.requests.append(request)
+            self.events.extend(events)
+            self.client_reports.extend(reports)
+            self._cond.notify_all()
+
+
+def _decode(raw: bytes, encoding: str) -> bytes:
+    encoding = encoding.strip().lower()
+    if encoding == "gzip":
+        return gzip.decompress(raw)
+    if encoding == "deflate":
+        try:
+            return zlib.decompress(raw)
+        except zlib.error:
+            return zlib.decompress(raw, -15)
+    return raw
