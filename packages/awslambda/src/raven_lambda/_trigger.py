@@ -64,8 +64,10 @@ def _http_v1(event: Mapping[str, Any], ctx: Mapping[str, Any], client: Any) -> t
     host = _header(headers, "host") or ctx.get("domainName")
     identity = ctx.get("identity") if isinstance(ctx.get("identity"), Mapping) else {}
     kind = "alb" if "elb" in ctx else "api_gateway_v1"
+    cookie_header = next((k for k in headers if k.lower() == "cookie"), None)
+    cookies = headers.pop(cookie_header) if cookie_header else None
     request = _request(client, method=event.get("httpMethod"), headers=headers, host=host, path=path,
-                       query=query, cookies=None, event=event, source_ip=identity.get("sourceIp"))
+                       query=query, cookies=cookies, event=event, source_ip=identity.get("sourceIp"))
     trigger = _compact({"trigger": kind, "source": "aws:elasticloadbalancing" if kind == "alb" else "aws:apigateway",
                         "ids": [ctx["requestId"]] if ctx.get("requestId") else None,
                         "resource": event.get("resource"), "stage": ctx.get("stage"), "api_id": ctx.get("apiId")})
