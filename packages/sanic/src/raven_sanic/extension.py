@@ -1,0 +1,262 @@
+"""``Sentry(app)``: report the unhandled errors of a Sanic app.
+
+Sanic serves many requests concurrently on one event loop, each HTTP connection in its own task.
+Raven's context lives in ``contextvars``, so a fresh context set at the start of each request (the
+``http.lifecycle.handle`` signal, before any middleware) belongs to that request's task alone.
+
+An exception is reported once Sanic has produced its error response and that response is a 5xx:
+the app's own error handlers decide, and a handler that turns an error into a 4xx page handled
+it. ``SanicException``\\ s below 500 (``NotFound``, ``BadRequest``, ...) are never reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from raven import Client
+from raven.handlers.logging import SentryHandler
+from sanic import Sanic
+from sanic.exceptions import SanicException
+from sanic.http import Stage
+from sanic.request import Request
+from sanic.response import BaseHTTPResponse
+
+from ._request import request_data, transaction_name
+
+__all__ = ["Sentry"]
+
+logger = logging.getLogger("raven.sanic")
+
+_STATE_ATTR = "raven_sanic"
+# The exception of the current request waiting for its response's status (one per task).
+_pending: ContextVar[BaseException | None] = ContextVar("raven_sanic.pending", default=None)
+_MECHANISM = {"type": "sanic", "handled": False}
+# Runs first at start (the client exists for the app's own listeners) and last at stop.
+_FIRST = 1_000_000
+
+
+@contextlib.contextmanager
+def _guard(what: str) -> Iterator[None]:
+    """Log and swallow an error of Raven's own: it must never reach the app."""
+    try:
+        yield
+    except Exception:
+        logger.exception("raven-sanic: %s failed", what)
+
+
+@dataclass
+class _AppState:
+    """What one app's hooks read; kept on ``app.ctx`` so several apps can share a process."""
+
+    sentry: Sentry
+    active: bool = True
+    client: Client | None = None
+    owns_client: bool = False
+    log_handler: logging.Handler | None = None
+
+
+class Sentry:
+    """Report a Sanic app's unhandled errors (the ones Sanic answers with a 5xx).
+
+    ``Sentry(app, dsn=...)`` or ``sentry = Sentry(dsn=...)`` then ``sentry.init_app(app)``.
+    Without ``client``, a :class:`raven.Client` is built when the server starts, in each worker
+    process, from ``dsn`` (else ``app.config.SENTRY_DSN``, else the ``SENTRY_DSN`` environment
+    variable), ``app.config.SENTRY_CONFIG`` (a dict of client options) and ``client_options``;
+    it is flushed and closed when the server stops. A given ``client`` is flushed, not closed.
+    ``logging=True`` also sends log records at ``level`` or above as events while serving.
+    """
+
+    def __init__(self, app: Sanic | None = None, client: Client | None = None, dsn: str | None = None,
+                 logging: bool = False, level: int = logging.ERROR, **client_options: Any) -> None:
+        self._client = client
+        self.dsn = dsn
+        self.logging = logging
+        self.level = level
+        self.client_options = client_options
+        self._last_client: Client | None = None
+        if app is not None:
+            self.init_app(app)
+
+    # -- public API ---------------------------------------------------------------------------
+    @property
+    def client(self) -> Client | None:
+        """The client given, else the one built when the (last) app's server started."""
+        return self._client or self._last_client
+
+    def client_for(self, app: Sanic) -> Client | None:
+        """The client reporting ``app``'s errors in this process (None until its server starts)."""
+        state = _state(app)
+        return state.client if state is not None and state.active else None
+
+    def init_app(self, app: Sanic) -> None:
+        """Register the hooks on ``app`` (before it starts). Calling it again only reactivates."""
+        state = _state(app)
+        if state is not None:
+            state.sentry = self
+            state.active = True
+            return
+        state = _AppState(self)
+        setattr(app.ctx, _STATE_ATTR, state)
+        _install(app, state)
+
+    def uninstall(self, app: Sanic) -> None:
+        """Stop reporting ``app``'s errors: its hooks stay registered (Sanic cannot drop them
+        once the app started) but do nothing until :meth:`init_app` is called again."""
+        state = _state(app)
+        if state is None:
+            return
+        state.active = False
+        _remove_log_handler(state)
+        client, owned = state.client, state.owns_client
+        state.client, state.owns_client = None, False
+        if client is not None and owned:
+            with _guard("closing the client"):
+                client.close()
+
+    def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
+        """``client.captureException`` with the current request's data (from the context)."""
+        client = self.client
+        return client.captureException(exc_info, **kwargs) if client is not None else None
+
+    def captureMessage(self, message: str, **kwargs: Any) -> str | None:
+        """``client.captureMessage`` with the current request's data (from the context)."""
+        client = self.client
+        return client.captureMessage(message, **kwargs) if client is not None else None
+
+    @property
+    def last_event_id(self) -> str | None:
+        client = self.client
+        return client.last_event_id if client is not None else None
+
+    # -- the client ---------------------------------------------------------------------------
+    def _make_client(self, app: Sanic) -> Client:
+        config: Mapping[str, Any] = app.config.get("SENTRY_CONFIG") or {}
+        options = {**config, **self.client_options}
+        dsn = self.dsn or options.pop("dsn", None) or app.config.get("SENTRY_DSN")
+        return Client(dsn, **options)
+
+
+def _state(app: Sanic) -> _AppState | None:
+    state = getattr(app.ctx, _STATE_ATTR, None)
+    return state if isinstance(state, _AppState) else None
+
+
+def _install(app: Sanic, state: _AppState) -> None:
+    """The hooks, registered once per app. Each reads ``state`` and does nothing when inactive."""
+
+    async def raven_start(app: Sanic) -> None:
+        if not state.active:
+            return
+        with _guard("starting"):
+            sentry = state.sentry
+            if sentry._client is not None:
+                state.client, state.owns_client = sentry._client, False
+            else:
+                state.client, state.owns_client = sentry._make_client(app), True
+                sentry._last_client = state.client
+            if sentry.logging:
+                _add_log_handler(state, sentry.level)
+
+    async def raven_stop(app: Sanic) -> None:
+        client, owned = state.client, state.owns_client
+        _remove_log_handler(state)
+        if client is None:
+            return
+        if owned:
+            state.client, state.owns_client = None, False
+        with _guard("flushing on server stop"):
+            # Waiting for delivery blocks: do it off the loop.
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, client.close if owned else client.flush)
+
+    async def raven_request(request: Request) -> None:
+        _pending.set(None)
+        client = state.client
+        if client is None or not state.active:
+            return
+        with _guard("starting the request's context"):
+            client.context.clear()
+            client.context.activate()
+
+    async def raven_request_data(request: Request) -> None:
+        client = state.client
+        if client is None or not state.active:
+            return
+        with _guard("reading the request"):
+            client.context.merge({
+                "transaction": transaction_name(request),
+                "request": request_data(request, client.options.max_request_body_size),
+            })
+
+    async def raven_exception(request: Request, exception: BaseException) -> None:
+        if state.client is None or not state.active or not _reportable(exception):
+            return
+        stream = request.stream if request is not None else None
+        if stream is not None and stream.stage is not Stage.HANDLER:
+            # Part of the response is already out: no error response will follow.
+            _capture(state, request, exception)
+        elif _pending.get() is None:
+            _pending.set(exception)
+
+    async def raven_response(request: Request, response: BaseHTTPResponse) -> None:
+        exception = _pending.get()
+        if exception is None:
+            return
+        _pending.set(None)
+        if state.client is not None and state.active and (response.status or 0) >= 500:
+            _capture(state, request, exception)
+
+    app.register_listener(raven_start, "before_server_start", priority=_FIRST)
+    app.register_listener(raven_stop, "after_server_stop", priority=-_FIRST)
+    app.signal("http.lifecycle.handle", priority=_FIRST)(raven_request)
+    app.register_middleware(raven_request_data, "request", priority=_FIRST)
+    app.signal("http.lifecycle.exception", priority=_FIRST)(raven_exception)
+    app.signal("http.lifecycle.response", priority=_FIRST)(raven_response)
+
+
+def _reportable(exception: BaseException) -> bool:
+    if isinstance(exception, SanicException):
+        return (exception.status_code or 500) >= 500
+    return isinstance(exception, Exception)
+
+
+def _capture(state: _AppState, request: Request | None, exception: BaseException) -> None:
+    client = state.client
+    if client is None:
+        return
+    with _guard("capturing the exception"):
+        data: dict[str, Any] = {}
+        if request is not None and "request" not in client.context:
+            data["transaction"] = transaction_name(request)
+            data["request"] = request_data(request, client.options.max_request_body_size)
+        client.captureException((type(exception), exception, exception.__traceback__),
+                                data=data, mechanism=dict(_MECHANISM))
+
+
+class _SkipPending(logging.Filter):
+    """Drop the record Sanic logs for an exception Raven is about to report itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        pending = _pending.get()
+        return pending is None or not record.exc_info or record.exc_info[1] is not pending
+
+
+def _add_log_handler(state: _AppState, level: int) -> None:
+    if state.log_handler is not None or state.client is None:
+        return
+    handler = SentryHandler(state.client, level=level)
+    handler.addFilter(_SkipPending())
+    logging.getLogger().addHandler(handler)
+    state.log_handler = handler
+
+
+def _remove_log_handler(state: _AppState) -> None:
+    handler, state.log_handler = state.log_handler, None
+    if handler is not None:
+        logging.getLogger().removeHandler(handler)
