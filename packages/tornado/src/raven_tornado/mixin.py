@@ -14,6 +14,7 @@ request (on the connection's task, say) leaks into its events.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Mapping
@@ -145,7 +146,12 @@ class SentryMixin(_Base):
                 client.context.activate()  # breadcrumbs recorded during the request land here
         except Exception:
             logger.exception("could not reset the Raven context")
-        return super().prepare()
+        result = super().prepare()
+        if result is None:
+            # Awaitable either way: a subclass may write `super().prepare()` or
+            # `await super().prepare()`; a finished future serves both.
+            result = _done_future()
+        return result
 
     def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
                       tb: TracebackType | None) -> None:
@@ -186,6 +192,15 @@ class SentryMixin(_Base):
             reported = set()
             self._raven_reported = reported
         reported.add(id(exc))
+
+
+def _done_future() -> asyncio.Future[None] | None:
+    try:
+        future = asyncio.get_running_loop().create_future()
+    except RuntimeError:
+        return None
+    future.set_result(None)
+    return future
 
 
 def _exception_of(exc_info: Any) -> BaseException | None:
