@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from sanic import Sanic
 
@@ -20,6 +21,9 @@ def make_app() -> Iterator[Callable[..., Sanic]]:
 
     Sanic keeps every app in a process-wide registry keyed by name.
     """
+    # Sanic rewrites its own methods when an app starts (TouchUp); in test mode it starts from the
+    # originals each time, so that several apps can start one after another in one process.
+    Sanic.test_mode = True
     apps: list[Sanic] = []
 
     def make(**kwargs: Any) -> Sanic:
@@ -70,3 +74,11 @@ def exception_of(event: dict[str, Any]) -> dict[str, Any]:
     """The outermost exception of an event."""
     values = event["exception"]["values"]
     return dict(values[-1])
+
+
+@contextlib.asynccontextmanager
+async def http(app: Sanic, **client_kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for ``app`` served by :func:`serve`; the server stops when the block ends."""
+    client_kwargs.setdefault("timeout", 30.0)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, **client_kwargs) as client:
+        yield client

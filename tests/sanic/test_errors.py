@@ -1,15 +1,15 @@
 """Which errors of a Sanic app are reported, with what, and that the app's responses stay its own.
 
-These use sanic-testing's client: each request runs a real server on a free loopback port and
-stops it, so Raven's stop hook has flushed every event by the time the call returns.
+Each test serves its app on a real server on a free loopback port and talks HTTP to it.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import re
 from collections.abc import Callable
 
+import httpx
 import raven
 from sanic import Sanic
 from sanic.exceptions import BadRequest, NotFound, SanicException, ServerError
@@ -18,10 +18,10 @@ from sanic.response import HTTPResponse, json as json_response, text
 
 from raven_sanic import Sentry
 from tests.receiver import Receiver
-from tests.sanic.conftest import exception_of, validated
+from tests.sanic.conftest import exception_of, http, validated
 
 
-def _failing_app(make_app: Callable[..., Sanic]) -> Sanic:
+def _app_with_routes(make_app: Callable[..., Sanic]) -> Sanic:
     app = make_app()
 
     @app.route("/fail", methods=["GET", "POST"])
@@ -35,50 +35,51 @@ def _failing_app(make_app: Callable[..., Sanic]) -> Sanic:
     return app
 
 
-def test_unhandled_exception_is_reported_with_request_data(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_unhandled_exception_is_reported_with_request_data(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """A route that raises is reported once, with the request, the route name and the mechanism."""
-    app = _failing_app(make_app)
+    app = _app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn)
 
-    _, response = app.test_client.post(
-        "/fail?page=2&q=x", json={"item": "book"},
-        headers={"X-Trace": "t-1", "Cookie": "theme=dark"},
-    )
+    async with http(app) as client:
+        response = await client.post("/fail?page=2&q=x", json={"item": "book"},
+                                     headers={"X-Trace": "t-1", "Cookie": "theme=dark"})
+        base_url = str(client.base_url).rstrip("/")
 
-    assert response.status == 500
+    assert response.status_code == 500
     (event,) = validated(receiver.wait_for(1))
     exc = exception_of(event)
-    assert exc["type"] == "ValueError"
-    assert exc["value"] == "route failed"
-    assert exc["mechanism"] == {"type": "sanic", "handled": False}
-    assert any(frame["function"] == "fail" for frame in exc["stacktrace"]["frames"])
+    assert (exc["type"], exc["value"]) == ("ValueError", "route failed")
+    assert (exc["mechanism"]["type"], exc["mechanism"]["handled"]) == ("sanic", False)
+    assert exc["stacktrace"]["frames"][-1]["function"].endswith("fail")
     assert event["level"] == "error"
     assert event["transaction"] == f"{app.name}.fail"
     request = event["request"]
-    assert request["url"] == f"http://127.0.0.1:{app.test_client.port}/fail"
+    assert request["url"] == f"{base_url}/fail"
     assert request["method"] == "POST"
-    assert request["query_string"] in ("page=2&q=x", [["page", "2"], ["q", "x"]])
+    assert request["query_string"] == "page=2&q=x"
     assert request["headers"]["X-Trace"] == "t-1"
+    assert request["headers"]["Content-Type"] == "application/json"
+    assert "Cookie" not in request["headers"]
     assert "theme" in json.dumps(request["cookies"])
-    assert "book" in json.dumps(request["data"])
-    assert request["env"]["REMOTE_ADDR"] == "127.0.0.1"
+    assert request["data"] == {"item": "book"}
+    assert request["env"] == {"REMOTE_ADDR": "127.0.0.1"}
 
 
-def test_successful_requests_send_nothing(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_successful_requests_send_nothing(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """A route that answers normally produces no event."""
-    app = _failing_app(make_app)
+    app = _app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn)
 
-    _, response = app.test_client.get("/ok")
+    async with http(app) as client:
+        response = await client.get("/ok")
 
-    assert response.status == 200
-    assert response.text == "fine"
+    assert (response.status_code, response.text) == (200, "fine")
     assert receiver.events == []
 
 
-def test_client_errors_are_not_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
-    """NotFound (raised or from routing), BadRequest and a 4xx SanicException send nothing."""
-    app = make_app()
+async def test_client_errors_are_not_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """NotFound (raised or from routing), BadRequest, a 405 and a 4xx SanicException send nothing."""
+    app = _app_with_routes(make_app)
 
     @app.get("/missing")
     async def missing(request: Request) -> HTTPResponse:
@@ -94,14 +95,20 @@ def test_client_errors_are_not_reported(receiver: Receiver, make_app: Callable[.
 
     Sentry(app, dsn=receiver.dsn)
 
-    statuses = [app.test_client.get(path)[1].status for path in ("/missing", "/bad", "/teapot", "/nowhere")]
+    async with http(app) as client:
+        statuses = [(await client.get(path)).status_code for path in ("/missing", "/bad", "/teapot", "/nowhere")]
+        statuses.append((await client.delete("/ok")).status_code)
+        # A 500 last: once its event is in, the requests before it were handled too.
+        statuses.append((await client.get("/fail")).status_code)
+        receiver.wait_for(1)
 
-    assert statuses == [404, 400, 418, 404]
-    assert receiver.events == []
+    assert statuses == [404, 400, 418, 404, 405, 500]
+    (event,) = validated(receiver.events)
+    assert exception_of(event)["value"] == "route failed"
 
 
-def test_server_errors_raised_on_purpose_are_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
-    """A ServerError or a SanicException of status 503 is reported: Sanic answers it with a 5xx."""
+async def test_server_errors_raised_on_purpose_are_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """A ServerError and a SanicException of status 503 are reported: Sanic answers them with a 5xx."""
     app = make_app()
 
     @app.get("/server-error")
@@ -114,29 +121,34 @@ def test_server_errors_raised_on_purpose_are_reported(receiver: Receiver, make_a
 
     Sentry(app, dsn=receiver.dsn)
 
-    assert app.test_client.get("/server-error")[1].status == 500
-    assert app.test_client.get("/unavailable")[1].status == 503
+    async with http(app) as client:
+        assert (await client.get("/server-error")).status_code == 500
+        assert (await client.get("/unavailable")).status_code == 503
 
     events = validated(receiver.wait_for(2))
     assert sorted(exception_of(e)["value"] for e in events) == ["database down", "maintenance"]
 
 
-def test_error_response_is_unchanged(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
-    """With Raven installed, Sanic's default error response is byte for byte the same."""
-    plain = _failing_app(make_app)
-    watched = _failing_app(make_app)
+async def test_error_response_is_unchanged(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """With Raven installed, Sanic's default error responses (JSON, HTML, 404) are the same as without."""
+    plain = _app_with_routes(make_app)
+    watched = _app_with_routes(make_app)
     Sentry(watched, dsn=receiver.dsn)
 
-    _, expected = plain.test_client.get("/fail", headers={"Accept": "application/json"})
-    _, actual = watched.test_client.get("/fail", headers={"Accept": "application/json"})
+    async def answers(app: Sanic) -> list[tuple[int, str, str]]:
+        async with http(app) as client:
+            found = []
+            for path, accept in (("/fail", "application/json"), ("/fail", "text/html"), ("/nowhere", "*/*")):
+                response = await client.get(path, headers={"Accept": accept})
+                body = re.sub(r"raven[_ ]sanic[_ ][0-9a-f]{12}", "APP", response.text, flags=re.IGNORECASE)
+                found.append((response.status_code, response.headers["content-type"], body))
+            return found
 
-    assert actual.status == expected.status == 500
-    assert actual.headers["content-type"] == expected.headers["content-type"]
-    assert actual.json == expected.json
-    assert len(validated(receiver.wait_for(1))) == 1
+    assert await answers(watched) == await answers(plain)
+    assert len(validated(receiver.wait_for(2))) == 2
 
 
-def test_custom_error_handlers_keep_their_responses(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_custom_error_handlers_keep_their_responses(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """A handler that turns an error into a 4xx handled it (no event); one that renders a 5xx
     page is reported; both responses reach the client exactly as the handlers made them."""
     app = make_app()
@@ -162,17 +174,19 @@ def test_custom_error_handlers_keep_their_responses(receiver: Receiver, make_app
 
     Sentry(app, dsn=receiver.dsn)
 
-    _, handled = app.test_client.get("/buy")
-    _, page = app.test_client.get("/lookup")
+    async with http(app) as client:
+        handled = await client.get("/buy")
+        page = await client.get("/lookup")
+        receiver.wait_for(1)
 
-    assert (handled.status, handled.json, handled.headers["x-handled"]) == (409, {"error": "out of stock"}, "stock")
-    assert (page.status, page.text, page.headers["x-handled"]) == (500, "our own 500 page", "keyerror")
-    (event,) = validated(receiver.wait_for(1))
+    assert (handled.status_code, handled.json(), handled.headers["x-handled"]) == (409, {"error": "out of stock"}, "stock")
+    assert (page.status_code, page.text, page.headers["x-handled"]) == (500, "our own 500 page", "keyerror")
+    (event,) = validated(receiver.events)
     assert exception_of(event)["type"] == "KeyError"
     assert event["transaction"] == f"{app.name}.lookup"
 
 
-def test_failing_error_handler_reports_the_original_error(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_failing_error_handler_reports_the_original_error(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """When the app's error handler itself fails, Sanic answers 500 and the route's error is reported."""
     app = make_app()
 
@@ -186,14 +200,34 @@ def test_failing_error_handler_reports_the_original_error(receiver: Receiver, ma
 
     Sentry(app, dsn=receiver.dsn)
 
-    _, response = app.test_client.get("/divide")
+    async with http(app) as client:
+        response = await client.get("/divide")
 
-    assert response.status == 500
+    assert (response.status_code, response.text) == (500, "An error occurred while handling an error")
     (event,) = validated(receiver.wait_for(1))
     assert exception_of(event)["type"] == "ZeroDivisionError"
 
 
-def test_context_set_in_the_route_is_in_the_event(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_error_in_request_middleware_is_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """An app middleware that raises is reported with the request and the route it was going to."""
+    app = _app_with_routes(make_app)
+
+    @app.on_request
+    async def authenticate(request: Request) -> None:
+        raise PermissionError("auth backend down")
+
+    Sentry(app, dsn=receiver.dsn)
+
+    async with http(app) as client:
+        assert (await client.get("/ok?token=t")).status_code == 500
+
+    (event,) = validated(receiver.wait_for(1))
+    assert exception_of(event)["type"] == "PermissionError"
+    assert event["transaction"] == f"{app.name}.ok"
+    assert event["request"]["url"].endswith("/ok")
+
+
+async def test_context_set_in_the_route_is_in_the_event(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """User, tags, extra and breadcrumbs set while handling a request go with its event."""
     app = make_app()
     sentry = Sentry(app, dsn=receiver.dsn, tags={"service": "shop"})
@@ -208,13 +242,82 @@ def test_context_set_in_the_route_is_in_the_event(receiver: Receiver, make_app: 
         raven.breadcrumbs.record(message="payment started", category="shop")
         raise RuntimeError("payment failed")
 
-    _, response = app.test_client.get("/checkout")
+    async with http(app) as client:
+        assert (await client.get("/checkout")).status_code == 500
 
-    assert response.status == 500
     (event,) = validated(receiver.wait_for(1))
-    assert event["user"]["id"] == "u-42"
+    assert event["user"] == {"id": "u-42", "username": "ada"}
     assert event["tags"]["cart"] == "c-7"
     assert event["tags"]["service"] == "shop"
     assert event["extra"]["items"] == 3
     crumbs = [c for c in event["breadcrumbs"]["values"] if c.get("category") == "shop"]
     assert [c["message"] for c in crumbs] == ["payment started"]
+
+
+async def test_context_does_not_leak_into_the_next_request_on_a_connection(
+        receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """Two requests on one keep-alive connection: the second's event has none of the first's data."""
+    app = _app_with_routes(make_app)
+    sentry = Sentry(app, dsn=receiver.dsn)
+
+    @app.get("/first")
+    async def first(request: Request) -> HTTPResponse:
+        assert sentry.client is not None
+        sentry.client.user_context({"id": "first-user"})
+        sentry.client.tags_context({"step": "first"})
+        raven.breadcrumbs.record(message="first crumb", category="steps")
+        return text("ok")
+
+    async with http(app, limits=httpx.Limits(max_connections=1)) as client:
+        first_response = await client.get("/first")
+        second_response = await client.get("/fail")
+
+    assert first_response.headers.get("connection") != "close"
+    assert second_response.status_code == 500
+    (event,) = validated(receiver.wait_for(1))
+    assert "user" not in event
+    assert "step" not in event.get("tags", {})
+    assert not [c for c in event.get("breadcrumbs", {}).get("values", []) if c.get("category") == "steps"]
+    assert event["transaction"] == f"{app.name}.fail"
+
+
+async def test_error_after_a_streamed_response_started_is_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """A streaming route that fails once its 200 headers are out is reported all the same."""
+    app = make_app()
+
+    @app.get("/stream")
+    async def stream(request: Request) -> None:
+        response = await request.respond(content_type="text/plain")
+        await response.send("partial ")
+        raise ConnectionResetError("upstream went away")
+
+    Sentry(app, dsn=receiver.dsn)
+
+    async with http(app) as client:
+        async with client.stream("GET", "/stream") as response:
+            status = response.status_code
+            try:
+                await response.aread()
+            except Exception:  # the body ends early: that is how Sanic fails a started stream
+                pass
+
+    assert status == 200
+    (event,) = validated(receiver.wait_for(1))
+    assert exception_of(event)["type"] == "ConnectionResetError"
+    assert event["transaction"] == f"{app.name}.stream"
+
+
+async def test_bodies_are_capped_and_forms_parsed(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """A form body is sent as its fields; a body over ``max_request_body_size`` is not sent."""
+    app = _app_with_routes(make_app)
+    Sentry(app, dsn=receiver.dsn, max_request_body_size="small")
+
+    async with http(app) as client:
+        await client.post("/fail", data={"name": "ada", "colour": "green"})
+        receiver.wait_for(1)
+        await client.post("/fail", content=b"x" * 20_000, headers={"Content-Type": "text/plain"})
+
+    form_event, big_event = validated(receiver.wait_for(2))
+    assert form_event["request"]["data"] == {"name": "ada", "colour": "green"}
+    big = big_event["request"].get("data")
+    assert big is None or ("x" * 100 not in json.dumps(big) and len(json.dumps(big)) < 200)

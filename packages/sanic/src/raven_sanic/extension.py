@@ -153,14 +153,15 @@ def _install(app: Sanic, state: _AppState) -> None:
     async def raven_start(app: Sanic) -> None:
         if not state.active:
             return
-        with _guard("starting"):
-            sentry = state.sentry
-            if sentry._client is not None:
-                state.client, state.owns_client = sentry._client, False
-            else:
-                state.client, state.owns_client = sentry._make_client(app), True
-                sentry._last_client = state.client
-            if sentry.logging:
+        sentry = state.sentry
+        if sentry._client is not None:
+            state.client, state.owns_client = sentry._client, False
+        else:
+            # A bad option raises ConfigurationError here: the server does not start.
+            state.client, state.owns_client = sentry._make_client(app), True
+            sentry._last_client = state.client
+        if sentry.logging:
+            with _guard("installing the logging handler"):
                 _add_log_handler(state, sentry.level)
 
     async def raven_stop(app: Sanic) -> None:
