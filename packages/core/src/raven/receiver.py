@@ -59,10 +59,13 @@ class Receiver:
         self.events: list[dict[str, Any]] = []
         self.client_reports: list[dict[str, Any]] = []
         self.requests: list[Request] = []
+        self.received_bodies = 0  # requests read, answered or not
         self._cond = threading.Condition()
         self._status = 200
         self._headers: dict[str, str] = {}
         self._delay = 0.0
+        self._gate = threading.Event()
+        self._gate.set()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -97,6 +100,7 @@ class Receiver:
 
     def stop(self) -> None:
         """Close the listening socket: new connections are refused until :meth:`start`."""
+        self._gate.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -113,6 +117,13 @@ class Receiver:
         """How to answer from now on (``delay`` seconds before answering)."""
         with self._cond:
             self._status, self._headers, self._delay = status, dict(headers or {}), delay
+
+    def pause(self) -> None:
+        """Hang: requests are read but not answered until :meth:`resume`."""
+        self._gate.clear()
+
+    def resume(self) -> None:
+        self._gate.set()
 
     # -- reading what arrived ------------------------------------------------------------------
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
@@ -152,6 +163,10 @@ class Receiver:
         raw = handler.rfile.read(length)
         with self._cond:
             status, headers, delay = self._status, dict(self._headers), self._delay
+        with self._cond:
+            self.received_bodies += 1
+            self._cond.notify_all()
+        self._gate.wait()
         if delay:
             time.sleep(delay)
         request = Request(handler.path, {k.lower(): v for k, v in handler.headers.items()}, b"", len(raw), status)

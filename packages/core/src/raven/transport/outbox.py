@@ -40,6 +40,7 @@ class Outbox:
         self.reports = reports
         self._lock = threading.Lock()
         self._claimed: set[str] = set()
+        self.unclaimed = True  # files may be waiting on disk (left by an earlier process)
         os.makedirs(path, exist_ok=True)
 
     def spill_event(self, event: dict[str, Any], transport: HTTPTransport) -> bool:
@@ -49,10 +50,14 @@ class Outbox:
         except Exception:
             logger.exception("could not encode event for the outbox")
             return False
-        return True if request is None else self.spill_request(request)
+        return True if request is None else self.spill_request(request, claim=False)
 
-    def spill_request(self, request: PreparedRequest) -> bool:
-        """Keep ``request`` on disk; True when it is safely there."""
+    def spill_request(self, request: PreparedRequest, claim: bool = True) -> bool:
+        """Keep ``request`` on disk; True when it is safely there.
+
+        ``claim``: the request also stays in memory and this process sends it; otherwise it waits
+        on disk until :meth:`load` picks it up.
+        """
         if request.event_id is None:
             return False
         if request.outbox_file and os.path.exists(request.outbox_file):
@@ -64,9 +69,9 @@ class Outbox:
             self._make_room(len(request.body))
             fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
+                # No fsync: the rename is atomic against a killed process, which is the failure
+                # the outbox is for; fsync would cost milliseconds on the caller's thread.
                 fh.write(MAGIC + meta + b"\n" + request.body)
-                fh.flush()
-                os.fsync(fh.fileno())
             final = os.path.join(self.path, name)
             os.replace(tmp, final)
         except OSError:
@@ -74,7 +79,10 @@ class Outbox:
             return False
         request.outbox_file = final
         with self._lock:
-            self._claimed.add(final)  # this process will send it; do not load it a second time
+            if claim:
+                self._claimed.add(final)  # this process will send it; do not load it a second time
+            else:
+                self.unclaimed = True
         logger.debug("event %s kept in the outbox", request.event_id)
         return True
 
@@ -104,10 +112,14 @@ class Outbox:
             self.reports.record("cache_overflow", "error")
             logger.warning("outbox full: dropped its oldest event %s", os.path.basename(oldest))
 
-    def load(self, transport: HTTPTransport) -> list[PreparedRequest]:
-        """Requests left by earlier processes (or this one), not yet claimed; corrupt files skipped."""
-        requests = []
+    def load(self, transport: HTTPTransport, limit: int | None = None) -> list[PreparedRequest]:
+        """Up to ``limit`` requests waiting on disk, not yet claimed; corrupt files skipped."""
+        requests: list[PreparedRequest] = []
+        self.unclaimed = False
         for path in self._files():
+            if limit is not None and len(requests) >= limit:
+                self.unclaimed = True
+                break
             with self._lock:
                 if path in self._claimed:
                     continue

@@ -40,8 +40,8 @@ class RateLimits:
         if header:
             return self._apply_header(header)
         if status == 429:
-            retry = _parse_seconds(_get(headers, "Retry-After")) or 60.0
-            self._set(_ALL, retry)
+            retry = _parse_seconds(_get(headers, "Retry-After"))
+            self._set(_ALL, 60.0 if retry is None else retry)
             return True
         return False
 

@@ -56,6 +56,7 @@ class ThreadedTransport(HTTPTransport):
         self._ready: deque[PreparedRequest] = deque()
         self._ready_bytes = 0
         self._in_flight = 0
+        self._encoding = 0
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._pid = os.getpid()
@@ -118,6 +119,7 @@ class ThreadedTransport(HTTPTransport):
                 if self._closed and not self._raw:
                     return
                 event = self._raw.popleft() if self._raw else None
+                self._encoding += 1
             try:
                 request = self.prepare(event) if event is not None else self._periodic_report()
             except Exception:
@@ -126,9 +128,9 @@ class ThreadedTransport(HTTPTransport):
                 request = None
             if request is not None:
                 self._push_ready(request)
-            elif event is not None:
-                with self._cond:
-                    self._cond.notify_all()  # flush() may be waiting on this event
+            with self._cond:
+                self._encoding -= 1
+                self._cond.notify_all()  # flush() may be waiting on this event
 
     def _periodic_report(self) -> PreparedRequest | None:
         if self.reports.pending() and time.monotonic() - self.reports.last_taken >= REPORT_INTERVAL:
@@ -151,9 +153,13 @@ class ThreadedTransport(HTTPTransport):
             self.reports.record("queue_overflow", request.category)
 
     def _load_outbox(self) -> None:
+        """Queue what waits in the outbox, as much as the queue has room for."""
         assert self._outbox is not None
-        for request in self._outbox.load(self):
-            self._push_ready(request)
+        with self._cond:
+            room = self.options.queue_size - len(self._raw) - len(self._ready) - self._in_flight
+        if room > 0:
+            for request in self._outbox.load(self, limit=room):
+                self._push_ready(request)
 
     # -- the sender threads ----------------------------------------------------------------------
     def _send_loop(self) -> None:
@@ -186,6 +192,7 @@ class ThreadedTransport(HTTPTransport):
             import requests
 
             session = self._local.session = requests.Session()
+        logger.debug("sending event %s (%d bytes)", request.event_id, len(request.body))
         try:
             status, headers, text = post(session, request, self.timeout, self.verify)
         except Exception as exc:
@@ -199,6 +206,8 @@ class ThreadedTransport(HTTPTransport):
         with self._cond:
             self._failures = 0
         self._forget(request)
+        if outcome == "sent" and self._outbox is not None and self._outbox.unclaimed:
+            self._load_outbox()  # the server answers again: send what was spilled to disk
 
     def _forget(self, request: PreparedRequest) -> None:
         if self._outbox is not None:
@@ -213,8 +222,10 @@ class ThreadedTransport(HTTPTransport):
             closed = self._closed
         if closed:
             self._lose(request)
-        else:
-            self._push_ready(request, front=True)
+            return
+        if self._outbox is not None and request.event_id:
+            self._outbox.spill_request(request)  # durable now: survives even a SIGKILL
+        self._push_ready(request, front=True)
 
     def _lose(self, request: PreparedRequest) -> None:
         if self._outbox is not None and self._outbox.spill_request(request):
@@ -224,16 +235,20 @@ class ThreadedTransport(HTTPTransport):
     # -- flush and shutdown ----------------------------------------------------------------------
     def pending(self) -> int:
         with self._cond:
-            return len(self._raw) + len(self._ready) + self._in_flight
+            return len(self._raw) + len(self._ready) + self._in_flight + self._encoding
 
     def flush(self, timeout: float | None = None) -> bool:
         if self._pid != os.getpid():
             return True
-        if self._threads and (report := self.prepare_report()) is not None:
-            self._push_ready(report)
+        if self.reports.pending() and not self._closed:
+            with self._cond:
+                if not self._threads:
+                    self._start()
+            if (report := self.prepare_report()) is not None:
+                self._push_ready(report)
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._raw or self._ready or self._in_flight:
+            while self._raw or self._ready or self._in_flight or self._encoding:
                 if not self._threads:
                     return False
                 remaining = None if deadline is None else deadline - time.monotonic()
