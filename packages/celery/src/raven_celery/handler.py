@@ -48,6 +48,20 @@ def _mark_reported(client: Any, *excs: BaseException | None) -> None:
             pass
 
 
+def _forget_client(client: Any, *excs: BaseException | None) -> None:
+    """Remove references to ``client`` that capturing left on the exceptions.
+
+    A prefork child pickles the exception to hand the result to the worker; an attribute
+    holding the client (its locks, its threads) would make that fail and lose the task's
+    result (billiard's MaybeEncodingError).
+    """
+    for exc in excs:
+        attrs = getattr(exc, "__dict__", None)
+        if attrs:
+            for key in [k for k, v in attrs.items() if v is client]:
+                del attrs[key]
+
+
 def _task_name(task: Any, request: Any) -> str:
     # ``shadow`` is the name the task was sent under (``apply_async(shadow=...)``): Celery logs it.
     return str(getattr(request, "shadow", None) or getattr(task, "name", None) or "celery.task")
@@ -218,6 +232,7 @@ class SentryCeleryHandler:
             mechanism={"type": "celery", "handled": False},
         )
         _mark_reported(self.client, exception, exc_info[1])
+        _forget_client(self.client, exception, exc_info[1])
 
     @staticmethod
     def _is_expected(task: Any, exc: BaseException) -> bool:

@@ -25,7 +25,9 @@ class CeleryFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and is_reported(record.exc_info[1]):
+        exc = record.exc_info[1] if record.exc_info else None
+        # The worker logs a lost pool process with the exception wrapped for pickling.
+        if is_reported(exc) or is_reported(getattr(exc, "exc", None)):
             return False
         data = getattr(record, "data", None)
         if isinstance(data, dict) and "internal" in data:

@@ -1,0 +1,229 @@
+"""Fixtures for the Celery tests: a real Redis, and real ``celery worker`` subprocesses.
+
+Starting a worker costs seconds, so each pool type gets one worker per test session module,
+shared by the tests of that module; every test uses marks (unique strings passed as the tasks'
+first argument) to find its own events. Each worker sends to a receiver of its own, and each
+worker's events are accounted for when it stops: every expected event exactly once, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from celery import Celery
+from celery.result import AsyncResult
+
+from tests.receiver import Receiver
+from tests.relay import validate_event
+
+ROOT = Path(__file__).resolve().parents[2]
+TASKS = "tests.celery.app"
+
+
+def _wait(predicate: Callable[[], Any], timeout: float, what: str, poll: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(poll)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port, without persistence."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is missing: `apt-get install redis-server` (python .ci/servers.py does it)"
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--daemonize", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    probe = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+
+    def ready() -> bool:
+        assert proc.poll() is None, f"redis-server exited with {proc.returncode}"
+        try:
+            return bool(probe.ping())
+        except redis.ConnectionError:
+            return False
+
+    try:
+        _wait(ready, 10, "redis-server to answer PING")
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        probe.close()
+        proc.terminate()
+        proc.wait(10)
+
+
+class Worker:
+    """One ``celery worker`` subprocess, its own Redis database and its own receiver."""
+
+    _next_db = 1
+
+    def __init__(self, redis_url: str, pool: str, args: list[str], workdir: Path) -> None:
+        self.pool = pool
+        self.args = args
+        db = Worker._next_db
+        Worker._next_db += 1
+        self.broker = f"{redis_url}/{db}"
+        self.receiver = Receiver().start()
+        self.log = workdir / f"worker-{pool}-{db}.log"
+        self.errors = workdir / f"raven-errors-{pool}-{db}.log"
+        self.errors.touch()
+        self.app = Celery("tests.celery.producer", broker=self.broker, backend=self.broker)
+        self.app.conf.update(broker_connection_retry_on_startup=True)
+        self.expected: dict[str, int] = {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.returncode: int | None = None
+        self.nodename = f"raven-{pool}-{db}@localhost"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> Worker:
+        env = dict(os.environ, RAVEN_TEST_BROKER=self.broker, RAVEN_TEST_DSN=self.receiver.dsn,
+                   RAVEN_TEST_ERRORS=str(self.errors), PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        env.pop("SENTRY_DSN", None)
+        command = [sys.executable, "-m", "celery", "-A", TASKS, "worker", "-P", self.pool,
+                   "-n", self.nodename, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+                   "--without-heartbeat", *self.args]
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.output()}")
+            return f"{self.nodename} ready." in self.output()
+
+        _wait(ready, 30, f"the {self.pool} worker to be ready")
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def raven_errors(self) -> str:
+        return self.errors.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM (Celery's warm shutdown), then wait for the worker to exit."""
+        if self.proc is None:
+            return self.returncode if self.returncode is not None else 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise AssertionError(f"the {self.pool} worker did not stop on SIGTERM:\n{self.output()}")
+        finally:
+            self.proc = None
+        return self.returncode
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.app.close()
+        self.receiver.stop()
+
+    # -- tasks and events -------------------------------------------------------------------------
+    def send(self, task: str, mark: str, expect: int, **kwargs: Any) -> AsyncResult:
+        """Send ``tests.celery.app.<task>(mark, **kwargs)``, expecting ``expect`` events for it."""
+        self.expected[mark] = self.expected.get(mark, 0) + expect
+        return self.app.send_task(f"{TASKS}.{task}", args=[mark], kwargs=kwargs)
+
+    def wait_state(self, result: AsyncResult, *states: str, timeout: float = 20) -> str:
+        return str(_wait(lambda: result.state if result.state in states else None, timeout,
+                         f"task {result.id} to reach {states} (log:\n{self.output()})"))
+
+    def events_for(self, mark: str) -> list[dict[str, Any]]:
+        return [event for event in list(self.receiver.events) if event_mark(event) == mark]
+
+    def wait_events(self, mark: str, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+        """The events for ``mark`` once ``count`` of them arrived; each is validated by Relay."""
+        try:
+            self.receiver.wait_until(lambda r: len(self.events_for(mark)) >= count, timeout)
+        except AssertionError:
+            raise AssertionError(f"{len(self.events_for(mark))} events for {mark}, expected {count}; "
+                                 f"worker log:\n{self.output()}") from None
+        events = self.events_for(mark)
+        for event in events:
+            validate_event(event)
+        return events
+
+    def check_ledger(self) -> None:
+        """After the worker stopped: each expected event arrived exactly once, and nothing else."""
+        counts: dict[str | None, int] = {}
+        for event in self.receiver.events:
+            validate_event(event)
+            counts[event_mark(event)] = counts.get(event_mark(event), 0) + 1
+        expected = {mark: n for mark, n in self.expected.items() if n}
+        assert counts == expected, f"events by mark {counts}, expected {expected}"
+        ids = [event["event_id"] for event in self.receiver.events]
+        assert len(ids) == len(set(ids)), "an event was delivered twice"
+        assert self.raven_errors() == "", f"Raven logged errors in the worker:\n{self.raven_errors()}"
+
+
+def event_mark(event: dict[str, Any]) -> str | None:
+    """The mark of the task an event belongs to: its first argument, or the end of its message."""
+    job = (event.get("extra") or {}).get("celery-job") or {}
+    args = job.get("args") or []
+    if args and isinstance(args[0], str):
+        return args[0]
+    message = (event.get("logentry") or {}).get("formatted") or event.get("message") or ""
+    return str(message).rsplit(" ", 1)[-1] or None
+
+
+def new_mark() -> str:
+    return f"m{uuid.uuid4().hex[:12]}"
+
+
+POOLS: dict[str, list[str]] = {
+    "prefork": ["-c", "2"],
+    "prefork-recycled": ["-c", "2", "--max-tasks-per-child=1"],
+    "threads": ["-c", "2"],
+    "solo": [],
+}
+
+
+@pytest.fixture(scope="module", params=list(POOLS))
+def worker(request: pytest.FixtureRequest, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    """A running worker of each pool type, shared by the module's tests; checked when it stops."""
+    name = request.param
+    pool = name.split("-")[0]
+    started = Worker(redis_url, pool, POOLS[name], tmp_path_factory.mktemp(f"celery-{name}")).start()
+    try:
+        yield started
+        if started.running:
+            started.stop()
+            started.check_ledger()
+    finally:
+        started.close()

@@ -1,0 +1,149 @@
+"""A real ``celery worker`` (prefork, prefork with recycled children, threads, solo) against a real
+Redis, reporting to the loopback receiver. The worker's app (tests/celery/app.py) registers the
+signal and the logging hooks twice each; every event must arrive exactly once.
+
+The tests of this module share one worker per pool; the last one stops it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import Worker, new_mark
+
+TASK = "tests.celery.app."
+
+
+def _exception(event: dict[str, Any]) -> dict[str, Any]:
+    return event["exception"]["values"][-1]
+
+
+def test_failing_task_is_reported_with_the_task_details(worker: Worker) -> None:
+    """A task that raises gives one event: its exception, name, id, arguments, retries and routing."""
+    mark = new_mark()
+    result = worker.send("fail", mark, expect=1, password="hunter2", note="n" * 3000)
+    worker.wait_state(result, "FAILURE")
+    (event,) = worker.wait_events(mark, 1)
+
+    exc = _exception(event)
+    assert (exc["type"], exc["value"]) == ("ValueError", f"boom {mark}")
+    assert exc["mechanism"]["type"] == "celery" and exc["mechanism"]["handled"] is False
+    assert exc["stacktrace"]["frames"][-1]["function"] == "fail"
+    assert event["level"] == "error"
+    assert event["transaction"] == TASK + "fail"
+    assert event["release"] == "celery-tests@1"
+    assert event["tags"]["celery_task_name"] == TASK + "fail"
+    assert event["tags"]["celery_routing_key"] == "celery"
+    assert event["tags"]["celery_hostname"] == worker.nodename
+    job = event["extra"]["celery-job"]
+    assert job["task_name"] == TASK + "fail"
+    assert job["task_id"] == result.id
+    assert job["args"] == [mark]
+    assert job["kwargs"]["password"] == "********"  # scrubbed by the core's processors
+    assert job["kwargs"]["note"].startswith("nnn") and len(job["kwargs"]["note"]) < 3000  # size-limited
+    assert job["retries"] == 0
+    assert job["hostname"] == worker.nodename
+    assert job["routing_key"] == "celery"
+    assert job["exchange"] in ("", "celery")
+
+
+def test_retried_task_is_reported_once_when_it_finally_fails(worker: Worker) -> None:
+    """Retries are not errors; the last attempt's exception is reported once, with the retry count."""
+    mark = new_mark()
+    result = worker.send("retry_then_fail", mark, expect=1)
+    worker.wait_state(result, "FAILURE")
+    (event,) = worker.wait_events(mark, 1)
+    exc = _exception(event)
+    assert exc["type"] == "KeyError"
+    assert f"attempt 2 {mark}" in exc["value"]
+    assert event["extra"]["celery-job"]["retries"] == 2
+    assert event["transaction"] == TASK + "retry_then_fail"
+
+
+def test_ignore_reject_and_declared_exceptions_are_not_reported(worker: Worker) -> None:
+    """Ignore, Reject and an exception in the task's ``throws`` (ignore_expected=True) send nothing."""
+    marks = {task: new_mark() for task in ("ignore", "reject", "expected")}
+    ignored = worker.send("ignore", marks["ignore"], expect=0)
+    rejected = worker.send("reject", marks["reject"], expect=0)
+    expected = worker.send("expected", marks["expected"], expect=0)
+    # A task raising Ignore leaves no result: it stays STARTED (task_track_started).
+    worker.wait_state(ignored, "STARTED")
+    worker.wait_state(rejected, "FAILURE")
+    worker.wait_state(expected, "FAILURE")
+    # A failure sent after them arrives; theirs are checked again when the worker stops.
+    mark = new_mark()
+    worker.wait_state(worker.send("fail", mark, expect=1), "FAILURE")
+    worker.wait_events(mark, 1)
+    assert all(worker.events_for(m) == [] for m in marks.values())
+
+
+def test_error_logs_from_task_code_are_reported_and_failures_only_once(worker: Worker) -> None:
+    """``logger.error`` and ``logger.exception`` in a task become events carrying the task's context."""
+    logged, handled = new_mark(), new_mark()
+    first = worker.send("log_error", logged, expect=1)
+    second = worker.send("log_exception", handled, expect=1)
+    assert first.get(timeout=20) == "ok" and second.get(timeout=20) == "ok"
+
+    (event,) = worker.wait_events(logged, 1)
+    assert event["logentry"]["formatted"] == f"task logged {logged}"
+    assert event["level"] == "error"
+    assert event["logger"] == TASK.rstrip(".")
+    assert event["transaction"] == TASK + "log_error"
+    assert event["tags"]["celery_task_name"] == TASK + "log_error"
+    assert event["extra"]["celery-job"]["task_id"] == first.id
+
+    (event,) = worker.wait_events(handled, 1)
+    assert _exception(event)["type"] == "KeyError"
+    assert event["logger"] == "tests.celery.tasks"
+    assert event["transaction"] == TASK + "log_exception"
+
+
+def test_unpicklable_exception_is_reported_as_raised(worker: Worker) -> None:
+    """An exception Celery cannot pickle is reported as itself, not as Celery's stand-in."""
+    mark = new_mark()
+    worker.wait_state(worker.send("fail_unpicklable", mark, expect=1), "FAILURE")
+    (event,) = worker.wait_events(mark, 1)
+    assert _exception(event)["type"] == "Unpicklable"
+    assert _exception(event)["stacktrace"]["frames"][-1]["function"] == "fail_unpicklable"
+
+
+def test_nothing_leaks_from_one_task_into_the_next(worker: Worker) -> None:
+    """Tags, user and breadcrumbs a task leaves in the context are gone for the next task."""
+    failures = []
+    for _ in range(3):
+        assert worker.send("leave_traces", new_mark(), expect=0).get(timeout=20) == "ok"
+        mark = new_mark()
+        worker.wait_state(worker.send("fail", mark, expect=1), "FAILURE")
+        failures.append(mark)
+    for mark in failures:
+        (event,) = worker.wait_events(mark, 1)
+        assert "leaked" not in event["tags"]
+        assert "user" not in event
+        crumbs = (event.get("breadcrumbs") or {}).get("values", [])
+        assert not [c for c in crumbs if str(c.get("message", "")).startswith("crumb ")]
+        assert event["extra"]["celery-job"]["args"] == [mark]
+
+
+@pytest.mark.parametrize("worker", ["prefork"], indirect=True)
+def test_lost_pool_process_is_reported_once(worker: Worker) -> None:
+    """A pool child that dies mid-task is reported once, from the worker's main process."""
+    mark = new_mark()
+    worker.wait_state(worker.send("die", mark, expect=1), "FAILURE")
+    (event,) = worker.wait_events(mark, 1)
+    assert _exception(event)["type"] == "WorkerLostError"
+    assert event["extra"]["celery-job"]["task_name"] == TASK + "die"
+    assert event["transaction"] == TASK + "die"
+
+
+def test_sigterm_right_after_a_failure_loses_nothing(worker: Worker) -> None:
+    """SIGTERM while an event is still being sent: the worker flushes it; every event arrived once."""
+    mark = new_mark()
+    worker.receiver.respond_with(delay=0.5)  # the event is in flight when the worker is told to stop
+    result = worker.send("fail", mark, expect=1)
+    worker.wait_state(result, "FAILURE")
+    assert worker.stop() == 0, worker.output()
+    worker.check_ledger()
+    (event,) = worker.events_for(mark)
+    assert _exception(event)["value"] == f"boom {mark}"
