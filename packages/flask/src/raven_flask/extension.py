@@ -267,10 +267,11 @@ class Sentry:
 
 
 class _Middleware(SentryMiddleware):
-    """The WSGI middleware, minus HTTP errors below 500 that escape Flask (trapped in tests)."""
+    """The WSGI middleware, minus what is no error: HTTP errors below 500 that escape Flask
+    (trapped in tests) and the ``GeneratorExit`` of a response closed before its end."""
 
     def handle_exception(self, environ: dict[str, Any] | None = None) -> str | None:
         exc = sys.exc_info()[1]
-        if isinstance(exc, HTTPException) and (exc.code or 500) < 500:
+        if isinstance(exc, GeneratorExit) or (isinstance(exc, HTTPException) and (exc.code or 500) < 500):
             return None
         return super().handle_exception(environ)
