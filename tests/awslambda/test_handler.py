@@ -108,6 +108,7 @@ def test_no_warning_when_disabled(client: raven_lambda.LambdaClient, receiver: R
     assert decorated({}, lambda_context(timeout_s=0.3)) == "late"
     client.captureMessage("marker")
     (event,) = receiver.wait_for(1)
+    validate_event(event)
     assert event["logentry"]["formatted"] == "marker"
 
 

@@ -121,6 +121,7 @@ def test_timeout_warning(runtime: RuntimeAPI, start_function: Any, receiver: Rec
     assert event["logentry"]["formatted"] == "function is about to time out"
     assert 0 < aws_lambda(event)["remaining_time_in_millis"] <= 600
     assert aws_lambda(event)["aws_request_id"] == invocation.request_id
+    assert event["transaction"] == "raven-test" and event["extra"]["timeout_margin_seconds"] == 0.6
     frames = event["stacktrace"]["frames"]
     # The handler's thread as it was: stuck in wait_for_deadline, called by the handler.
     assert [f["function"] for f in frames if f["in_app"]][-2:] == ["slow", "wait_for_deadline"]
@@ -131,7 +132,7 @@ def test_timeout_warning(runtime: RuntimeAPI, start_function: Any, receiver: Rec
 def test_two_invocations_in_one_process(runtime: RuntimeAPI, start_function: Any, receiver: Receiver) -> None:
     """Only the first invocation of a process is a cold start; nothing set in it reaches the next."""
     process = start_function("app.raising")
-    first = invoke(runtime, process, {"remember": "first"})
+    first = invoke(runtime, process, {**api_gateway_event(), "remember": "first"})
     second = invoke(runtime, process, {})
     assert first.outcome == second.outcome == "error"
     events = receiver.wait_for(2)
@@ -147,6 +148,8 @@ def test_two_invocations_in_one_process(runtime: RuntimeAPI, start_function: Any
     assert [c["message"] for c in one["breadcrumbs"]["values"]] == ["remember first"]
     assert "remembered" not in two["tags"] and "remembered" not in two.get("extra", {})
     assert "user" not in two
+    assert one["request"]["method"] == "POST" and "aws_event" in one["contexts"]
+    assert "request" not in two and "aws_event" not in two["contexts"]
     assert not any(c.get("message") == "remember first" for c in two.get("breadcrumbs", {}).get("values", []))
 
 

@@ -62,12 +62,13 @@ def _http_v1(event: Mapping[str, Any], ctx: Mapping[str, Any], client: Any) -> t
     # requestContext.path is what the caller typed (with the stage on execute-api domains).
     path = ctx.get("path") or event.get("path") or "/"
     host = _header(headers, "host") or ctx.get("domainName")
-    identity = ctx.get("identity") if isinstance(ctx.get("identity"), Mapping) else {}
+    identity = ctx.get("identity")
+    source_ip = identity.get("sourceIp") if isinstance(identity, Mapping) else None
     kind = "alb" if "elb" in ctx else "api_gateway_v1"
     cookie_header = next((k for k in headers if k.lower() == "cookie"), None)
     cookies = headers.pop(cookie_header) if cookie_header else None
     request = _request(client, method=event.get("httpMethod"), headers=headers, host=host, path=path,
-                       query=query, cookies=cookies, event=event, source_ip=identity.get("sourceIp"))
+                       query=query, cookies=cookies, event=event, source_ip=source_ip)
     trigger = _compact({"trigger": kind, "source": "aws:elasticloadbalancing" if kind == "alb" else "aws:apigateway",
                         "ids": [ctx["requestId"]] if ctx.get("requestId") else None,
                         "resource": event.get("resource"), "stage": ctx.get("stage"), "api_id": ctx.get("apiId")})
