@@ -343,6 +343,8 @@ class TornadoTransport(HTTPTransport):
             return not self._queue
 
     def _queue_report(self) -> None:
+        if self._closed:
+            return
         report = self.prepare_report()
         if report is not None:
             with self._cond:
