@@ -66,6 +66,21 @@ def test_decorator_keeps_the_function() -> None:
         assert decorated({"a": 1}, lambda_context()) == {"a": 1}
 
 
+def test_decorating_twice_reports_once(client: raven_lambda.LambdaClient, receiver: Receiver) -> None:
+    """A handler decorated twice is wrapped once: one event per error; ``__wrapped__`` is the original."""
+    once = raven_lambda.handler(client=client)(failing)
+    twice = raven_lambda.handler(client=client)(once)
+    assert twice is once and once.__wrapped__ is failing  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):
+        twice({}, lambda_context())
+    client.captureMessage("marker")
+    first, second = receiver.wait_for(2)
+    validate_event(first)
+    validate_event(second)
+    assert (first["exception"]["values"][-1]["type"], second["logentry"]["formatted"]) == ("RuntimeError", "marker")
+    assert len(receiver.events) == 2
+
+
 @pytest.mark.parametrize("margin", [-1, "2", True])
 def test_bad_timeout_margin(margin: Any) -> None:
     """A timeout margin that is not a number of seconds >= 0 fails at decoration, naming the option."""

@@ -26,6 +26,8 @@ DEFAULT_TIMEOUT_MARGIN = 1.5
 # Flushing stops this long before the deadline, so the runtime can still post the handler's result.
 FLUSH_SLACK = 0.1
 
+_MARK = "__raven_lambda_handler__"
+
 _default_lock = threading.Lock()
 _default: Any = None
 
@@ -64,6 +66,8 @@ def handler(func: Any = None, /, *, client: Any = None, timeout_warning: bool = 
         raise ConfigurationError(f"option 'timeout_margin' must be a number of seconds >= 0, got {timeout_margin!r}")
 
     def decorate(function: F) -> F:
+        if getattr(function, _MARK, False):
+            return function  # already reporting: a second wrapper would report everything twice
         invocation = _Invoker(function, client if client is not None else default_client(),
                               bool(timeout_warning), float(timeout_margin))
 
@@ -72,6 +76,7 @@ def handler(func: Any = None, /, *, client: Any = None, timeout_warning: bool = 
             __traceback_hide__ = True  # noqa: F841  (keeps this frame out of reported stacks)
             return invocation(event, context)
 
+        setattr(wrapper, _MARK, True)
         return wrapper  # type: ignore[return-value]
 
     return decorate(func) if func is not None else decorate
