@@ -1,0 +1,97 @@
+"""Many requests in flight on one event loop: each event carries only its own request's context,
+and a slow Sentry server never slows the app's responses."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+
+import httpx
+import raven
+from sanic import Sanic
+from sanic.request import Request
+from sanic.response import HTTPResponse, text
+
+from raven_sanic import Sentry
+from tests.receiver import Receiver
+from tests.sanic.conftest import exception_of, serve, validated
+
+IN_FLIGHT = 500
+
+
+async def test_concurrent_requests_keep_their_own_context(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """500 requests wait until all 500 are in flight, then sleep and fail: every event has its own
+    user, tags, extra and breadcrumb, and nothing of any other request."""
+    app = make_app()
+    sentry = Sentry(app, dsn=receiver.dsn)
+    arrived = 0
+    all_in_flight = asyncio.Event()
+
+    @app.get("/work/<n:int>")
+    async def work(request: Request, n: int) -> HTTPResponse:
+        nonlocal arrived
+        client = sentry.client
+        assert client is not None
+        client.user_context({"id": f"user-{n}"})
+        client.tags_context({"request_no": str(n)})
+        raven.breadcrumbs.record(message=f"crumb-{n}", category="isolation")
+        arrived += 1
+        if arrived == IN_FLIGHT:
+            all_in_flight.set()
+        await asyncio.wait_for(all_in_flight.wait(), timeout=60)
+        await asyncio.sleep(random.uniform(0, 0.05))  # resume in a shuffled order
+        client.extra_context({"after_sleep": n})
+        raise ValueError(f"boom-{n}")
+
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+    async with serve(app, backlog=2048) as url, httpx.AsyncClient(base_url=url, limits=limits, timeout=90) as client:
+        responses = await asyncio.gather(*(client.get(f"/work/{n}") for n in range(IN_FLIGHT)))
+        events = await asyncio.to_thread(receiver.wait_for, IN_FLIGHT, 60)
+
+    assert all_in_flight.is_set()
+    assert {r.status_code for r in responses} == {500}
+    assert len(events) == IN_FLIGHT
+    seen = set()
+    for event in validated(events):
+        n = int(exception_of(event)["value"].removeprefix("boom-"))
+        seen.add(n)
+        assert event["user"] == {"id": f"user-{n}"}
+        assert event["tags"]["request_no"] == str(n)
+        assert event["extra"]["after_sleep"] == n
+        crumbs = [c["message"] for c in event["breadcrumbs"]["values"] if c.get("category") == "isolation"]
+        assert crumbs == [f"crumb-{n}"]
+        assert event["request"]["url"].endswith(f"/work/{n}")
+        assert event["transaction"] == f"{app.name}.work"
+    assert seen == set(range(IN_FLIGHT))
+
+
+async def test_slow_sentry_server_does_not_slow_responses(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """With a receiver that takes 3 s to answer, failing routes still answer at once."""
+    delay = 3.0
+    receiver.respond_with(delay=delay)
+    app = make_app()
+
+    @app.get("/fail")
+    async def fail(request: Request) -> HTTPResponse:
+        raise ValueError("route failed")
+
+    @app.get("/ok")
+    async def ok(request: Request) -> HTTPResponse:
+        return text("fine")
+
+    Sentry(app, dsn=receiver.dsn)
+
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        started = time.monotonic()
+        statuses = [(await client.get("/fail")).status_code for _ in range(4)]
+        statuses.append((await client.get("/ok")).status_code)
+        elapsed = time.monotonic() - started
+        delivered_meanwhile = len(receiver.events)
+        events = await asyncio.to_thread(receiver.wait_for, 4, 20)
+
+    assert statuses == [500, 500, 500, 500, 200]
+    assert elapsed < delay / 2, f"responses took {elapsed:.2f}s"
+    assert delivered_meanwhile == 0
+    assert len(validated(events)) == 4
