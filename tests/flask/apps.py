@@ -183,4 +183,4 @@ def settle(receiver: Receiver, *clients: Any) -> list[dict[str, Any]]:
     events = list(receiver.events)
     for event in events:
         validate_event(event)
-    return [e for e in events if e.get("event_id") not in sentinels]
+    return [e for e in events if (e.get("logentry") or {}).get("message") != SENTINEL]

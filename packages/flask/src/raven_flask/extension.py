@@ -112,6 +112,7 @@ class Sentry:
             # Flask logs the exception it has just signalled; the client reports an exception
             # object once, so that log record adds no second event.
             handler = SentryHandler(client, level=level if level is not None else self.level)
+            handler.addFilter(_OwnApp(app))
             app.logger.addHandler(handler)
             state.handler = handler
 
@@ -264,6 +265,20 @@ class Sentry:
         if client is not None:
             client.user_context(data)
 
+
+
+class _OwnApp(logging.Filter):
+    """Apps made by one factory share ``app.logger`` (it is named after the import name): keep
+    the records logged while this app handles something, or outside any app."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self._app = weakref.ref(app)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not has_app_context():
+            return True
+        return current_app._get_current_object() is self._app()  # type: ignore[attr-defined]
 
 
 class _Middleware(SentryMiddleware):
