@@ -299,7 +299,8 @@ class Client:
                 message = kwargs.pop("message")
             params = kwargs.pop("params", ())
             event["logentry"] = logentry(serialize(message) if not isinstance(message, str) else message,
-                                         serialize(list(params)) if params else ())
+                                         serialize(params if isinstance(params, Mapping) else list(params))
+                                         if params else ())
             event["level"] = "error" if kind == "message" else "info"
             use_stack = self.options.auto_log_stacks if stack is None else stack
             if use_stack:
