@@ -22,6 +22,26 @@ def sync_dsn(receiver: Receiver) -> str:
     return "sync+" + receiver.dsn
 
 
+class CollectingClient(raven.Client):
+    """The raven-python testing pattern: a subclass whose ``send`` keeps the events."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.events: list[dict[str, Any]] = []
+        super().__init__(*args, **kwargs)
+
+    def is_enabled(self) -> bool:
+        return True
+
+    def send(self, **data: Any) -> str:
+        self.events.append(data)
+        return str(data["event_id"])
+
+
+def collecting_client(**options: Any) -> CollectingClient:
+    """A client with no DSN that keeps its events in ``.events`` (validated by the caller)."""
+    return CollectingClient(**{**BASE_OPTIONS, **options})
+
+
 class Harness:
     """Builds clients that deliver to ``receiver`` and validates every event that arrived."""
 
@@ -75,6 +95,14 @@ def sentry(receiver: Receiver) -> Iterator[Harness]:
 def client(sentry: Harness) -> raven.Client:
     """A client with default options delivering synchronously to the receiver."""
     return sentry.client()
+
+
+@pytest.fixture
+def collector() -> Iterator[CollectingClient]:
+    """A :class:`CollectingClient` with default options, closed at teardown."""
+    client = collecting_client()
+    yield client
+    client.close()
 
 
 @pytest.fixture(autouse=True)
