@@ -1,0 +1,144 @@
+"""The Sentry ``request`` interface from a Django ``HttpRequest`` (or, before Django has built one,
+from the WSGI environ / ASGI scope), and the transaction name of a request."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from django.http import HttpRequest, QueryDict
+from django.http.request import RawPostDataException
+from raven.httpdata import body_limit, request_from_wsgi_environ, request_interface
+
+__all__ = ["UNAVAILABLE", "request_data", "request_data_from_source", "transaction_name"]
+
+UNAVAILABLE = "<unavailable>"
+_ENV_KEYS = ("REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def request_data(request: HttpRequest, client: Any) -> dict[str, Any]:
+    """URL, method, query string, headers, cookies, body (capped) and server env of ``request``."""
+    meta = request.META
+    limit = body_limit(client)
+    return request_interface(
+        url=absolute_url(request),
+        method=request.method,
+        query_string=meta.get("QUERY_STRING") or None,
+        headers={name: value for name, value in request.headers.items() if value and name != "Cookie"},
+        cookies=dict(request.COOKIES) or None,
+        data=request_body(request, limit),
+        env={key: str(meta[key]) for key in _ENV_KEYS if meta.get(key) not in (None, "")},
+        max_body_size=limit,
+    )
+
+
+def absolute_url(request: HttpRequest) -> str:
+    """``scheme://host/path`` without the query string, even when the host is not allowed."""
+    try:
+        host = request.get_host()
+    except Exception:  # DisallowedHost: the event is most useful with the host the client sent
+        meta = request.META
+        host = meta.get("HTTP_X_FORWARDED_HOST") or meta.get("HTTP_HOST") or _server_host(meta)
+    try:
+        scheme = request.scheme
+    except Exception:  # a broken SECURE_PROXY_SSL_HEADER setting
+        scheme = "http"
+    return f"{scheme}://{host}{quote(request.path)}"
+
+
+def _server_host(meta: Mapping[str, Any]) -> str:
+    name, port = str(meta.get("SERVER_NAME", "localhost")), str(meta.get("SERVER_PORT", ""))
+    return name if port in ("", "80", "443") else f"{name}:{port}"
+
+
+def request_body(request: HttpRequest, limit: int) -> Any:
+    """The body as a dict (form, JSON), a string, ``"<unavailable>"`` when the view consumed the raw
+    stream, or None. A body larger than ``limit`` is not read at all."""
+    if limit <= 0:
+        return None
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        return f"<body of {length} bytes not sent: over the {limit}-byte limit>"
+    content_type = request.content_type or ""
+    try:
+        raw = request.body
+    except RawPostDataException:
+        # The stream was read: by Django's form parser (request.POST is filled) or by the view.
+        form = _parsed_form(request)
+        return form if form else UNAVAILABLE
+    except Exception:  # RequestDataTooBig, a client disconnect while reading
+        return UNAVAILABLE
+    if not raw:
+        return None
+    if content_type in _FORM_TYPES:
+        form = _parsed_form(request)
+        if form:
+            return form
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return raw.decode(request.encoding or "utf-8", "replace")
+
+
+def _parsed_form(request: HttpRequest) -> dict[str, Any] | None:
+    try:
+        post = request.POST
+    except Exception:
+        return None
+    return _querydict(post) if post else None
+
+
+def _querydict(data: QueryDict) -> dict[str, Any]:
+    return {key: values[0] if len(values) == 1 else values for key, values in data.lists()}
+
+
+def transaction_name(request: HttpRequest) -> str | None:
+    """The resolved view (its URL name, else its dotted path), or the path before resolution."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        name = getattr(match, "view_name", None)
+        if name:
+            return str(name)
+    path = getattr(request, "path_info", None) or getattr(request, "path", None)
+    return str(path) if path else None
+
+
+def request_data_from_source(source: Mapping[str, Any], client: Any) -> dict[str, Any] | None:
+    """Request data for events captured during a request outside Django's exception handling
+    (a log record, a manual capture): from the WSGI environ or ASGI scope, without the body."""
+    if "REQUEST_METHOD" in source:
+        return request_from_wsgi_environ(source, client=client)
+    if source.get("type") != "http":
+        return None
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in source.get("headers") or ():
+        name = raw_name.decode("latin1").title()
+        value = raw_value.decode("latin1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    cookies = headers.pop("Cookie", None)
+    scheme = source.get("scheme") or "http"
+    host = headers.get("Host")
+    server = source.get("server") or (None, None)
+    if not host:
+        host = f"{server[0]}:{server[1]}" if server[0] and server[1] else (server[0] or "localhost")
+    path = quote(source.get("root_path", "") + source.get("path", ""))
+    env: dict[str, str] = {}
+    client_addr = source.get("client")
+    if client_addr:
+        env["REMOTE_ADDR"] = str(client_addr[0])
+    if server[0]:
+        env["SERVER_NAME"] = str(server[0])
+        if server[1]:
+            env["SERVER_PORT"] = str(server[1])
+    query = source.get("query_string") or b""
+    return request_interface(url=f"{scheme}://{host}{path}", method=source.get("method"),
+                             query_string=query.decode("latin1") if isinstance(query, bytes) else str(query),
+                             headers=headers, cookies=cookies, env=env, client=client)

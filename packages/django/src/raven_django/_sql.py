@@ -1,0 +1,107 @@
+"""SQL query breadcrumbs through Django's ``execute_wrapper`` API, for every database alias.
+
+One wrapper object is put first in each connection's ``execute_wrappers`` when the connection is
+set up (``connection_created``), so it also times the application's own wrappers, and a
+``with connection.execute_wrapper(...)`` block of the application still pops its own wrapper.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from django.db import connections
+from django.db.backends.signals import connection_created
+
+from . import conf
+from ._db import in_raven_queries
+
+__all__ = ["QueryBreadcrumbs", "install", "installed", "uninstall"]
+
+logger = logging.getLogger("raven.django")
+
+MAX_PARAMS = 50
+
+
+class QueryBreadcrumbs:
+    """An execute wrapper recording ``query`` breadcrumbs: SQL, alias, duration (and parameters
+    with ``send_default_pii``)."""
+
+    enabled = False
+
+    def __call__(self, execute: Callable[..., Any], sql: Any, params: Any, many: bool,
+                 context: Mapping[str, Any]) -> Any:
+        if not self.enabled or in_raven_queries.get():
+            return execute(sql, params, many, context)
+        start = time.perf_counter()
+        failed = True
+        try:
+            result = execute(sql, params, many, context)
+            failed = False
+            return result
+        finally:
+            try:
+                self.record(sql, params, many, context, time.perf_counter() - start, failed)
+            except Exception:
+                logger.exception("recording a query breadcrumb failed")
+
+    def record(self, sql: Any, params: Any, many: bool, context: Mapping[str, Any], seconds: float,
+               failed: bool) -> None:
+        client = conf.client_or_none()
+        if client is None or not client.is_enabled() or not getattr(client, "install_sql_hook", True):
+            return
+        connection = context.get("connection")
+        data: dict[str, Any] = {"duration_ms": round(seconds * 1000, 3)}
+        if connection is not None:
+            data["db.alias"] = connection.alias
+            data["db.vendor"] = connection.vendor
+        if many:
+            data["executemany"] = True
+        if client.options.send_default_pii and params is not None and not many:
+            data["params"] = _copy_params(params)
+        client.captureBreadcrumb(message=str(sql), category="query", type="query",
+                                 level="error" if failed else "info", data=data)
+
+
+def _copy_params(params: Any) -> Any:
+    if isinstance(params, Mapping):
+        return dict(list(params.items())[:MAX_PARAMS])
+    if isinstance(params, Sequence) and not isinstance(params, (str, bytes)):
+        return list(params[:MAX_PARAMS])
+    return params
+
+
+_wrapper = QueryBreadcrumbs()
+
+
+def _attach(connection: Any) -> None:
+    wrappers = connection.execute_wrappers
+    if _wrapper not in wrappers:
+        wrappers.insert(0, _wrapper)
+
+
+def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
+    _attach(connection)
+
+
+def install() -> None:
+    """Record query breadcrumbs on every connection from now on (idempotent)."""
+    _wrapper.enabled = True
+    connection_created.connect(_on_connection_created, dispatch_uid="raven_django.sql")
+    for connection in connections.all(initialized_only=True):
+        _attach(connection)
+
+
+def uninstall() -> None:
+    """Stop recording. Connections of other threads keep the (now inert) wrapper until they close."""
+    _wrapper.enabled = False
+    connection_created.disconnect(dispatch_uid="raven_django.sql")
+    for connection in connections.all(initialized_only=True):
+        if _wrapper in connection.execute_wrappers:
+            connection.execute_wrappers.remove(_wrapper)
+
+
+def installed() -> bool:
+    return _wrapper.enabled

@@ -1,0 +1,78 @@
+"""Optional middleware (each sync and async capable, through ``MiddlewareMixin``).
+
+- ``SentryResponseErrorIdMiddleware``: ``X-Sentry-ID: <event id>`` on 500 responses, so a user can
+  quote the id; put it first in ``MIDDLEWARE``.
+- ``Sentry404CatchMiddleware``: each 404 becomes a ``warning`` event (``IGNORABLE_404_URLS`` honoured).
+- ``DjangoRestFrameworkCompatMiddleware``: reads the raw body up front, so it stays available to
+  error reports after a parser (DRF's ``request.data``) consumed the request stream.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.deprecation import MiddlewareMixin
+from raven.httpdata import body_limit
+
+from .. import conf
+from .._request import absolute_url
+
+__all__ = ["DjangoRestFrameworkCompatMiddleware", "Sentry404CatchMiddleware", "SentryResponseErrorIdMiddleware"]
+
+logger = logging.getLogger("raven.django")
+
+
+class SentryResponseErrorIdMiddleware(MiddlewareMixin):
+    """Adds the id of the event reported for this request to its 500 response."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        try:
+            if response.status_code == 500:
+                ident = (getattr(request, "sentry", None) or {}).get("id")
+                if ident:
+                    response["X-Sentry-ID"] = ident
+        except Exception:
+            logger.exception("adding X-Sentry-ID failed")
+        return response
+
+
+class Sentry404CatchMiddleware(MiddlewareMixin):
+    """Reports 404 responses as ``warning`` events from the ``http404`` logger."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if response.status_code != 404:
+            return response
+        try:
+            self._report(request)
+        except Exception:
+            logger.exception("reporting a 404 failed")
+        return response
+
+    def _report(self, request: HttpRequest) -> None:
+        path = request.get_full_path()
+        if any(pattern.search(path) for pattern in getattr(settings, "IGNORABLE_404_URLS", ())):
+            return
+        client = conf.client_or_none()
+        if client is None or not client.is_enabled():
+            return
+        event_id = client.captureMessage(f"Page Not Found: {absolute_url(request)}", request=request,
+                                         level="warning", logger="http404")
+        if event_id:
+            request.sentry = {"project_id": client.dsn.project_id if client.dsn else None, "id": event_id}
+
+
+class DjangoRestFrameworkCompatMiddleware(MiddlewareMixin):
+    """Caches ``request.body`` (when small enough to report) before any parser reads the stream."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        try:
+            if request.content_type == "multipart/form-data":
+                return  # uploads are streamed to the form parser; their raw bytes are not reported
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+            client = conf.client_or_none()
+            if 0 < length <= body_limit(client):
+                request.body  # noqa: B018  (reading caches it)
+        except Exception:
+            logger.debug("caching the request body failed", exc_info=True)

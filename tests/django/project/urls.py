@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("ok/", views.ok, name="ok"),
+    path("boom/", views.boom, name="boom"),
+    path("query-boom/", views.query_then_boom, name="query-boom"),
+    path("raw-sql-boom/", views.raw_sql_boom),
+    path("template-boom/", views.template_boom, name="template-boom"),
+    path("template-syntax-boom/", views.template_syntax_boom, name="template-syntax-boom"),
+    path("public-dsn/", views.public_dsn),
+    path("async-boom/", views.async_boom, name="async-boom"),
+    path("whoami-boom/", views.whoami_boom, name="whoami-boom"),
+    path("async-whoami-boom/", views.async_whoami_boom, name="async-whoami-boom"),
+    path("set-context/", views.set_context),
+    path("consume-body-boom/", views.consume_body_boom, name="consume-body-boom"),
+    path("post-boom/", views.post_boom, name="post-boom"),
+    path("log-error/", views.log_error),
+    path("stream-boom/", views.stream_boom),
+    path("items/<int:pk>/boom/", views.boom, name="item-boom"),
+]

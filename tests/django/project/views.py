@@ -1,0 +1,117 @@
+"""Views that fail in the ways the tests need."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterator
+
+import raven.breadcrumbs
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from raven_django import get_client
+
+from .models import Note
+
+logger = logging.getLogger(__name__)
+
+# Set by the concurrency tests: every request waits here until all of them are inside a view.
+GATE: threading.Barrier | None = None
+ASYNC_GATE: asyncio.Barrier | None = None
+
+
+def ok(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    raise ValueError("boom")
+
+
+def query_then_boom(request: HttpRequest) -> HttpResponse:
+    list(Note.objects.filter(title="needle"))
+    with connections["other"].cursor() as cursor:
+        cursor.execute("SELECT %s + %s", [20, 22])
+    raise RuntimeError("after queries")
+
+
+def raw_sql_boom(request: HttpRequest) -> HttpResponse:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+    raise RuntimeError("after raw sql")
+
+
+class Exploding:
+    @property
+    def value(self) -> str:
+        raise ZeroDivisionError("template variable exploded")
+
+
+def template_boom(request: HttpRequest) -> HttpResponse:
+    return render(request, "project/broken.html", {"thing": Exploding()})
+
+
+def template_syntax_boom(request: HttpRequest) -> HttpResponse:
+    return render(request, "project/syntax.html")
+
+
+def public_dsn(request: HttpRequest) -> HttpResponse:
+    return render(request, "project/dsn.html")
+
+
+async def async_boom(request: HttpRequest) -> HttpResponse:
+    await asyncio.sleep(0)
+    raise KeyError("async boom")
+
+
+def whoami_boom(request: HttpRequest) -> HttpResponse:
+    """Tags, breadcrumbs and the error message name the user; waits at GATE when set."""
+    name = request.user.get_username()
+    get_client().tags_context({"who": name})
+    raven.breadcrumbs.record(message=f"crumb of {name}", category="test")
+    if GATE is not None:
+        GATE.wait()
+    raise ValueError(f"boom for {name}")
+
+
+async def async_whoami_boom(request: HttpRequest) -> HttpResponse:
+    user = await request.auser()
+    name = user.get_username()
+    get_client().tags_context({"who": name})
+    raven.breadcrumbs.record(message=f"crumb of {name}", category="test")
+    if ASYNC_GATE is not None:
+        await ASYNC_GATE.wait()
+    raise ValueError(f"boom for {name}")
+
+
+def set_context(request: HttpRequest) -> HttpResponse:
+    """Succeeds after putting data in the context: the next request must not see it."""
+    get_client().tags_context({"leaky": "yes"})
+    get_client().user_context({"id": "leaky-user"})
+    raven.breadcrumbs.record(message="leaky crumb", category="test")
+    return HttpResponse("ok")
+
+
+def consume_body_boom(request: HttpRequest) -> HttpResponse:
+    request.read()
+    raise ValueError("after reading the body")
+
+
+def post_boom(request: HttpRequest) -> HttpResponse:
+    raise ValueError(f"post with {len(request.POST)} fields")
+
+
+def log_error(request: HttpRequest) -> HttpResponse:
+    logger.error("could not frobnicate %s", "widget", extra={"widget_id": 7})
+    return HttpResponse("logged")
+
+
+def stream_boom(request: HttpRequest) -> StreamingHttpResponse:
+    def chunks() -> Iterator[bytes]:
+        yield b"first chunk\n"
+        raise BrokenPipeError("stream exploded")
+
+    return StreamingHttpResponse(chunks())
