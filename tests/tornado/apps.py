@@ -9,9 +9,8 @@ from typing import Any
 
 import raven
 import tornado.web
-from tornado.web import HTTPError, RequestHandler
-
 from raven_tornado import SentryMixin
+from tornado.web import HTTPError, RequestHandler
 
 
 class BoomHandler(SentryMixin, RequestHandler):

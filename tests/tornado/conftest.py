@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import raven
 import tornado.netutil
+from raven_tornado import AsyncSentryClient
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from tornado.httpserver import HTTPServer
 from tornado.web import Application
 
-from raven_tornado import AsyncSentryClient
 from tests.receiver import Receiver
 
 CLIENT_OPTIONS: dict[str, Any] = {"install_sys_hook": False}

@@ -8,8 +8,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
-
 from raven_tornado import AsyncSentryClient, TornadoTransport
+
 from tests.receiver import Receiver, parse_envelope
 from tests.relay import validate_event
 from tests.tornado.apps import exception_of, make_app
@@ -173,6 +173,21 @@ def test_capture_without_a_running_loop_is_sent_directly(receiver: Receiver) -> 
     (event,) = receiver.wait_for(1)
     assert event["event_id"] == event_id
     assert client.transport is not None and client.transport.pending() == 0
+    client.close()
+
+
+def test_one_client_across_event_loops(receiver: Receiver) -> None:
+    """A client used on one loop, then on a new one after the first closed, delivers from both."""
+    client = AsyncSentryClient(receiver.dsn, **CLIENT_OPTIONS)
+
+    async def capture_and_flush(message: str) -> bool:
+        client.captureMessage(message)
+        return await client.flush(timeout=10)
+
+    assert asyncio.run(capture_and_flush("first loop"))
+    assert asyncio.run(capture_and_flush("second loop"))
+    events = receiver.wait_for(2)
+    assert sorted(e["logentry"]["formatted"] for e in events) == ["first loop", "second loop"]
     client.close()
 
 

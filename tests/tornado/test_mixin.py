@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import raven
-
 from raven_tornado import AsyncSentryClient
+
 from tests.receiver import Receiver
 from tests.relay import validate_event
 from tests.tornado.apps import exception_of, make_app
@@ -54,6 +54,7 @@ async def test_unhandled_exception_is_reported_with_request(serve: Serve, any_cl
     assert request["headers"]["X-Custom"] == "kept"
     assert request["headers"]["Authorization"] == "********"
     assert "Cookie" not in request["headers"]
+    assert request["cookies"] == "session=********; theme=********"  # all values, without PII
     assert "s3cr3t" not in json.dumps(event) and "xyz" not in json.dumps(event)
     assert "env" not in request  # no IP address without send_default_pii
 
