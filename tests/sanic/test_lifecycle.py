@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import raven
 from raven.exceptions import ConfigurationError
+from raven_sanic import Sentry
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, text
 
-from raven_sanic import Sentry
 from tests.receiver import Receiver
 from tests.sanic.conftest import exception_of, http, serve, validated
 
@@ -44,6 +44,27 @@ async def test_client_lives_from_server_start_to_stop(receiver: Receiver, make_a
         assert sentry.client is client
 
     assert sentry.client_for(app) is None
+
+
+async def test_app_listeners_can_report_at_start_and_stop(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """The client exists before the app's own start listeners run and is flushed after its stop ones."""
+    app = _app(make_app)
+    sentry = Sentry(app, dsn=receiver.dsn)
+
+    @app.before_server_start
+    async def warm_up(app: Sanic) -> None:
+        sentry.captureMessage("warming up")
+
+    @app.after_server_stop
+    async def goodbye(app: Sanic) -> None:
+        sentry.captureMessage("stopped")
+
+    async with serve(app):
+        pass
+
+    assert sentry.client is None
+    messages = [e["logentry"]["message"] for e in validated(list(receiver.events))]
+    assert sorted(messages) == ["stopped", "warming up"]
 
 
 def test_event_captured_just_before_stop_is_delivered_by_then(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:

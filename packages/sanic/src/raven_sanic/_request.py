@@ -52,7 +52,7 @@ def _body(request: Request, max_body_size: Any) -> Any:
     content_type = (request.content_type or "").split(";", 1)[0].strip().lower()
     if content_type in _FORM_TYPES and len(body) <= limit:
         # Parsed form fields (never file contents); the first value of a repeated field.
-        form = request.form or {}
+        form: Any = request.form or {}
         return {name: form.get(name) for name in form}
     # Raw bytes: the core decodes them (JSON to a dict) or notes that they were over the limit.
     return body

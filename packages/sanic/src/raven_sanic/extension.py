@@ -37,8 +37,7 @@ _STATE_ATTR = "raven_sanic"
 # The exception of the current request waiting for its response's status (one per task).
 _pending: ContextVar[BaseException | None] = ContextVar("raven_sanic.pending", default=None)
 _MECHANISM = {"type": "sanic", "handled": False}
-# Runs first at start (the client exists for the app's own listeners) and last at stop.
-_FIRST = 1_000_000
+_FIRST = 1_000_000  # a hook priority above any the app is likely to use
 
 
 @contextlib.contextmanager
@@ -72,7 +71,7 @@ class Sentry:
     ``logging=True`` also sends log records at ``level`` or above as events while serving.
     """
 
-    def __init__(self, app: Sanic | None = None, client: Client | None = None, dsn: str | None = None,
+    def __init__(self, app: Sanic[Any, Any] | None = None, client: Client | None = None, dsn: str | None = None,
                  logging: bool = False, level: int = logging.ERROR, **client_options: Any) -> None:
         self._client = client
         self.dsn = dsn
@@ -89,12 +88,12 @@ class Sentry:
         """The client given, else the one built when the (last) app's server started."""
         return self._client or self._last_client
 
-    def client_for(self, app: Sanic) -> Client | None:
+    def client_for(self, app: Sanic[Any, Any]) -> Client | None:
         """The client reporting ``app``'s errors in this process (None until its server starts)."""
         state = _state(app)
         return state.client if state is not None and state.active else None
 
-    def init_app(self, app: Sanic) -> None:
+    def init_app(self, app: Sanic[Any, Any]) -> None:
         """Register the hooks on ``app`` (before it starts). Calling it again only reactivates."""
         state = _state(app)
         if state is not None:
@@ -105,7 +104,7 @@ class Sentry:
         setattr(app.ctx, _STATE_ATTR, state)
         _install(app, state)
 
-    def uninstall(self, app: Sanic) -> None:
+    def uninstall(self, app: Sanic[Any, Any]) -> None:
         """Stop reporting ``app``'s errors: its hooks stay registered (Sanic cannot drop them
         once the app started) but do nothing until :meth:`init_app` is called again."""
         state = _state(app)
@@ -135,22 +134,22 @@ class Sentry:
         return client.last_event_id if client is not None else None
 
     # -- the client ---------------------------------------------------------------------------
-    def _make_client(self, app: Sanic) -> Client:
+    def _make_client(self, app: Sanic[Any, Any]) -> Client:
         config: Mapping[str, Any] = app.config.get("SENTRY_CONFIG") or {}
         options = {**config, **self.client_options}
         dsn = self.dsn or options.pop("dsn", None) or app.config.get("SENTRY_DSN")
         return Client(dsn, **options)
 
 
-def _state(app: Sanic) -> _AppState | None:
+def _state(app: Sanic[Any, Any]) -> _AppState | None:
     state = getattr(app.ctx, _STATE_ATTR, None)
     return state if isinstance(state, _AppState) else None
 
 
-def _install(app: Sanic, state: _AppState) -> None:
+def _install(app: Sanic[Any, Any], state: _AppState) -> None:
     """The hooks, registered once per app. Each reads ``state`` and does nothing when inactive."""
 
-    async def raven_start(app: Sanic) -> None:
+    async def raven_start(app: Sanic[Any, Any]) -> None:
         if not state.active:
             return
         sentry = state.sentry
@@ -164,13 +163,15 @@ def _install(app: Sanic, state: _AppState) -> None:
             with _guard("installing the logging handler"):
                 _add_log_handler(state, sentry.level)
 
-    async def raven_stop(app: Sanic) -> None:
+    async def raven_stop(app: Sanic[Any, Any]) -> None:
         client, owned = state.client, state.owns_client
         _remove_log_handler(state)
         if client is None:
             return
         if owned:
             state.client, state.owns_client = None, False
+            if state.sentry._last_client is client:
+                state.sentry._last_client = None
         with _guard("flushing on server stop"):
             # Waiting for delivery blocks: do it off the loop.
             loop = asyncio.get_running_loop()
@@ -213,12 +214,22 @@ def _install(app: Sanic, state: _AppState) -> None:
         if state.client is not None and state.active and (response.status or 0) >= 500:
             _capture(state, request, exception)
 
+    async def raven_request_end(request: Request, response: BaseHTTPResponse) -> None:
+        # The connection's task lives on (keep-alive): drop this request's data now.
+        client = state.client
+        if client is not None:
+            with _guard("clearing the request's context"):
+                client.context.clear()
+
+    # Sanic runs higher priorities first, except for "after" server events, which run in reverse:
+    # the client exists before the app's own start listeners and is flushed after its stop ones.
     app.register_listener(raven_start, "before_server_start", priority=_FIRST)
-    app.register_listener(raven_stop, "after_server_stop", priority=-_FIRST)
+    app.register_listener(raven_stop, "after_server_stop", priority=_FIRST)
     app.signal("http.lifecycle.handle", priority=_FIRST)(raven_request)
     app.register_middleware(raven_request_data, "request", priority=_FIRST)
     app.signal("http.lifecycle.exception", priority=_FIRST)(raven_exception)
     app.signal("http.lifecycle.response", priority=_FIRST)(raven_response)
+    app.signal("http.lifecycle.response", priority=-_FIRST)(raven_request_end)
 
 
 def _reportable(exception: BaseException) -> bool:
