@@ -26,7 +26,7 @@ def login_user_info(app: Flask, send_default_pii: bool, extra_attrs: Iterable[st
     if getattr(app, "login_manager", None) is None:
         return None
     try:
-        from flask_login import current_user
+        from flask_login import current_user  # type: ignore[import-untyped]
     except ImportError:
         return None
     try:

@@ -12,7 +12,12 @@ from typing import Any
 
 import raven
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from flask.signals import got_request_exception, request_finished, request_started, request_tearing_down
+from flask.signals import (
+    got_request_exception,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
 from raven.exceptions import ConfigurationError
 from raven.handlers.logging import SentryHandler
 from raven.middleware import Sentry as SentryMiddleware
@@ -91,10 +96,10 @@ class Sentry:
         other = app.extensions.get("sentry")
         if isinstance(other, Sentry) and other is not self:
             other.uninit_app(app)  # two extensions on one app would report everything twice
-        client, owns_client = self._make_client(app, dsn if dsn is not None else self.dsn)
         user_attrs = app.config.get("SENTRY_USER_ATTRS") or ()
         if isinstance(user_attrs, str) or not all(isinstance(a, str) for a in user_attrs):
             raise ConfigurationError(f"SENTRY_USER_ATTRS must be a list of attribute names, got {user_attrs!r}")
+        client, owns_client = self._make_client(app, dsn if dsn is not None else self.dsn)
         state = _AppState(client=client, owns_client=owns_client, user_attrs=tuple(user_attrs))
 
         connections: list[tuple[Any, Callable[..., Any]]] = [
@@ -175,7 +180,8 @@ class Sentry:
     def last_event_id(self) -> str | None:
         """The id of the event captured in this request; outside a request, the last one sent."""
         if has_request_context():
-            return g.get("sentry_event_id")
+            event_id: str | None = g.get("sentry_event_id")
+            return event_id
         return self._last_event_id
 
     @last_event_id.setter
@@ -229,13 +235,14 @@ class Sentry:
         client = state.client
         if has_request_context():
             data = dict(kwargs.pop("data", None) or {})
-            data.setdefault("request", request_info(request, client.options.max_request_body_size))
-            data.setdefault("transaction", transaction_name(request))
-            user = login_user_info(current_app, client.options.send_default_pii, state.user_attrs)
-            if user is not None and "user" not in data:
-                # What the app set with user_context wins over what Flask-Login says.
-                data["user"] = {**user, **(client.context.get().get("user") or {})}
             kwargs["data"] = data
+            with _guard("read the request for an event"):  # the event still goes out without it
+                data.setdefault("request", request_info(request, client.options.max_request_body_size))
+                data.setdefault("transaction", transaction_name(request))
+                user = login_user_info(current_app, client.options.send_default_pii, state.user_attrs)
+                if user is not None and "user" not in data:
+                    # What the app set with user_context wins over what Flask-Login says.
+                    data["user"] = {**user, **(client.context.get().get("user") or {})}
         if kind == "exception":
             event_id = client.captureException(what, **kwargs)
         else:
@@ -264,7 +271,6 @@ class Sentry:
         client = self.client
         if client is not None:
             client.user_context(data)
-
 
 
 class _OwnApp(logging.Filter):
