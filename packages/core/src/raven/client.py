@@ -23,7 +23,7 @@ from .dsn import Dsn
 from .events import exception_message, exception_values, logentry, stack_for_current_thread
 from .exceptions import ConfigurationError
 from .options import ClientOptions
-from .serializer import Serializer
+from .serializer import Serializer, safe_repr
 from .stacks import StackBuilder
 from .transport import ClientReports, Transport, transport_for
 
@@ -424,7 +424,10 @@ def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
     for key, value in tags.items():
         if value is None:
             continue
-        text = value if isinstance(value, str) else str(value)
+        try:
+            text = value if isinstance(value, str) else str(value)
+        except Exception:  # a tag value whose __str__ raises must not lose the event
+            text = safe_repr(value)
         out[str(key)[:200]] = text[:200]
     return out
 
