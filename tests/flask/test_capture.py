@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from raven_flask import Sentry
 
 from tests.flask.apps import settle
@@ -127,6 +127,18 @@ def test_app_500_handler_renders_and_the_error_is_reported(receiver: Receiver, m
     assert response.status_code == 500
     assert response.get_data(as_text=True) == f"sorry, reference {event['event_id']}"
     assert response.headers["X-Sentry-ID"] == event["event_id"]
+
+
+def test_g_holds_the_event_id_after_the_request(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+    """g.sentry_event_id and sentry.last_event_id name the request's event (context kept by the test client)."""
+    app = make_app()
+    sentry = install(app)
+    with app.test_client() as http:
+        response = http.get("/boom")
+        event_id = response.headers["X-Sentry-ID"]
+        assert g.sentry_event_id == event_id == sentry.last_event_id
+    (event,) = settle(receiver, sentry.client)
+    assert event["event_id"] == event_id
 
 
 def test_blueprint_error_handlers(receiver: Receiver, make_app: MakeApp, install: Install) -> None:

@@ -24,12 +24,22 @@ def test_logged_in_user_id_only_by_default(receiver: Receiver, make_app: MakeApp
 
 
 def test_user_pii_and_extra_attributes(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
-    """With send_default_pii the username and email are added; SENTRY_USER_ATTRS adds more."""
+    """With send_default_pii the username, email and IP address are added; SENTRY_USER_ATTRS adds more."""
     app = make_app(SENTRY_CONFIG={"send_default_pii": True}, SENTRY_USER_ATTRS=["plan", "no_such_attr"])
     sentry = install(app)
     app.test_client().get("/boom", headers={"X-User": "42"})
     (event,) = settle(receiver, sentry.client)
-    assert event["user"] == {"id": "42", "username": "user-42", "email": "user-42@example.com", "plan": "gold"}
+    assert event["user"] == {"id": "42", "username": "user-42", "email": "user-42@example.com", "plan": "gold",
+                             "ip_address": "127.0.0.1"}
+
+
+def test_anonymous_visitor_ip_address_only_with_pii(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+    """With send_default_pii an anonymous visitor's event carries the client IP address, nothing more."""
+    app = make_app(SENTRY_CONFIG={"send_default_pii": True})
+    sentry = install(app)
+    app.test_client().get("/boom", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    (event,) = settle(receiver, sentry.client)
+    assert event["user"] == {"ip_address": "203.0.113.9"}
 
 
 def test_user_attrs_without_pii(receiver: Receiver, make_app: MakeApp, install: Install) -> None:

@@ -239,7 +239,10 @@ class Sentry:
             with _guard("read the request for an event"):  # the event still goes out without it
                 data.setdefault("request", request_info(request, client.options.max_request_body_size))
                 data.setdefault("transaction", transaction_name(request))
-                user = login_user_info(current_app, client.options.send_default_pii, state.user_attrs)
+                pii = client.options.send_default_pii
+                user = login_user_info(current_app, pii, state.user_attrs)
+                if pii and request.remote_addr:
+                    user = {**(user or {}), "ip_address": request.remote_addr}
                 if user is not None and "user" not in data:
                     # What the app set with user_context wins over what Flask-Login says.
                     data["user"] = {**user, **(client.context.get().get("user") or {})}
