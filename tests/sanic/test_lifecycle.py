@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import httpx
 import pytest
 import raven
 from raven.exceptions import ConfigurationError
@@ -243,3 +246,39 @@ async def test_raven_errors_are_logged_and_the_response_is_unchanged(
     assert "Internal Server Error" in response.text
     assert ok.text == "fine"
     assert any(r.name == "raven.sanic" and "capturing" in r.getMessage() for r in caplog.records)
+
+
+@contextlib.asynccontextmanager
+async def _asgi_lifespan(app: Sanic) -> AsyncIterator[None]:
+    """Drive an ASGI lifespan (startup, then shutdown) the way an ASGI server does."""
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    task = asyncio.ensure_future(app({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put))
+    await to_app.put({"type": "lifespan.startup"})
+    assert (await from_app.get())["type"] == "lifespan.startup.complete"
+    try:
+        yield
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        assert (await from_app.get())["type"] == "lifespan.shutdown.complete"
+        await task
+
+
+async def test_asgi_mode_reports_errors(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    """Served as an ASGI app, Sanic still gets a client at startup and its 500s are reported."""
+    app = _app(make_app)
+    sentry = Sentry(app, dsn=receiver.dsn)
+
+    async with _asgi_lifespan(app):
+        assert sentry.client_for(app) is not None
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as client:
+            response = await client.get("/fail?x=1")
+            ok = await client.get("/ok")
+
+    assert (response.status_code, ok.text) == (500, "fine")
+    assert sentry.client_for(app) is None
+    (event,) = validated(receiver.wait_for(1))
+    assert event["transaction"] == f"{app.name}.fail"
+    assert event["request"]["url"] == "http://shop.test/fail"
+    assert event["request"]["env"] == {"REMOTE_ADDR": "10.0.0.7"}

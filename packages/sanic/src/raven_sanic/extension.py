@@ -199,20 +199,22 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
     async def raven_exception(request: Request, exception: BaseException) -> None:
         if state.client is None or not state.active or not _reportable(exception):
             return
-        stream = request.stream if request is not None else None
-        if stream is not None and stream.stage is not Stage.HANDLER:
-            # Part of the response is already out: no error response will follow.
-            _capture(state, request, exception)
-        elif _pending.get() is None:
-            _pending.set(exception)
+        with _guard("handling the exception"):
+            stream = getattr(request, "stream", None)
+            if stream is not None and getattr(stream, "stage", Stage.HANDLER) is not Stage.HANDLER:
+                # Part of the response is already out: no error response will follow.
+                _capture(state, request, exception)
+            elif _pending.get() is None:
+                _pending.set(exception)
 
     async def raven_response(request: Request, response: BaseHTTPResponse) -> None:
         exception = _pending.get()
         if exception is None:
             return
         _pending.set(None)
-        if state.client is not None and state.active and (response.status or 0) >= 500:
-            _capture(state, request, exception)
+        with _guard("reading the response"):
+            if state.client is not None and state.active and (response.status or 0) >= 500:
+                _capture(state, request, exception)
 
     async def raven_request_end(request: Request, response: BaseHTTPResponse) -> None:
         # The connection's task lives on (keep-alive): drop this request's data now.
@@ -256,7 +258,9 @@ class _SkipPending(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         pending = _pending.get()
-        return pending is None or not record.exc_info or record.exc_info[1] is not pending
+        if pending is None or not record.exc_info or record.exc_info[1] is not pending:
+            return True
+        return not record.name.startswith("sanic.")
 
 
 def _add_log_handler(state: _AppState, level: int) -> None:
