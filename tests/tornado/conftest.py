@@ -16,8 +16,18 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application
 
 from tests.receiver import Receiver
+from tests.relay import validate_event
 
 CLIENT_OPTIONS: dict[str, Any] = {"install_sys_hook": False}
+
+
+@pytest.fixture(autouse=True)
+def _every_event_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever else a test checks, every event that reached the receiver must pass Relay."""
+    receiver = request.getfixturevalue("receiver") if "receiver" in request.fixturenames else None
+    yield
+    for event in receiver.events if receiver is not None else ():
+        validate_event(event)
 
 
 @pytest.fixture

@@ -98,9 +98,9 @@ async def test_rate_limits_are_honoured_and_reported(async_client: AsyncSentryCl
     (event,) = receiver.events
     assert event["logentry"]["formatted"] == "messages are not limited"
     validate_event(event)
-    # The 429 itself is not counted: the server counted it already.
-    assert len(receiver.requests) == 3  # the 429, the message, the client report (here or with the message)
-    assert receiver.requests[0].status == 429
+    # The 429 itself is not counted (the server counted it); the report rides with the next event.
+    assert [(r.status, r.item_types) for r in receiver.requests] == [
+        (429, []), (200, ["event", "client_report"])]
 
 
 async def test_queue_overflow_is_counted(receiver: Receiver) -> None:
@@ -173,6 +173,28 @@ def test_capture_without_a_running_loop_is_sent_directly(receiver: Receiver) -> 
     (event,) = receiver.wait_for(1)
     assert event["event_id"] == event_id
     assert client.transport is not None and client.transport.pending() == 0
+    client.close()
+
+
+def test_flush_outside_the_loop_blocks_and_is_awaitable(receiver: Receiver) -> None:
+    """Off the loop's thread, flush() blocks like raven.Client.flush: truthy, and awaitable too."""
+    client = AsyncSentryClient(receiver.dsn, **CLIENT_OPTIONS)
+    receiver.respond_with(delay=0.2)
+
+    async def on_loop() -> None:
+        client.captureMessage("queued on the loop")
+        done = await asyncio.to_thread(lambda: bool(client.flush(10)))  # another thread: blocks
+        assert done is True
+
+    asyncio.run(on_loop())
+    assert len(receiver.wait_for(1)) == 1
+    result = client.flush(1)  # no loop anywhere
+    assert result
+
+    async def await_it() -> bool:
+        return await result
+
+    assert asyncio.run(await_it()) is True
     client.close()
 
 

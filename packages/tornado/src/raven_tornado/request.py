@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from raven.httpdata import body_limit, request_interface
+from raven.httpdata import BODY_LIMITS, request_interface
 from tornado.httputil import HTTPServerRequest
 
 __all__ = ["request_data", "user_data"]
@@ -16,6 +16,11 @@ _USER_FIELDS = ("id", "username", "name")
 
 def _send_pii(client: Any) -> bool:
     return bool(getattr(getattr(client, "options", None), "send_default_pii", False))
+
+
+def _body_limit(client: Any) -> int:
+    size = getattr(getattr(client, "options", None), "max_request_body_size", "medium")
+    return BODY_LIMITS.get(size, BODY_LIMITS["medium"])
 
 
 def request_data(request: HTTPServerRequest, client: Any = None) -> dict[str, Any]:
@@ -31,7 +36,7 @@ def request_data(request: HTTPServerRequest, client: Any = None) -> dict[str, An
         query_string=request.query,
         headers=headers,
         cookies=request.headers.get("Cookie") or None,
-        data=_body(request, body_limit(client)),
+        data=_body(request, _body_limit(client)),
         env=env or None,
         client=client,
     )
