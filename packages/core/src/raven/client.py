@@ -81,7 +81,9 @@ class Client:
                                    exclude_paths=opts.exclude_paths, max_frames=opts.max_stack_frames)
         self.processors = [self._load_processor(p) for p in opts.processors]
         self.reports = ClientReports()
-        self._context = Context(self, max_breadcrumbs=opts.max_breadcrumbs, before_breadcrumb=opts.before_breadcrumb)
+        # enable_breadcrumbs=False: no crumbs at all, even from hooks another client installed
+        self._context = Context(self, max_breadcrumbs=opts.max_breadcrumbs if opts.enable_breadcrumbs else 0,
+                                before_breadcrumb=opts.before_breadcrumb)
         self._context.activate()
         self._last_event_id: ContextVar[str | None] = ContextVar(f"raven.last_event_id.{id(self):x}", default=None)
         self._last_event_id_any: str | None = None
