@@ -206,15 +206,24 @@ def new_mark() -> str:
     return f"m{uuid.uuid4().hex[:12]}"
 
 
+# Worker command lines by name. Celery replaces a recycled child only on its pool maintenance
+# tick (every 5 s), so the recycled worker gets a child per task it runs in the tests.
 POOLS: dict[str, list[str]] = {
     "prefork": ["-c", "2"],
-    "prefork-recycled": ["-c", "2", "--max-tasks-per-child=1"],
+    "prefork-recycled": ["-c", "4", "--max-tasks-per-child=1"],
     "threads": ["-c", "2"],
     "solo": [],
 }
+ALL_POOLS = list(POOLS)
+REUSING_POOLS = ["prefork", "threads", "solo"]
 
 
-@pytest.fixture(scope="module", params=list(POOLS))
+def pools(*names: str) -> pytest.MarkDecorator:
+    """Run the test against the workers named (one shared worker each)."""
+    return pytest.mark.parametrize("worker", names, indirect=True)
+
+
+@pytest.fixture(scope="module")
 def worker(request: pytest.FixtureRequest, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     """A running worker of each pool type, shared by the module's tests; checked when it stops."""
     name = request.param
