@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from raven_tornado import AsyncSentryClient
-from tornado.testing import AsyncHTTPTestCase
+import tornado.testing
 from tornado.web import Application
 
 from tests.receiver import Receiver
@@ -14,7 +14,7 @@ from tests.tornado.apps import exception_of, make_app
 from tests.tornado.conftest import CLIENT_OPTIONS
 
 
-class SentryAppTestCase(AsyncHTTPTestCase):
+class SentryAppTestCase(tornado.testing.AsyncHTTPTestCase):
     receiver: Receiver
     client: AsyncSentryClient
 
