@@ -20,5 +20,6 @@ urlpatterns = [
     path("post-boom/", views.post_boom, name="post-boom"),
     path("log-error/", views.log_error),
     path("stream-boom/", views.stream_boom),
+    path("async-capture/", views.async_capture),
     path("items/<int:pk>/boom/", views.boom, name="item-boom"),
 ]

@@ -115,3 +115,11 @@ def stream_boom(request: HttpRequest) -> StreamingHttpResponse:
         raise BrokenPipeError("stream exploded")
 
     return StreamingHttpResponse(chunks())
+
+
+async def async_capture(request: HttpRequest) -> HttpResponse:
+    """Captures a message straight from async code (optionally after loading the user itself)."""
+    if "auser" in request.GET:
+        await request.auser()
+    event_id = get_client().captureMessage("captured in async code", request=request)
+    return HttpResponse(event_id or "")
