@@ -205,19 +205,30 @@ async def test_logging_reports_records_and_no_duplicate_for_errors(receiver: Rec
         shop_logger.error("stock low: %d left", 3)
         return text("ok")
 
+    @app.exception(LookupError)
+    async def not_found(request: Request, exception: Exception) -> HTTPResponse:
+        shop_logger.exception("lookup failed")  # the app's own record of an error it handled
+        return text("gone", status=404)
+
+    @app.get("/lookup")
+    async def lookup(request: Request) -> HTTPResponse:
+        raise LookupError("no such item")
+
     root_handlers = list(logging.getLogger().handlers)
     async with http(app) as client:
         await client.get("/low-stock")
         await client.get("/fail")
+        assert (await client.get("/lookup")).status_code == 404
     assert logging.getLogger().handlers == root_handlers
 
-    events = validated(receiver.wait_for(2))
-    assert len(receiver.events) == 2
-    message = next(e for e in events if "exception" not in e)
-    error = next(e for e in events if "exception" in e)
-    assert message["logger"] == "tests.sanic.shop"
-    assert message["logentry"]["formatted"] == "stock low: 3 left"
-    assert message["transaction"] == f"{app.name}.low_stock"
+    events = validated(receiver.wait_for(3))
+    assert len(receiver.events) == 3
+    by_message = {e["logentry"]["formatted"]: e for e in events if "logentry" in e}
+    stock, lookup_failed = by_message["stock low: 3 left"], by_message["lookup failed"]
+    assert stock["logger"] == "tests.sanic.shop"
+    assert stock["transaction"] == f"{app.name}.low_stock"
+    assert exception_of(lookup_failed)["value"] == "no such item"
+    (error,) = [e for e in events if e.get("logger") != "tests.sanic.shop"]
     assert exception_of(error)["value"] == "route failed"
 
 
