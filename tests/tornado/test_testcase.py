@@ -4,8 +4,8 @@ each test runs its own IOLoop: the client follows the app onto whichever loop is
 from __future__ import annotations
 
 import pytest
-from raven_tornado import AsyncSentryClient
 import tornado.testing
+from raven_tornado import AsyncSentryClient
 from tornado.web import Application
 
 from tests.receiver import Receiver
