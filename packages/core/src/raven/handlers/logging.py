@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from ..client import Client
@@ -70,14 +71,16 @@ class SentryHandler(logging.Handler):
         extra.update({"filename": record.pathname, "lineno": record.lineno, "function": record.funcName,
                       "thread": record.threadName, "process": record.processName})
         message = record.msg if isinstance(record.msg, str) else str(record.msg)
-        params = record.args if isinstance(record.args, tuple) else ((record.args,) if record.args else ())
+        # a single dict argument stays a dict, as LogRecord.getMessage uses it: "%(name)s" % args
+        params = record.args if isinstance(record.args, (tuple, Mapping)) else ((record.args,) if record.args else ())
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             try:
                 formatted = record.getMessage()
             except Exception:
                 formatted = message
-            data.setdefault("logentry", {"message": message, "params": list(params), "formatted": formatted})
+            data.setdefault("logentry", {"message": message, "params": params if isinstance(params, Mapping) else list(params),
+                                            "formatted": formatted})
             return client.captureException(exc, data=data, **kwargs)
         stack = getattr(record, "stack", None)
         if stack is True or (stack is None and client.options.auto_log_stacks):
