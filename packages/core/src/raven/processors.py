@@ -143,7 +143,7 @@ class SanitizeKeysProcessor(Processor):
         if value is None or value == "":
             return value
         if self.is_sensitive(key):
-            if isinstance(key, str) and key.lower() in _COOKIE_KEYS and isinstance(value, str) and key.lower() == "cookie":
+            if isinstance(key, str) and key.lower() in _COOKIE_KEYS and isinstance(value, str) and key.lower() == "cookie" and "=" in value:
                 return self.scrub_pairs(value, "; ", all_values=self.scrub_all_cookies)
             return MASK
         return self.scrub(value)
@@ -164,6 +164,8 @@ class SanitizeKeysProcessor(Processor):
             name, eq, value = pair.partition("=")
             if eq and (all_values or self.is_sensitive(name.strip()) or looks_like_card(value)):
                 out.append(f"{name}={MASK}")
+            elif not eq and all_values and pair.strip():
+                out.append(pair[: len(pair) - len(pair.lstrip())] + MASK)  # a nameless cookie is a value too
             else:
                 out.append(pair)
         return (separator.strip() or separator).join(out)
