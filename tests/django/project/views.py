@@ -112,7 +112,7 @@ def log_error(request: HttpRequest) -> HttpResponse:
 def stream_boom(request: HttpRequest) -> StreamingHttpResponse:
     def chunks() -> Iterator[bytes]:
         yield b"first chunk\n"
-        raise BrokenPipeError("stream exploded")
+        raise RuntimeError("stream exploded")
 
     return StreamingHttpResponse(chunks())
 
