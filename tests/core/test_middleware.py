@@ -201,7 +201,15 @@ def test_request_data_is_attached_and_scrubbed(sentry: Harness, client: raven.Cl
     assert request["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
     assert "Cookie" not in request["headers"]
     assert request["cookies"] == f"sessionid={MASK}; theme={MASK}"
-    assert request["env"]["REMOTE_ADDR"] == "127.0.0.1" and request["env"]["SERVER_PORT"] == base.rsplit(":", 1)[1]
+    assert request["env"] == {"SERVER_NAME": request["env"]["SERVER_NAME"], "SERVER_PORT": base.rsplit(":", 1)[1]}
+
+
+def test_remote_addr_only_with_send_default_pii(sentry: Harness, serve: Callable[[Any], str]) -> None:
+    """The client's IP address (``REMOTE_ADDR``) is attached only when ``send_default_pii`` is on."""
+    client = sentry.client(send_default_pii=True)
+    base = serve(Sentry(raising(ValueError("boom")), client))
+    assert requests.get(f"{base}/", timeout=5).status_code == 500
+    assert sentry.event()["request"]["env"]["REMOTE_ADDR"] == "127.0.0.1"
 
 
 def test_concurrent_requests_keep_their_own_context(sentry: Harness, serve: Callable[[Any], str]) -> None:
