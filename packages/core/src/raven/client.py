@@ -12,8 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, TypeVar
 
 from . import breadcrumbs, hooks
@@ -24,7 +23,7 @@ from .events import exception_message, exception_values, logentry, stack_for_cur
 from .exceptions import ConfigurationError
 from .options import ClientOptions
 from .serializer import Serializer, safe_repr
-from .stacks import StackBuilder
+from .stacks import StackBuilder, iter_stack_frames
 from .transport import ClientReports, Transport, transport_for
 
 __all__ = ["Client"]
@@ -81,12 +80,11 @@ class Client:
                                    exclude_paths=opts.exclude_paths, max_frames=opts.max_stack_frames)
         self.processors = [self._load_processor(p) for p in opts.processors]
         self.reports = ClientReports()
+        self._token = uuid.uuid4().hex  # marks exceptions this client already captured
         # enable_breadcrumbs=False: no crumbs at all, even from hooks another client installed
         self._context = Context(self, max_breadcrumbs=opts.max_breadcrumbs if opts.enable_breadcrumbs else 0,
                                 before_breadcrumb=opts.before_breadcrumb)
         self._context.activate()
-        self._last_event_id: ContextVar[str | None] = ContextVar(f"raven.last_event_id.{id(self):x}", default=None)
-        self._last_event_id_any: str | None = None
         self._ignore = self._compile_ignores(opts.ignore_exceptions)
         self._static = self._static_event_fields()
         self.transport: Transport | None = None
@@ -170,8 +168,8 @@ class Client:
 
     @property
     def last_event_id(self) -> str | None:
-        """The id of the last event captured in this thread/task (else in this client)."""
-        return self._last_event_id.get() or self._last_event_id_any
+        """The id of the last event captured in the current scope (thread, task, request)."""
+        return self._context.last_event_id
 
     def get_public_dsn(self, scheme: str | None = None) -> str | None:
         return self.dsn.public(scheme) if self.dsn else None
@@ -212,12 +210,13 @@ class Client:
         if not self.should_capture((type(exc), exc, exc.__traceback__)):
             self.reports.record("ignored", "error")
             return None
-        if getattr(exc, "__raven_captured__", None) is self:
+        if getattr(exc, "__raven_captured__", None) == self._token:
             return None  # the same exception object is reported once
         event_id = self.capture("raven.events.Exception", exc_info=exc, **kwargs)
         if event_id is not None:
             try:
-                exc.__raven_captured__ = self  # type: ignore[attr-defined]
+                # A string, not the client: the exception must stay picklable (Celery, multiprocessing).
+                exc.__raven_captured__ = self._token  # type: ignore[attr-defined]
             except Exception:
                 pass
         return event_id
@@ -257,8 +256,7 @@ class Client:
             logger.exception("raven failed to capture an event")
             return None
         event_id: str = event["event_id"]
-        self._last_event_id.set(event_id)
-        self._last_event_id_any = event_id
+        self._context.last_event_id = event_id
         return event_id
 
     def send(self, **data: Any) -> str | None:
@@ -305,7 +303,11 @@ class Client:
                                          if params else ())
             event["level"] = "error" if kind == "message" else "info"
             use_stack = self.options.auto_log_stacks if stack is None else stack
-            if use_stack:
+            if isinstance(use_stack, FrameType):  # another thread's frame, newest first
+                frames = list(iter_stack_frames(use_stack))
+                frames.reverse()
+                event["stacktrace"] = self.stacks.stacktrace(frames)
+            elif use_stack:
                 event["stacktrace"] = stack_for_current_thread(self.stacks)
         mechanism = kwargs.pop("mechanism", None)
         if mechanism and "exception" in event:

@@ -24,6 +24,7 @@ _MERGED_KEYS = ("tags", "extra", "contexts")
 class _State:
     data: Mapping[str, Any] = field(default_factory=dict)
     breadcrumbs: tuple[dict[str, Any], ...] = ()
+    last_event_id: str | None = None
 
 
 _EMPTY = _State()
@@ -60,14 +61,14 @@ class Context:
                 new[key] = {**new.get(key, {}), **value}
             else:
                 new[key] = value
-        self._var.set(_State(new, state.breadcrumbs))
+        self._var.set(_State(new, state.breadcrumbs, state.last_event_id))
 
     update = merge
 
     def set(self, key: str, value: Any) -> None:
         """Replace one top-level key."""
         state = self._var.get()
-        self._var.set(_State({**state.data, key: value}, state.breadcrumbs))
+        self._var.set(_State({**state.data, key: value}, state.breadcrumbs, state.last_event_id))
 
     def get(self) -> dict[str, Any]:
         """A copy of the current data (without breadcrumbs)."""
@@ -135,7 +136,17 @@ class Context:
         if crumbs and _same_crumb(crumbs[-1], crumb):
             return
         keep = crumbs[-(self.max_breadcrumbs - 1):] if self.max_breadcrumbs > 1 else ()
-        self._var.set(_State(state.data, keep + (crumb,)))
+        self._var.set(_State(state.data, keep + (crumb,), state.last_event_id))
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The id of the last event captured in this scope (thread, task or ``with`` block)."""
+        return self._var.get().last_event_id
+
+    @last_event_id.setter
+    def last_event_id(self, event_id: str | None) -> None:
+        state = self._var.get()
+        self._var.set(_State(state.data, state.breadcrumbs, event_id))
 
 
 def _same_crumb(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -165,8 +176,8 @@ class BreadcrumbBuffer:
         return list(self._context.snapshot()[1])
 
     def clear(self) -> None:
-        data, _ = self._context.snapshot()
-        self._context._var.set(_State(data, ()))
+        state = self._context._var.get()
+        self._context._var.set(_State(state.data, (), state.last_event_id))
 
     def __len__(self) -> int:
         return len(self._context.snapshot()[1])

@@ -110,7 +110,8 @@ def request_from_wsgi_environ(environ: Mapping[str, Any], data: Any = None, clie
     """The ``request`` dict for a WSGI request (``data``: the body, if the caller has read it)."""
     headers = get_headers_from_environ(environ)
     cookies = headers.pop("Cookie", None)
-    env = {k: environ[k] for k in _ENV_KEYS if k in environ}
+    send_pii = getattr(getattr(client, "options", None), "send_default_pii", False)
+    env = {k: environ[k] for k in _ENV_KEYS if k in environ and (send_pii or k != "REMOTE_ADDR")}
     return request_interface(url=get_url_from_environ(environ), method=environ.get("REQUEST_METHOD"),
                              query_string=environ.get("QUERY_STRING"), headers=headers, cookies=cookies,
                              data=data, env=env, client=client)

@@ -35,6 +35,8 @@ class Sentry:
         exc = sys.exc_info()[1]
         if isinstance(exc, SystemExit) and exc.code in (0, None):
             return None  # a clean exit is not an error
+        if isinstance(exc, GeneratorExit):
+            return None  # the server stopped reading the response early
         return self.client.captureException(mechanism={"type": "wsgi", "handled": False})
 
 

@@ -76,6 +76,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are written separately
             disable_nagle_algorithm = True  # one small answer in two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, *args: Any) -> None:
@@ -195,6 +196,12 @@ class Receiver:
                     status = request.status = 404
             except Exception:
                 status = request.status = 400
+        # Kept before answering: whoever got the answer can rely on the event being here.
+        with self._cond:
+            self.requests.append(request)
+            self.events.extend(events)
+            self.client_reports.extend(reports)
+            self._cond.notify_all()
         answer = json.dumps({"id": events[0].get("event_id") if events else None}).encode()
         try:
             handler.send_response(status)
@@ -206,11 +213,6 @@ class Receiver:
             handler.wfile.write(answer)
         except OSError:
             pass
-        with self._cond:
-            self.requests.append(request)
-            self.events.extend(events)
-            self.client_reports.extend(reports)
-            self._cond.notify_all()
 
 
 def _decode(raw: bytes, encoding: str) -> bytes:

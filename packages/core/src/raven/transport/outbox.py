@@ -41,6 +41,9 @@ class Outbox:
         self._lock = threading.Lock()
         self._claimed: set[str] = set()
         self.unclaimed = True  # files may be waiting on disk (left by an earlier process)
+        self._count: int | None = None  # files and bytes on disk, kept up to date once scanned
+        self._bytes = 0
+        self._scanned: tuple[list[str], list[int]] = ([], [])
         os.makedirs(path, exist_ok=True)
 
     def spill_event(self, event: dict[str, Any], transport: HTTPTransport) -> bool:
@@ -93,7 +96,7 @@ class Outbox:
             return []
         return [os.path.join(self.path, n) for n in names]
 
-    def _make_room(self, incoming: int) -> None:
+    def _scan(self) -> None:
         files = self._files()
         sizes = []
         for f in files:
@@ -101,16 +104,30 @@ class Outbox:
                 sizes.append(os.path.getsize(f))
             except OSError:
                 sizes.append(0)
-        total = sum(sizes)
-        while files and (len(files) >= self.max_events or total + incoming > self.max_bytes):
-            oldest = files.pop(0)
-            total -= sizes.pop(0)
-            try:
-                os.unlink(oldest)
-            except OSError:
-                continue
-            self.reports.record("cache_overflow", "error")
-            logger.warning("outbox full: dropped its oldest event %s", os.path.basename(oldest))
+        self._count, self._bytes = len(files), sum(sizes)
+        self._scanned = (files, sizes)
+
+    def _make_room(self, incoming: int) -> None:
+        """Drop the oldest files while over the bounds; the directory is listed only when needed."""
+        with self._lock:
+            if self._count is None:
+                self._scan()
+            if self._count < self.max_events and self._bytes + incoming <= self.max_bytes:
+                self._count += 1
+                self._bytes += incoming
+                return
+            self._scan()
+            files, sizes = self._scanned
+            while files and (len(files) >= self.max_events or sum(sizes) + incoming > self.max_bytes):
+                oldest = files.pop(0)
+                sizes.pop(0)
+                try:
+                    os.unlink(oldest)
+                except OSError:
+                    continue
+                self.reports.record("cache_overflow", "error")
+                logger.warning("outbox full: dropped its oldest event %s", os.path.basename(oldest))
+            self._count, self._bytes = len(files) + 1, sum(sizes) + incoming
 
     def load(self, transport: HTTPTransport, limit: int | None = None) -> list[PreparedRequest]:
         """Up to ``limit`` requests waiting on disk, not yet claimed; corrupt files skipped."""
@@ -146,9 +163,12 @@ class Outbox:
             try:
                 os.unlink(request.outbox_file)
             except FileNotFoundError:
-                pass
+                return
             with self._lock:
                 self._claimed.discard(request.outbox_file)
+                if self._count:
+                    self._count -= 1
+                    self._bytes = max(0, self._bytes - len(request.body))
 
 
 def _refresh_sent_at(body: bytes, headers: dict[str, str]) -> bytes:

@@ -157,7 +157,7 @@ class ThreadedTransport(HTTPTransport):
         assert self._outbox is not None
         with self._cond:
             room = self.options.queue_size - len(self._raw) - len(self._ready) - self._in_flight
-        if room > 0:
+        if room >= max(1, self.options.queue_size // 2):  # refill in batches: each load lists the directory
             for request in self._outbox.load(self, limit=room):
                 self._push_ready(request)
 
@@ -238,24 +238,27 @@ class ThreadedTransport(HTTPTransport):
             return len(self._raw) + len(self._ready) + self._in_flight + self._encoding
 
     def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued event (and the pending client report) is answered for."""
         if self._pid != os.getpid():
             return True
-        if self.reports.pending() and not self._closed:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
             with self._cond:
+                while self._raw or self._ready or self._in_flight or self._encoding:
+                    if not self._threads:
+                        return False
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._cond.wait(remaining if remaining is not None else 1.0)
+                if not self.reports.pending() or self._closed or self.store:
+                    return True
                 if not self._threads:
                     self._start()
-            if (report := self.prepare_report()) is not None:
-                self._push_ready(report)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while self._raw or self._ready or self._in_flight or self._encoding:
-                if not self._threads:
-                    return False
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._cond.wait(remaining if remaining is not None else 1.0)
-        return True
+            report = self.prepare_report()  # drops counted meanwhile go out now, not in 30 s
+            if report is None:
+                return True
+            self._push_ready(report)
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush for up to ``timeout`` (default ``shutdown_timeout``), then stop the threads."""
