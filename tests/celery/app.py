@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 import raven
@@ -111,3 +112,13 @@ def fail_unpicklable(mark: str) -> None:
 def die(mark: str) -> None:
     """End the pool process abruptly: the worker reports a WorkerLostError."""
     os._exit(3)
+
+
+@app.task(soft_time_limit=0.3)
+def soft_limited(mark: str) -> None:
+    time.sleep(30)
+
+
+@app.task(time_limit=0.5)
+def hard_limited(mark: str) -> None:
+    time.sleep(30)

@@ -142,6 +142,19 @@ def test_lost_pool_process_is_reported_once(worker: Worker) -> None:
     assert event["transaction"] == TASK + "die"
 
 
+@pools("prefork")
+def test_time_limits_are_reported_once(worker: Worker) -> None:
+    """A soft limit is reported from the child, a hard limit from the main process, each once."""
+    soft, hard = new_mark(), new_mark()
+    worker.wait_state(worker.send("soft_limited", soft, expect=1), "FAILURE")
+    worker.wait_state(worker.send("hard_limited", hard, expect=1), "FAILURE")
+    (event,) = worker.wait_events(soft, 1)
+    assert _exception(event)["type"] == "SoftTimeLimitExceeded"
+    assert event["fingerprint"] == ["celery", "SoftTimeLimitExceeded", TASK + "soft_limited"]
+    (event,) = worker.wait_events(hard, 1)
+    assert _exception(event)["type"] == "TimeLimitExceeded"
+    assert event["transaction"] == TASK + "hard_limited"
+
 @pools(*ALL_POOLS)
 def test_sigterm_right_after_a_failure_loses_nothing(worker: Worker) -> None:
     """SIGTERM while an event is still being sent: the worker flushes it; every event arrived once."""
@@ -153,3 +166,4 @@ def test_sigterm_right_after_a_failure_loses_nothing(worker: Worker) -> None:
     worker.check_ledger()
     (event,) = worker.events_for(mark)
     assert _exception(event)["value"] == f"boom {mark}"
+

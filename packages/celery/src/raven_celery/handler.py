@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -46,6 +47,28 @@ def _mark_reported(client: Any, *excs: BaseException | None) -> None:
             setattr(exc, _REPORTED_ATTR, getattr(exc, _REPORTED_ATTR, frozenset()) | {id(client)})
         except Exception:  # exceptions with __slots__ or a read-only __setattr__
             pass
+
+
+# (client id, task id, exception type) of the failures reported lately in this process. Celery
+# sends task_failure twice for a hard time limit (from the timeout handler, without the task's
+# request, and again from the pool's error callback, with a new exception object); a task fails
+# once (retries are not failures), so the second is skipped.
+_recent: OrderedDict[tuple[int, str, str], None] = OrderedDict()
+_recent_lock = threading.Lock()
+_RECENT_MAX = 1024
+
+
+def _first_report(client: Any, task_id: str | None, exc: BaseException) -> bool:
+    if task_id is None:
+        return True
+    key = (id(client), task_id, type(exc).__name__)
+    with _recent_lock:
+        if key in _recent:
+            return False
+        _recent[key] = None
+        while len(_recent) > _RECENT_MAX:
+            _recent.popitem(last=False)
+    return True
 
 
 def _forget_client(client: Any, *excs: BaseException | None) -> None:
@@ -219,6 +242,9 @@ class SentryCeleryHandler:
         if self.ignore_expected and self._is_expected(sender, exc_info[1]):
             return
         job = job_data(sender, task_id, args, kwargs)
+        if not _first_report(self.client, task_id, exc_info[1]):
+            _mark_reported(self.client, exception, exc_info[1])
+            return
         fingerprint = None
         if isinstance(exc_info[1], SoftTimeLimitExceeded):
             # Time limits hit many unrelated lines: one issue per task, not per line it stopped on.

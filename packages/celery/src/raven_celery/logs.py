@@ -18,9 +18,9 @@ __all__ = ["CeleryFilter", "register_logger_signal", "unregister_logger_signal"]
 class CeleryFilter(logging.Filter):
     """Keep task failures out of a :class:`SentryHandler`: the failure signal reports them.
 
-    Celery logs every failed task once more (``celery.app.trace``'s ``_log_error``, and the
-    worker's "Task handler raised error" for lost pool processes); without this filter each
-    failure would arrive twice. A record that reaches the same handler through two loggers
+    Celery logs every failed task once more (``celery.app.trace``'s ``_log_error``, the worker's
+    "Task handler raised error" for lost pool processes, its "Hard time limit exceeded" line);
+    without this filter each failure would arrive twice. A record that reaches the same handler through two loggers
     (a task logger set to propagate) is also let through only once.
     """
 
@@ -33,6 +33,8 @@ class CeleryFilter(logging.Filter):
         if isinstance(data, dict) and "internal" in data:
             # Celery's failure line; an internal error (outside the task body) is worth a report.
             keep = bool(data["internal"])
+        elif record.funcName == "on_timeout" and record.name.startswith("celery."):
+            keep = False
         else:
             keep = record.funcName != "_log_error"
         if not keep:
