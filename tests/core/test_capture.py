@@ -7,6 +7,7 @@ import random
 import re
 import socket
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -509,6 +510,16 @@ def test_background_sender_failure_never_raises(sentry: Harness) -> None:
     client = raven.Client(f"http://k@127.0.0.1:{port}/1", install_sys_hook=False, shutdown_timeout=0.2)
     assert client.captureMessage("into the void") is not None
     client.close(timeout=0.2)
+
+
+@pytest.mark.raven_errors_expected
+def test_slow_server_is_cut_off_by_timeout(sentry: Harness) -> None:
+    """A server slower than ``timeout`` costs the caller about ``timeout`` seconds, never an exception."""
+    sentry.receiver.respond_with(delay=1.5)
+    client = sentry.client(timeout=0.2)
+    started = time.monotonic()
+    assert client.captureMessage("slow server") is not None
+    assert time.monotonic() - started < 1.2
 
 
 class ExplodingTransport(Transport):
