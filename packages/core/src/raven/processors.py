@@ -29,6 +29,8 @@ DEFAULT_SENSITIVE_KEYS = frozenset({
     "cookie", "session", "csrf", "xsrf", "sentry_dsn", "card_number", "cardnumber", "credit_card", "cvv",
     "passphrase", "signature", "jwt", "bearer",
 })
+_CARD_MIN = 10**12  # the smallest 13-digit number
+_INT_ONLY = frozenset({int})
 _CARD_RE = re.compile(r"^(?:\d[ -]?){12,18}\d$")
 _COOKIE_KEYS = ("cookie", "set-cookie")
 
@@ -149,12 +151,20 @@ class SanitizeKeysProcessor(Processor):
         return self.scrub(value)
 
     def scrub(self, value: Any) -> Any:
+        """``value`` with sensitive keys masked at any depth and card numbers masked anywhere."""
+        cls = type(value)
+        if cls is dict:
+            return {k: self.sanitize(k, v) for k, v in value.items()}
+        if cls is list:
+            if value and _INT_ONLY.issuperset(map(type, value)) and -_CARD_MIN < min(value) and max(value) < _CARD_MIN:
+                return value  # the common list of small numbers: nothing to mask
+            return [self.scrub(v) for v in value]
+        if cls is int:
+            return MASK if (value >= _CARD_MIN or value <= -_CARD_MIN) and looks_like_card(abs(value)) else value
+        if cls is str:
+            return MASK if 13 <= len(value) <= 23 and value[0].isdigit() and looks_like_card(value) else value
         if isinstance(value, dict):
             return {k: self.sanitize(k, v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.scrub(v) for v in value]
-        if looks_like_card(value):
-            return MASK
         return value
 
     def scrub_pairs(self, text: str, separator: str, all_values: bool = False) -> str:

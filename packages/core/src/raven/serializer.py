@@ -68,12 +68,18 @@ class Serializer:
         if depth >= self.max_depth:
             return safe_repr(value, self.string_max_length)
         if cls is list or cls is tuple:
-            if all(type(item) in _PRIMITIVES_FAST for item in value[: self.list_max_length]):
-                return [self._leaf(item) for item in value[: self.list_max_length]]
+            items = value[: self.list_max_length]
+            if _SAFE_AS_IS.issuperset(map(type, items)):  # the common list of ids / flags
+                return list(items)
+        kind = _KINDS.get(cls)
+        if kind is None:
+            kind = _kind_of(cls)
+        if kind == _SCALAR:
+            return self._scalar(value, depth, seen)
         marker = id(value)
         if marker in seen:
             return "<cycle>"
-        if isinstance(value, Mapping):
+        if kind == _MAPPING:
             seen.add(marker)
             try:
                 out: dict[str, Any] = {}
@@ -85,7 +91,7 @@ class Serializer:
                 return out
             finally:
                 seen.discard(marker)
-        if isinstance(value, (list, tuple, Set, frozenset)) or _is_bounded_iterable(value):
+        if kind == _SEQUENCE:
             seen.add(marker)
             try:
                 items = []
@@ -97,11 +103,6 @@ class Serializer:
             finally:
                 seen.discard(marker)
         return self._scalar(value, depth, seen)
-
-    def _leaf(self, value: Any) -> Any:
-        if type(value) is str:
-            return value if len(value) <= self.string_max_length else _trim(value, self.string_max_length)
-        return self._walk(value, self.max_depth, set())
 
     def _key(self, key: Any) -> str:
         if type(key) is str:
@@ -122,6 +123,8 @@ class Serializer:
         if isinstance(value, (decimal.Decimal, uuid.UUID)):
             return str(value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if id(value) in seen:
+                return "<cycle>"
             seen.add(id(value))
             try:
                 return {f.name: self._walk(getattr(value, f.name, None), depth + 1, seen)
@@ -131,12 +134,22 @@ class Serializer:
         return safe_repr(value, self.string_max_length)
 
 
-_PRIMITIVES_FAST = (bool, int, float, type(None), str)
+# Values JSON can carry unchanged (big ints included); floats are excluded for NaN/inf.
+_SAFE_AS_IS = frozenset({int, bool, type(None)})
 
 
-def _is_bounded_iterable(value: Any) -> bool:
-    """Only containers we can iterate without side effects: never generators, files, iterators."""
-    return isinstance(value, (range, type({}.keys()), type({}.values())))
+_SCALAR, _MAPPING, _SEQUENCE = 0, 1, 2
+_KINDS: dict[type, int] = {}
+# Containers iterated without side effects; never generators, files or other iterators.
+_SEQUENCES = (list, tuple, Set, frozenset, range, type({}.keys()), type({}.values()))
+
+
+def _kind_of(cls: type) -> int:
+    """How to walk instances of ``cls``; cached per class (the isinstance chain is slow)."""
+    kind = _MAPPING if issubclass(cls, Mapping) else _SEQUENCE if issubclass(cls, _SEQUENCES) else _SCALAR
+    if len(_KINDS) < 4096:
+        _KINDS[cls] = kind
+    return kind
 
 
 _DEFAULT = Serializer()
