@@ -8,6 +8,7 @@ import importlib
 import logging
 import platform
 import random
+import re
 import sys
 import time
 import uuid
@@ -48,7 +49,10 @@ _PASSTHROUGH = ("user", "request", "contexts", "fingerprint", "transaction", "cu
 
 def _level_name(level: Any) -> str:
     if isinstance(level, int) and not isinstance(level, bool):
-        return _LEVELS.get(level) or (logging.getLevelName(level).lower() if level else "error")
+        if not level:
+            return "error"
+        # custom levels (TRACE=5, NOTICE=25, ...) take the standard level at or below them
+        return _LEVELS.get(max((n for n in _LEVELS if n <= level), default=logging.DEBUG), "debug")
     name = str(level).lower()
     name = _LEVEL_NAMES.get(name, name)
     return name if name in ("debug", "info", "warning", "error", "fatal") else "error"
@@ -298,7 +302,7 @@ class Client:
             else:
                 message = kwargs.pop("message")
             params = kwargs.pop("params", ())
-            event["logentry"] = logentry(serialize(message) if not isinstance(message, str) else message,
+            event["logentry"] = logentry(message if isinstance(message, str) else _text(message),
                                          serialize(params if isinstance(params, Mapping) else list(params))
                                          if params else ())
             event["level"] = "error" if kind == "message" else "info"
@@ -428,12 +432,23 @@ def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
     for key, value in tags.items():
         if value is None:
             continue
-        try:
-            text = value if isinstance(value, str) else str(value)
-        except Exception:  # a tag value whose __str__ raises must not lose the event
-            text = safe_repr(value)
-        out[str(key)[:200]] = text[:200]
+        # Sentry rejects empty tags, newlines in values and keys outside [a-zA-Z0-9_.:- ]
+        text = (value if isinstance(value, str) else _text(value)).replace("\n", " ")[:200]
+        name = _TAG_KEY_INVALID.sub("_", key if isinstance(key, str) else _text(key))[:200]
+        if text and name:
+            out[name] = text
     return out
+
+
+_TAG_KEY_INVALID = re.compile(r"[^a-zA-Z0-9_.:\- ]")
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, or a placeholder when its ``__str__`` raises."""
+    try:
+        return str(value)
+    except Exception:
+        return safe_repr(value)
 
 
 def _culprit(value: Mapping[str, Any]) -> str | None:
