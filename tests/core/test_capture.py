@@ -548,3 +548,27 @@ def test_raise_send_errors_surfaces_failures(sentry: Harness) -> None:
     with pytest.raises(raven.APIError) as info:
         client.captureMessage("refused")
     assert info.value.code == 403
+
+
+@pytest.mark.parametrize("message", [{"a": 1}, 123, ["x"], ValueError("boom")])
+def test_non_string_message_is_sent_as_text(sentry: Harness, client: raven.Client, message: Any) -> None:
+    """A message that is not a string (a dict, a number, an exception) still arrives as text."""
+    client.captureMessage(message)
+    logentry = sentry.event()["logentry"]
+    assert isinstance(logentry["message"], str) and logentry["formatted"] == str(message)
+
+
+@pytest.mark.parametrize(("level", "sent"), [(5, "debug"), (15, "debug"), (25, "info"), (35, "warning"),
+                                             (45, "error"), (60, "fatal")])
+def test_custom_numeric_levels_map_to_the_nearest_lower_level(sentry: Harness, client: raven.Client,
+                                                             level: int, sent: str) -> None:
+    """Custom logging levels (TRACE=5, NOTICE=25, ...) become the Sentry level at or below them."""
+    client.captureMessage("custom level", level=level)
+    assert sentry.event()["level"] == sent
+
+
+def test_tags_are_made_acceptable_to_sentry(sentry: Harness, client: raven.Client) -> None:
+    """Tag values lose newlines, empty tags are left out, and keys keep only characters Sentry allows."""
+    client.captureMessage("tags", tags={"multi": "line one\nline two", "empty": "", "": "no key",
+                                        "path/to": "v", "ok.key:x-y_z": "kept"})
+    assert sentry.event()["tags"] == {"multi": "line one line two", "path_to": "v", "ok.key:x-y_z": "kept"}
