@@ -180,3 +180,18 @@ def test_setup_logging_default_excludes(sentry: Harness, restore_loggers: None) 
     assert setup_logging(SentryHandler(sentry.client())) is True
     for name in ("raven", "sentry.errors", "gunicorn", "django.request"):
         assert logging.getLogger(name).propagate is False
+
+
+def test_custom_logging_levels(sentry: Harness, log: logging.Logger) -> None:
+    """Records at custom levels (NOTICE=25) arrive with the nearest standard level below."""
+    logging.addLevelName(25, "NOTICE")
+    log.addHandler(SentryHandler(sentry.client(), level=logging.INFO))
+    log.log(25, "notice this")
+    assert sentry.event()["level"] == "info"
+
+
+def test_non_string_log_message(sentry: Harness, log: logging.Logger) -> None:
+    """Logging an object instead of a format string still sends its text."""
+    log.addHandler(SentryHandler(sentry.client()))
+    log.error({"order": 17, "state": "failed"})
+    assert sentry.event()["logentry"]["formatted"] == "{'order': 17, 'state': 'failed'}"
