@@ -6,7 +6,6 @@ Each install is idempotent and undone by the matching uninstall.
 
 from __future__ import annotations
 
-import http.client
 import sys
 import threading
 import weakref
@@ -66,24 +65,60 @@ _originals: dict[str, Any] = {}
 @libraryhook("httplib")
 @libraryhook("requests")
 def install_http_hook() -> None:
-    """A breadcrumb for every HTTP request made through ``http.client`` (method, url, status)."""
+    """A breadcrumb for every HTTP request made through ``http.client`` (method, url, status).
+
+    ``requests`` and ``urllib3`` use ``http.client`` underneath, so one hook covers them. When
+    ``http.client`` is not imported yet, it is patched as soon as something imports it: importing
+    it here would make ``import raven`` twice as slow.
+    """
+    if "http.client" in sys.modules:
+        _patch_http_client(sys.modules["http.client"])
+    elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PatchOnImport())
+
+
+class _PatchOnImport:
+    """A meta path finder that patches ``http.client`` right after it is first imported."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "http.client":
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        original_exec = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            original_exec(module)
+            _patch_http_client(module)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _patch_http_client(http_client: Any) -> None:
     if _originals:
         return
-    conn = http.client.HTTPConnection
+    conn = http_client.HTTPConnection
     _originals["putrequest"] = conn.putrequest
     _originals["getresponse"] = conn.getresponse
+    https = http_client.HTTPSConnection
 
-    def putrequest(self: http.client.HTTPConnection, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        self._raven_request = (method, url)  # type: ignore[attr-defined]
+    def putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self._raven_request = (method, url)
         return _originals["putrequest"](self, method, url, *args, **kwargs)
 
-    def getresponse(self: http.client.HTTPConnection, *args: Any, **kwargs: Any) -> Any:
+    def getresponse(self: Any, *args: Any, **kwargs: Any) -> Any:
         response = _originals["getresponse"](self, *args, **kwargs)
         request = getattr(self, "_raven_request", None)
         if request is not None and not suppress_http_breadcrumbs.get():
             method, url = request
             if not url.startswith(("http://", "https://")):
-                scheme = "https" if isinstance(self, http.client.HTTPSConnection) else "http"
+                scheme = "https" if isinstance(self, https) else "http"
                 default = 443 if scheme == "https" else 80
                 host = self.host if self.port in (None, default) else f"{self.host}:{self.port}"
                 url = f"{scheme}://{host}{url}"
@@ -91,12 +126,16 @@ def install_http_hook() -> None:
                                                            "status_code": response.status})
         return response
 
-    conn.putrequest = putrequest  # type: ignore[method-assign]
-    conn.getresponse = getresponse  # type: ignore[method-assign]
+    conn.putrequest = putrequest
+    conn.getresponse = getresponse
 
 
 def uninstall_http_hook() -> None:
+    for finder in [f for f in sys.meta_path if isinstance(f, _PatchOnImport)]:
+        sys.meta_path.remove(finder)
     if not _originals:
         return
+    import http.client
+
     http.client.HTTPConnection.putrequest = _originals.pop("putrequest")  # type: ignore[method-assign]
     http.client.HTTPConnection.getresponse = _originals.pop("getresponse")  # type: ignore[method-assign]

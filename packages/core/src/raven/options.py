@@ -4,7 +4,6 @@ variables, and validation that names the option and what was expected."""
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -97,7 +96,7 @@ class ClientOptions:
             values[key] = value
         coerced = {name: _coerce(name, known[name].type, value) for name, value in values.items()}
         if not coerced.get("server_name"):
-            coerced["server_name"] = socket.gethostname()
+            coerced["server_name"] = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
         opts = cls(**coerced)
         opts._check_ranges()
         return opts

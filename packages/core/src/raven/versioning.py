@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from importlib import metadata
 
 __all__ = ["fetch_git_sha", "fetch_package_version", "get_module_versions"]
 
@@ -46,11 +45,15 @@ def fetch_git_sha(path: str, head: str | None = None) -> str:
 
 def fetch_package_version(dist_name: str) -> str:
     """The installed version of the distribution ``dist_name``."""
+    from importlib import metadata  # imported when needed: it is slow to import
+
     return metadata.version(dist_name)
 
 
 @functools.lru_cache(maxsize=1)
 def _distributions() -> dict[str, str]:
+    from importlib import metadata
+
     versions: dict[str, str] = {}
     for dist in metadata.distributions():
         name = dist.metadata.get("Name")
