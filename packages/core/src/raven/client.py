@@ -322,7 +322,9 @@ class Client:
                 if key in source and source[key] is not None:
                     event[key] = source[key]
         event["level"] = _level_name(event.get("level", "error"))
-        event["tags"] = _tags({**self.options.tags, **ctx_data.get("tags", {}), **data.get("tags", {}), **(tags or {})})
+        site = {"site": self.options.site} if self.options.site else {}  # raven-python's ``site`` option
+        event["tags"] = _tags({**site, **self.options.tags, **ctx_data.get("tags", {}), **data.get("tags", {}),
+                               **(tags or {})})
         merged_extra = {**self.options.extra, **ctx_data.get("extra", {}), **(data.get("extra") or {}), **(extra or {})}
         if "extra" in event:
             merged_extra = {**event["extra"], **merged_extra}
