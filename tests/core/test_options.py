@@ -240,3 +240,15 @@ def test_module_versions_are_sent(sentry: Harness) -> None:
     assert event["modules"]["raven-core"] == raven.__version__
     assert event["sdk"]["name"] == "raven.python" and event["sdk"]["version"] == raven.__version__
     assert {"name": "pypi:raven-core", "version": raven.__version__} in event["sdk"]["packages"]
+
+
+def test_raven_python_option_spellings(sentry: Harness) -> None:
+    """raven-python's ``name`` (server name) and ``site``/``site_name`` (a ``site`` tag) still work."""
+    client = sentry.client(name="web-1", site_name="eu-west")
+    assert client.options.server_name == "web-1" and client.options.site == "eu-west"
+    client.captureMessage("spelled the old way")
+    other = sentry.client(site="us-east", tags={"site": "explicit"})
+    other.captureMessage("explicit tag wins")
+    first, second = sentry.events(2)
+    assert first["server_name"] == "web-1" and first["tags"] == {"site": "eu-west"}
+    assert second["tags"] == {"site": "explicit"}
