@@ -56,9 +56,13 @@ def _capture_test_error(client: Any) -> str | None:
 
 
 def send_to_server(dsn: str, timeout: float) -> int:
+    from .dsn import Dsn
     from .exceptions import APIError, ConfigurationError
 
     try:
+        scheme = Dsn.parse(dsn).scheme  # errors name the DSN as given, not the sync+ form used below
+        if scheme not in ("http", "https"):
+            raise ConfigurationError(f"unsupported scheme {scheme!r} in {dsn!r} (raven test speaks http and https)")
         client = _make_client(dsn)
     except ConfigurationError as exc:
         print(f"raven: invalid DSN: {exc}", file=sys.stderr)
