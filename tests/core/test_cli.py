@@ -75,6 +75,9 @@ def test_raven_test_with_an_invalid_dsn() -> None:
     result = run_raven("test", "https://host-without-key/1")
     assert result.returncode == 1
     assert "invalid DSN" in result.stderr and "public key" in result.stderr
+    assert "'https://host-without-key/1'" in result.stderr  # named as the user wrote it
+    unknown = run_raven("test", "ftp://k@host/1")
+    assert unknown.returncode == 1 and "'ftp'" in unknown.stderr
 
 
 def test_version_and_help() -> None:
