@@ -23,7 +23,6 @@ import asyncio
 import atexit
 import contextvars
 import logging
-import random
 import threading
 import time
 import weakref
@@ -31,6 +30,7 @@ from collections import deque
 from typing import Any
 
 from raven.transport import HTTPTransport, PreparedRequest
+from raven.transport.base import REPORT_INTERVAL, Backoff
 from raven.transport.envelope import category_of
 from raven.transport.sync import post
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
@@ -38,10 +38,6 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 __all__ = ["TornadoTransport"]
 
 logger = logging.getLogger("raven.tornado")
-
-REPORT_INTERVAL = 30.0
-MAX_BACKOFF = 60.0
-OVERFLOW_WARNING_INTERVAL = 60.0
 
 _live: weakref.WeakSet[TornadoTransport] = weakref.WeakSet()
 _atexit_registered = False
@@ -59,11 +55,9 @@ class TornadoTransport(HTTPTransport):
         self._workers = 0
         self._in_flight = 0
         self._closed = False
-        self._failures = 0
-        self._backoff_until = 0.0
+        self._backoff = Backoff()
         self._waiters: list[asyncio.Future[None]] = []
         self._report_timer: asyncio.TimerHandle | None = None
-        self._last_overflow_warning = -OVERFLOW_WARNING_INTERVAL
         self._blocking_lock = threading.Lock()
         self._session: Any = None
         _live.add(self)
@@ -84,17 +78,9 @@ class TornadoTransport(HTTPTransport):
             if not overflow:
                 self._queue.append(event)
         if overflow:
-            self._overflow(category)
+            self.record_overflow(category)
             return
         self._schedule()
-
-    def _overflow(self, category: str) -> None:
-        self.reports.record("queue_overflow", category)
-        now = time.monotonic()
-        if now - self._last_overflow_warning >= OVERFLOW_WARNING_INTERVAL:
-            self._last_overflow_warning = now
-            logger.warning("raven's send queue is full (%d events): dropping events; the count is "
-                           "reported to the server", self.options.queue_size)
 
     def pending(self) -> int:
         """Events queued or being sent."""
@@ -160,7 +146,7 @@ class TornadoTransport(HTTPTransport):
 
     async def _work(self) -> None:
         while True:
-            wait = self._backoff_until - time.monotonic()
+            wait = self._backoff.remaining()
             if wait > 0:
                 await asyncio.sleep(wait)
             with self._cond:
@@ -208,7 +194,7 @@ class TornadoTransport(HTTPTransport):
         if outcome == "retry":
             self._retry_later(request, None)
             return
-        self._failures = 0
+        self._backoff.succeeded()
 
     def _client(self) -> AsyncHTTPClient:
         if self._http is None:
@@ -219,9 +205,7 @@ class TornadoTransport(HTTPTransport):
 
     def _retry_later(self, request: PreparedRequest, exc: BaseException | None) -> None:
         """Keep the event and pause every worker, exponentially longer, with jitter."""
-        self._failures += 1
-        delay = min(MAX_BACKOFF, 2 ** min(self._failures - 1, 6)) * random.uniform(0.5, 1.0)
-        self._backoff_until = max(self._backoff_until, time.monotonic() + delay)
+        self._backoff.failed()
         with self._cond:
             closed = self._closed
             if not closed:

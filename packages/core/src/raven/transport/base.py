@@ -8,6 +8,8 @@ Transports that do their I/O differently (a thread pool, Tornado's IOLoop) subcl
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +22,34 @@ from .envelope import category_of, dumps, encode_envelope, fit_event, gzip_body,
 from .ratelimit import RateLimits
 from .reports import ClientReports
 
-__all__ = ["HTTPTransport", "PreparedRequest", "Transport", "USER_AGENT"]
+__all__ = ["Backoff", "HTTPTransport", "PreparedRequest", "Transport", "USER_AGENT"]
 
 logger = logging.getLogger("raven.transport")
 USER_AGENT = f"raven-python/{__version__}"
+REPORT_INTERVAL = 30.0  # a lone client report goes out at most this often
+MAX_BACKOFF = 60.0
+OVERFLOW_WARNING_INTERVAL = 60.0
+
+
+class Backoff:
+    """Exponentially longer pauses, with jitter, after consecutive server failures."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.until = 0.0  # time.monotonic() before which nothing is sent
+
+    def failed(self) -> float:
+        """Record a failure; the pause (seconds) that follows it."""
+        self.failures += 1
+        delay = min(MAX_BACKOFF, 2 ** min(self.failures - 1, 6)) * random.uniform(0.5, 1.0)
+        self.until = max(self.until, time.monotonic() + delay)
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+    def remaining(self) -> float:
+        return self.until - time.monotonic()
 
 
 class Transport:
@@ -73,6 +99,20 @@ class HTTPTransport(Transport):
         ca_certs = dsn.query.get("ca_certs") or options.ca_certs
         if ca_certs and self.verify:
             self.verify = ca_certs
+        self._last_overflow_warning = -OVERFLOW_WARNING_INTERVAL
+
+    def record_overflow(self, category: str) -> None:
+        """Count an event dropped because the queue is full; warn at most once a minute."""
+        self.reports.record("queue_overflow", category)
+        now = time.monotonic()
+        if now - self._last_overflow_warning >= OVERFLOW_WARNING_INTERVAL:
+            self._last_overflow_warning = now
+            logger.warning("raven's send queue is full (%d events): dropping events; the count is "
+                           "reported to the server", self.options.queue_size)
+
+    def report_due(self) -> bool:
+        """True when dropped events are counted and no report went out for REPORT_INTERVAL."""
+        return self.reports.pending() and time.monotonic() - self.reports.last_taken >= REPORT_INTERVAL
 
     def _headers(self) -> dict[str, str]:
         return {

@@ -9,6 +9,7 @@ from typing import Any
 from ..breadcrumbs import suppress_http_breadcrumbs
 from ..exceptions import APIError, RateLimited
 from .base import HTTPTransport, PreparedRequest
+from .envelope import category_of
 
 __all__ = ["SyncTransport", "post"]
 
@@ -33,6 +34,7 @@ class SyncTransport(HTTPTransport):
         super().__init__(*args, **kwargs)
         self._session: Any = None
         self._lock = threading.Lock()
+        self._closed = False
 
     def _get_session(self) -> Any:
         if self._session is None:
@@ -42,6 +44,10 @@ class SyncTransport(HTTPTransport):
         return self._session
 
     def send_event(self, event: dict[str, Any]) -> None:
+        if self._closed:  # like the background sender: a closed client sends nothing
+            self.reports.record("network_error", category_of(event))
+            logger.debug("event %s dropped: transport closed", event.get("event_id"))
+            return
         request = self.prepare(event)
         if request is None:
             return
@@ -64,6 +70,7 @@ class SyncTransport(HTTPTransport):
                 raise APIError(f"HTTP {status}: {text[:200]}", status)
 
     def close(self, timeout: float | None = None) -> bool:
+        self._closed = True
         if self._session is not None:
             self._session.close()
         return True

@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import random
 import sys
 import threading
 import time
@@ -19,17 +18,13 @@ import weakref
 from collections import deque
 from typing import Any
 
-from .base import HTTPTransport, PreparedRequest
+from .base import REPORT_INTERVAL, Backoff, HTTPTransport, PreparedRequest
 from .envelope import category_of
 from .sync import post
 
 __all__ = ["ThreadedTransport"]
 
 logger = logging.getLogger("raven.transport")
-
-REPORT_INTERVAL = 30.0
-MAX_BACKOFF = 60.0
-OVERFLOW_WARNING_INTERVAL = 60.0
 
 _live: weakref.WeakSet[ThreadedTransport] = weakref.WeakSet()
 
@@ -60,9 +55,7 @@ class ThreadedTransport(HTTPTransport):
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._pid = os.getpid()
-        self._failures = 0
-        self._backoff_until = 0.0
-        self._last_overflow_warning = -OVERFLOW_WARNING_INTERVAL
+        self._backoff = Backoff()
         self._local = threading.local()
 
     # -- the calling thread ----------------------------------------------------------------------
@@ -92,12 +85,7 @@ class ThreadedTransport(HTTPTransport):
     def _overflow(self, event: dict[str, Any], category: str) -> None:
         if self._outbox is not None and self._outbox.spill_event(event, self):
             return
-        self.reports.record("queue_overflow", category)
-        now = time.monotonic()
-        if now - self._last_overflow_warning >= OVERFLOW_WARNING_INTERVAL:
-            self._last_overflow_warning = now
-            logger.warning("raven's send queue is full (%d events): dropping events; the count is "
-                           "reported to the server", self.options.queue_size)
+        self.record_overflow(category)
 
     def _start(self) -> None:
         names = ["raven-encoder"] + [f"raven-sender-{i}" for i in range(self.options.max_requests_in_flight)]
@@ -133,9 +121,7 @@ class ThreadedTransport(HTTPTransport):
                 self._cond.notify_all()  # flush() may be waiting on this event
 
     def _periodic_report(self) -> PreparedRequest | None:
-        if self.reports.pending() and time.monotonic() - self.reports.last_taken >= REPORT_INTERVAL:
-            return self.prepare_report()
-        return None
+        return self.prepare_report() if self.report_due() else None
 
     def _push_ready(self, request: PreparedRequest, front: bool = False) -> None:
         size = len(request.body)
@@ -150,7 +136,7 @@ class ThreadedTransport(HTTPTransport):
         if full:
             if self._outbox is not None and self._outbox.spill_request(request):
                 return
-            self.reports.record("queue_overflow", request.category)
+            self.record_overflow(request.category)
 
     def _load_outbox(self) -> None:
         """Queue what waits in the outbox, as much as the queue has room for."""
@@ -168,7 +154,7 @@ class ThreadedTransport(HTTPTransport):
                 while True:
                     if self._closed and not self._ready:
                         return
-                    wait = self._backoff_until - time.monotonic()
+                    wait = self._backoff.remaining()
                     if self._ready and wait <= 0:
                         break
                     self._cond.wait(wait if wait > 0 else None)
@@ -204,7 +190,7 @@ class ThreadedTransport(HTTPTransport):
             self._retry_later(request)
             return
         with self._cond:
-            self._failures = 0
+            self._backoff.succeeded()
         self._forget(request)
         if outcome == "sent" and self._outbox is not None and self._outbox.unclaimed:
             self._load_outbox()  # the server answers again: send what was spilled to disk
@@ -216,9 +202,7 @@ class ThreadedTransport(HTTPTransport):
     def _retry_later(self, request: PreparedRequest) -> None:
         """Keep the event and pause every sender, exponentially longer, with jitter."""
         with self._cond:
-            self._failures += 1
-            delay = min(MAX_BACKOFF, 2 ** min(self._failures - 1, 6)) * random.uniform(0.5, 1.0)
-            self._backoff_until = max(self._backoff_until, time.monotonic() + delay)
+            self._backoff.failed()
             closed = self._closed
         if closed:
             self._lose(request)
