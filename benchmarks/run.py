@@ -1,0 +1,352 @@
+"""Raven beside sentry-sdk and raven 6.10: capture cost, framework overhead, startup, error
+storms and bytes per event, each SDK in its own virtualenv, all in one run.
+
+    hatch run bench:run                      # everything (about 10 minutes on 2 cores)
+    hatch run bench:run --only capture,size  # some benchmarks
+    hatch run bench:run --quick              # fewer iterations, to try the harness
+
+Prints medians, p95 and the ratio Raven/peer; writes benchmarks/results.json and
+benchmarks/RESULTS.md. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from raven.receiver import Receiver  # noqa: E402  (the bench env has this repo's raven)
+from report import write_markdown  # noqa: E402
+from stats import summary  # noqa: E402
+from venvs import FRAMEWORKS, SdkEnv, prepare_envs  # noqa: E402
+
+SDKS = ["raven", "sentry-sdk", "raven-6.10"]
+PEERS = ["sentry-sdk", "raven-6.10"]
+DEAD_DSN_HOST = "127.0.0.1"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_worker(env: SdkEnv, benchmark: str, args: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "SENTRY_DSN",
+                                                                "SENTRY_RELEASE", "SENTRY_ENVIRONMENT")}
+    result = subprocess.run([env.python, str(HERE / "worker.py"), env.name, benchmark, json.dumps(args)],
+                            capture_output=True, text=True, timeout=timeout, cwd=HERE, env=clean)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"{env.name} {benchmark} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    parsed: dict[str, Any] = json.loads(lines[-1])
+    return parsed
+
+
+def ratios(values: dict[str, float | None]) -> dict[str, float | None]:
+    """Raven's value divided by each peer's."""
+    mine = values.get("raven")
+    out: dict[str, float | None] = {}
+    for peer in PEERS:
+        theirs = values.get(peer)
+        out[peer] = (mine / theirs) if mine is not None and theirs is not None and theirs > 0 else None
+    return out
+
+
+# -- capture ----------------------------------------------------------------------------------------
+CAPTURE_CASES = [
+    ("exception, locals on", {"kind": "exception", "locals": True}),
+    ("exception, locals off", {"kind": "exception", "locals": False}),
+    ("message", {"kind": "message", "locals": True}),
+]
+CAPTURE_MODES = [
+    # The real background transport against a healthy loopback receiver: what the app thread pays.
+    ("calling thread", {"transport": "default", "pause": 0.003}),
+    # Everything up to the bytes on the wire (JSON, envelope, compression), in the calling thread.
+    ("full (serialize + compress)", {"transport": "serialize-drop"}),
+]
+
+
+def bench_capture(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    iterations, warmup = (60, 10) if quick else (400, 30)
+    rows = []
+    versions: dict[str, str] = {}
+    for mode_name, mode in CAPTURE_MODES:
+        for case_name, case in CAPTURE_CASES:
+            row: dict[str, Any] = {"mode": mode_name, "case": case_name, "sdks": {}}
+            for sdk in SDKS:
+                receiver = Receiver().start()
+                try:
+                    result = run_worker(envs[sdk], "capture", {"dsn": receiver.dsn, "iterations": iterations,
+                                                               "warmup": warmup, **case, **mode})
+                finally:
+                    receiver.stop()
+                versions[sdk] = result["version"]
+                row["sdks"][sdk] = summary(result["samples"], scale=1e6)
+            row["ratio"] = ratios({s: row["sdks"][s]["median"] for s in SDKS})
+            rows.append(row)
+            log(f"[capture] {mode_name:28} {case_name:22} " + "  ".join(
+                f"{s}={row['sdks'][s]['median']:.0f}us" for s in SDKS))
+    return {"unit": "us", "iterations": iterations, "rows": rows, "versions": versions}
+
+
+# -- startup ----------------------------------------------------------------------------------------
+def bench_startup(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    runs, warmup = (8, 2) if quick else (40, 3)
+    dsn = f"http://public@{DEAD_DSN_HOST}:{closed_port()}/1"
+    commands = {
+        "python -c pass": (envs["raven"], "pass"),
+        "raven": (envs["raven"], f"import raven; raven.Client({dsn!r})"),
+        "sentry-sdk": (envs["sentry-sdk"], f"import sentry_sdk; sentry_sdk.init({dsn!r})"),
+        # Its default auto-enabling integrations import every supported framework that is installed
+        # (all five here); this variant shows the SDK's own share.
+        "sentry-sdk, auto_enabling_integrations=False": (
+            envs["sentry-sdk"], f"import sentry_sdk; sentry_sdk.init({dsn!r}, auto_enabling_integrations=False)"),
+        "raven-6.10": (envs["raven-6.10"], f"import raven; raven.Client({dsn!r})"),
+    }
+    baselines = {name: (env, "pass") for name, env in envs.items()}
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    base_samples: dict[str, list[float]] = {name: [] for name in baselines}
+    clean = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "SENTRY_DSN")}
+
+    def once(env: SdkEnv, code: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([env.python, "-c", code], check=True, env=clean, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    for i in range(warmup + runs):  # round robin, so machine noise spreads over every command
+        for name, (env, code) in commands.items():
+            elapsed = once(env, code)
+            if i >= warmup:
+                samples[name].append(elapsed)
+        for name, (env, code) in baselines.items():
+            elapsed = once(env, code)
+            if i >= warmup:
+                base_samples[name].append(elapsed)
+    rows = {name: summary(values, scale=1e3) for name, values in samples.items()}
+    base = {name: summary(values, scale=1e3) for name, values in base_samples.items()}
+    cost = {name: rows[name]["median"] - base[env.name]["median"]
+            for name, (env, code) in commands.items() if code != "pass"}
+    for name, row in rows.items():
+        log(f"[startup] {name:16} median {row['median']:.1f} ms  p95 {row['p95']:.1f} ms")
+    return {"unit": "ms", "runs": runs, "rows": rows, "baseline_per_venv": base, "sdk_cost": cost,
+            "ratio_total": ratios({s: rows[s]["median"] for s in SDKS}), "ratio_sdk_cost": ratios({s: cost[s] for s in SDKS})}
+
+
+# -- storm ------------------------------------------------------------------------------------------
+STORM_MODES = ["healthy", "down", "slow 200 ms", "rate limiting (429)"]
+
+
+def bench_storm(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    count, flush_timeout = (1000, 5.0) if quick else (10_000, 10.0)
+    rows = []
+    for mode in STORM_MODES:
+        for sdk in SDKS:
+            receiver: Receiver | None = None
+            if mode == "down":
+                dsn = f"http://public@127.0.0.1:{closed_port()}/1"
+            else:
+                receiver = Receiver().start()
+                if mode.startswith("slow"):
+                    receiver.respond_with(200, delay=0.2)
+                elif mode.startswith("rate"):
+                    receiver.respond_with(429, {"X-Sentry-Rate-Limits": "60::key", "Retry-After": "60"})
+                dsn = receiver.dsn
+            try:
+                result = run_worker(envs[sdk], "storm", {"dsn": dsn, "count": count, "flush_timeout": flush_timeout})
+                # The worker exits without its SDK's exit hooks: what arrived by now is what it delivered.
+                delivered = len(receiver.events) if receiver else 0
+                requests = len(receiver.requests) if receiver else 0
+            finally:
+                if receiver is not None:
+                    receiver.stop()
+            calls = summary(result.pop("samples"), scale=1e6)
+            dropped = result["dropped_counted"]
+            row = {
+                "mode": mode, "sdk": sdk, "errors": count, "delivered": delivered, "requests_seen": requests,
+                "dropped_counted": dropped, "still_queued": result["pending"],
+                "unaccounted": count - delivered - (dropped or 0) - result["pending"],
+                "app_thread_seconds": result["app_thread_seconds"], "per_call_us": calls,
+                "max_stall_ms": result["max_stall"] * 1e3, "flush_seconds": result["flush_seconds"],
+                "peak_rss_growth_mb": result["peak_rss_growth"] / 2**20,
+            }
+            rows.append(row)
+            log(f"[storm] {mode:20} {sdk:11} delivered {delivered:6} dropped(counted) {dropped!s:>6} "
+                f"app-thread {row['app_thread_seconds']:.2f}s max stall {row['max_stall_ms']:.1f}ms "
+                f"rss +{row['peak_rss_growth_mb']:.1f}MB")
+    return {"errors": count, "flush_timeout": flush_timeout, "rows": rows}
+
+
+# -- size -------------------------------------------------------------------------------------------
+SIZE_CASES = [("exception, 20 frames, locals on", "exception", True),
+              ("exception, 20 frames, locals off", "exception", False),
+              ("message", "message", True)]
+
+
+def bench_size(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    rows = []
+    for case_name, kind, with_locals in SIZE_CASES:
+        row: dict[str, Any] = {"case": case_name, "sdks": {}}
+        for sdk in SDKS:
+            receiver = Receiver().start()
+            try:
+                run_worker(envs[sdk], "size", {"dsn": receiver.dsn, "kind": kind, "locals": with_locals})
+                carrying = [r for r in receiver.requests if "event" in r.item_types or "/store/" in r.path]
+            finally:
+                receiver.stop()
+            if not carrying:
+                raise RuntimeError(f"{sdk} sent no event for the size benchmark")
+            request = carrying[0]
+            row["sdks"][sdk] = {"compressed": request.wire_bytes, "uncompressed": len(request.body),
+                                "encoding": request.headers.get("content-encoding", "")}
+        row["ratio_compressed"] = ratios({s: row["sdks"][s]["compressed"] for s in SDKS})
+        row["ratio_uncompressed"] = ratios({s: row["sdks"][s]["uncompressed"] for s in SDKS})
+        rows.append(row)
+        log(f"[size] {case_name:34} " + "  ".join(
+            f"{s}={row['sdks'][s]['compressed']}/{row['sdks'][s]['uncompressed']}B" for s in SDKS))
+    return {"rows": rows}
+
+
+# -- overhead ---------------------------------------------------------------------------------------
+OVERHEAD_FRAMEWORKS = ["flask", "django", "sanic", "tornado", "celery"]
+
+
+def bench_overhead(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    rows = []
+    for framework in OVERHEAD_FRAMEWORKS:
+        iterations, rounds = (150, 1) if quick else ((600, 3) if framework == "celery" else (3000, 3))
+        if framework not in envs["raven"].raven_packages:
+            rows.append({"framework": framework, "skipped": f"packages/{framework} is not installable yet"})
+            continue
+        receiver = Receiver().start()
+        row: dict[str, Any] = {"framework": framework, "sdks": {}}
+        try:
+            for sdk in SDKS:
+                off: list[float] = []
+                on: list[float] = []
+                error = None
+                for _ in range(rounds):  # alternate off/on processes so drift hits both
+                    for enabled, bucket in ((False, off), (True, on)):
+                        args = {"dsn": receiver.dsn, "framework": framework, "enabled": enabled,
+                                "iterations": iterations, "warmup": max(20, iterations // 10)}
+                        result = run_worker(envs[sdk], "overhead", args)
+                        if "error" in result:
+                            error = result["error"]
+                            break
+                        bucket.extend(result["samples"])
+                    if error:
+                        break
+                if error:
+                    row["sdks"][sdk] = {"error": error}
+                    log(f"[overhead] {framework:8} {sdk:11} n/a: {error}")
+                    continue
+                s_off, s_on = summary(off, scale=1e6), summary(on, scale=1e6)
+                row["sdks"][sdk] = {"off": s_off, "on": s_on, "overhead_us": s_on["median"] - s_off["median"]}
+                log(f"[overhead] {framework:8} {sdk:11} off {s_off['median']:.1f}us on {s_on['median']:.1f}us "
+                    f"(+{s_on['median'] - s_off['median']:.1f}us)")
+        finally:
+            receiver.stop()
+        row["ratio_overhead"] = ratios({s: row["sdks"][s].get("overhead_us") for s in SDKS})
+        rows.append(row)
+    return {"unit": "us", "rows": rows}
+
+
+# -- main -------------------------------------------------------------------------------------------
+BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
+    "capture": bench_capture, "size": bench_size, "startup": bench_startup, "storm": bench_storm,
+    "overhead": bench_overhead,
+}
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / 2**30, 1), "os": platform.platform(),
+            "python": platform.python_version(), "load_average_at_start": os.getloadavg()}
+
+
+def framework_versions(env: SdkEnv) -> dict[str, str]:
+    code = ("import importlib.metadata as m, json; print(json.dumps({n: m.version(n) for n in "
+            "['flask', 'django', 'tornado', 'sanic', 'celery', 'requests', 'urllib3']}))")
+    out = subprocess.run([env.python, "-c", code], capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout))
+
+
+def sdk_version(env: SdkEnv) -> str:
+    code = {"raven": "import raven; print(raven.__version__)",
+            "sentry-sdk": "import sentry_sdk; print(sentry_sdk.VERSION)",
+            "raven-6.10": "import raven; print(raven.VERSION)"}[env.name]
+    return subprocess.run([env.python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS))
+    parser.add_argument("--quick", action="store_true", help="few iterations (checks the harness, not numbers)")
+    parser.add_argument("--refresh", action="store_true", help="rebuild the SDK virtualenvs")
+    parser.add_argument("--output", default=str(HERE), help="where results.json and RESULTS.md go")
+    options = parser.parse_args()
+    selected = [name.strip() for name in options.only.split(",") if name.strip()]
+    unknown = [name for name in selected if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+
+    envs = prepare_envs(refresh=options.refresh, log=log)
+    started = time.time()
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "versions": {sdk: sdk_version(envs[sdk]) for sdk in SDKS},
+        "frameworks": framework_versions(envs["raven"]),
+        "framework_requirements": FRAMEWORKS,
+        "quick": options.quick,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "benchmarks": {},
+    }
+    log(f"[bench] SDKs: {results['versions']}; machine: {results['machine']['cpu']}, "
+        f"{results['machine']['cores']} cores, load {results['machine']['load_average_at_start']}")
+    for name in selected:
+        log(f"[bench] {name} ...")
+        begin = time.monotonic()
+        results["benchmarks"][name] = BENCHMARKS[name](envs, options.quick)
+        results["benchmarks"][name]["seconds"] = round(time.monotonic() - begin, 1)
+    results["duration_seconds"] = round(time.time() - started, 1)
+    output = Path(options.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    markdown = write_markdown(results)
+    (output / "RESULTS.md").write_text(markdown)
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
