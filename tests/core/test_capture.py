@@ -572,3 +572,19 @@ def test_tags_are_made_acceptable_to_sentry(sentry: Harness, client: raven.Clien
     client.captureMessage("tags", tags={"multi": "line one\nline two", "empty": "", "": "no key",
                                         "path/to": "v", "ok.key:x-y_z": "kept"})
     assert sentry.event()["tags"] == {"multi": "line one line two", "path_to": "v", "ok.key:x-y_z": "kept"}
+
+
+@pytest.mark.parametrize("prefix", ["sync+", ""])
+def test_nothing_is_sent_after_close(sentry: Harness, prefix: str) -> None:
+    """After ``close()`` the client sends nothing more, with either transport, and never raises."""
+    client = sentry.client(dsn=prefix + sentry.receiver.dsn)
+    client.captureMessage("before close")
+    client.close()
+    client.captureMessage("after close")
+    try:
+        fail()
+    except ValueError:
+        client.captureException()
+    sentry.events(1)
+    assert client.flush(1) is True
+    assert [e["logentry"]["message"] for e in sentry.receiver.events] == ["before close"]
