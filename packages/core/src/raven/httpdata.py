@@ -48,7 +48,9 @@ def request_interface(*, url: str | None = None, method: str | None = None, quer
     if env:
         request["env"] = dict(env)
     if data is not None and data != b"" and data != "":
-        request["data"] = cap_body(data, body_limit(client, max_body_size))
+        body = cap_body(data, body_limit(client, max_body_size))
+        if body is not None:  # "never": no data key at all, not a null body
+            request["data"] = body
     return request
 
 
