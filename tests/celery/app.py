@@ -27,7 +27,9 @@ app.conf.update(
     worker_task_log_format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
 )
 
-client = raven.Client(dsn=os.environ["RAVEN_TEST_DSN"], release="celery-tests@1")
+# shutdown_timeout: how long a stopping worker or pool child waits for pending events; the
+# tests keep the receiver unavailable for a few retries (backing off 0.5-1 s, 1-2 s, 2-4 s).
+client = raven.Client(dsn=os.environ["RAVEN_TEST_DSN"], release="celery-tests@1", shutdown_timeout=10.0)
 # Twice on purpose: registering again must not report anything twice.
 register_signal(client, ignore_expected=True)
 register_signal(client, ignore_expected=True)

@@ -127,12 +127,14 @@ class Worker:
     def raven_errors(self) -> str:
         return self.errors.read_text(errors="replace")
 
-    def stop(self, timeout: float = 30) -> int:
-        """SIGTERM (Celery's warm shutdown), then wait for the worker to exit."""
+    def terminate(self) -> None:
+        """SIGTERM: Celery's warm shutdown (running tasks finish, then the worker exits)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait_exit(self, timeout: float = 30) -> int:
         if self.proc is None:
             return self.returncode if self.returncode is not None else 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
         try:
             self.returncode = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -142,6 +144,11 @@ class Worker:
         finally:
             self.proc = None
         return self.returncode
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, then wait for the worker to exit."""
+        self.terminate()
+        return self.wait_exit(timeout)
 
     @property
     def running(self) -> bool:

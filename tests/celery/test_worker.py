@@ -155,15 +155,32 @@ def test_time_limits_are_reported_once(worker: Worker) -> None:
     assert _exception(event)["type"] == "TimeLimitExceeded"
     assert event["transaction"] == TASK + "hard_limited"
 
+@pools("prefork-recycled")
+def test_exiting_pool_child_delivers_its_pending_event_first(worker: Worker) -> None:
+    """A child that exits after its task (max-tasks-per-child) keeps retrying its event, then sends it."""
+    mark = new_mark()
+    refused_before = sum(r.status == 503 for r in list(worker.receiver.requests))
+    worker.receiver.respond_with(status=503)  # "unavailable": the child's transport backs off and retries
+    worker.wait_state(worker.send("fail", mark, expect=1), "FAILURE")
+    # Billiard gives an exiting child one second; a third attempt comes later than that, so the
+    # child is still alive only because worker_process_shutdown waits for its pending event.
+    worker.receiver.wait_until(
+        lambda r: sum(q.status == 503 for q in list(r.requests)) >= refused_before + 3, timeout=15)
+    worker.receiver.respond_with(status=200)
+    (event,) = worker.wait_events(mark, 1, timeout=15)
+    assert _exception(event)["value"] == f"boom {mark}"
+
+
 @pools(*ALL_POOLS)
 def test_sigterm_right_after_a_failure_loses_nothing(worker: Worker) -> None:
-    """SIGTERM while an event is still being sent: the worker flushes it; every event arrived once."""
+    """SIGTERM while Sentry is briefly unreachable: the event is retried and delivered before exit."""
     mark = new_mark()
-    worker.receiver.respond_with(delay=0.5)  # the event is in flight when the worker is told to stop
+    worker.receiver.stop()  # connections refused: the event waits in the transport, backing off
     result = worker.send("fail", mark, expect=1)
     worker.wait_state(result, "FAILURE")
-    assert worker.stop() == 0, worker.output()
+    worker.terminate()
+    worker.receiver.start()  # back on the same port while the worker shuts down
+    assert worker.wait_exit() == 0, worker.output()
     worker.check_ledger()
     (event,) = worker.events_for(mark)
     assert _exception(event)["value"] == f"boom {mark}"
-

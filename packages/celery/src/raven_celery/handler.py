@@ -71,20 +71,6 @@ def _first_report(client: Any, task_id: str | None, exc: BaseException) -> bool:
     return True
 
 
-def _forget_client(client: Any, *excs: BaseException | None) -> None:
-    """Remove references to ``client`` that capturing left on the exceptions.
-
-    A prefork child pickles the exception to hand the result to the worker; an attribute
-    holding the client (its locks, its threads) would make that fail and lose the task's
-    result (billiard's MaybeEncodingError).
-    """
-    for exc in excs:
-        attrs = getattr(exc, "__dict__", None)
-        if attrs:
-            for key in [k for k, v in attrs.items() if v is client]:
-                del attrs[key]
-
-
 def _task_name(task: Any, request: Any) -> str:
     # ``shadow`` is the name the task was sent under (``apply_async(shadow=...)``): Celery logs it.
     return str(getattr(request, "shadow", None) or getattr(task, "name", None) or "celery.task")
@@ -258,7 +244,6 @@ class SentryCeleryHandler:
             mechanism={"type": "celery", "handled": False},
         )
         _mark_reported(self.client, exception, exc_info[1])
-        _forget_client(self.client, exception, exc_info[1])
 
     @staticmethod
     def _is_expected(task: Any, exc: BaseException) -> bool:
