@@ -191,7 +191,17 @@ class SanitizeKeysProcessor(Processor):
         for crumb in values if isinstance(values, list) else []:
             if isinstance(crumb, dict) and isinstance(crumb.get("data"), dict):
                 crumb["data"] = self.scrub(crumb["data"])
+                if isinstance(crumb["data"].get("url"), str):
+                    crumb["data"]["url"] = self.scrub_url(crumb["data"]["url"])
         return data
+
+    def scrub_url(self, url: str) -> str:
+        """Mask sensitive pairs in a URL's query string (``?api_key=...``), keeping the fragment."""
+        if "?" not in url:
+            return url
+        base, _, rest = url.partition("?")
+        query, hash_sign, fragment = rest.partition("#")
+        return f"{base}?{self.scrub_pairs(query, '&')}{hash_sign}{fragment}"
 
     def filter_stacktrace(self, data: dict[str, Any]) -> None:
         for frame in data.get("frames", []):
@@ -199,6 +209,8 @@ class SanitizeKeysProcessor(Processor):
                 frame["vars"] = self.scrub(frame["vars"])
 
     def filter_http(self, data: dict[str, Any]) -> None:
+        if isinstance(data.get("url"), str):
+            data["url"] = self.scrub_url(data["url"])
         for key in ("data", "env"):
             value = data.get(key)
             if isinstance(value, (dict, list)):
