@@ -243,3 +243,17 @@ def test_failing_processor_does_not_lose_the_event(sentry: Harness) -> None:
     client = sentry.client(processors=[Broken, "raven.processors.SanitizePasswordsProcessor"])
     client.captureMessage("m", extra={"password": "pw"})
     assert sentry.event()["extra"]["password"] == MASK
+
+
+def test_secrets_in_url_query_strings_are_masked(sentry: Harness, client: raven.Client) -> None:
+    """Sensitive pairs in the query of a URL (request url, HTTP breadcrumb url) are masked per pair."""
+    import requests
+
+    base = f"http://127.0.0.1:{sentry.receiver.port}"
+    requests.get(f"{base}/maps?key=1&api_key=SECRET&q=paris", timeout=5)
+    client.http_context({"url": "https://shop.example/cb?token=abc&step=2#done", "method": "GET"})
+    client.captureMessage("m")
+    event = sentry.event()
+    (crumb,) = [c for c in event["breadcrumbs"]["values"] if c["type"] == "http"]
+    assert crumb["data"]["url"] == f"{base}/maps?key=1&api_key={MASK}&q=paris"
+    assert event["request"]["url"] == f"https://shop.example/cb?token={MASK}&step=2#done"
