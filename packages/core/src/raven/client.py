@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import importlib
+import inspect
 import logging
 import platform
 import random
@@ -363,6 +364,17 @@ class Client:
         return _CaptureExceptions(self, tuple(exceptions), kwargs)
 
     def _capture_wrapper(self, func: F, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]) -> F:
+        if inspect.iscoroutinefunction(func):  # a sync wrapper would only see the coroutine object
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kw: Any) -> Any:
+                try:
+                    return await func(*args, **kw)
+                except exceptions:
+                    self.captureException(**kwargs)
+                    raise
+
+            return async_wrapper  # type: ignore[return-value]
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kw: Any) -> Any:
             try:
