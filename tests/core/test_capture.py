@@ -588,3 +588,22 @@ def test_nothing_is_sent_after_close(sentry: Harness, prefix: str) -> None:
     sentry.events(1)
     assert client.flush(1) is True
     assert [e["logentry"]["message"] for e in sentry.receiver.events] == ["before close"]
+
+
+async def test_capture_exceptions_decorates_coroutine_functions(sentry: Harness) -> None:
+    """On an ``async def`` the decorator awaits it: results come back, exceptions are captured and re-raised."""
+    client = sentry.client(dsn=sentry.receiver.dsn)
+
+    @client.capture_exceptions
+    async def double(value: int) -> int:
+        return value * 2
+
+    @client.capture_exceptions((KeyError,))
+    async def broken() -> None:
+        raise KeyError("async failure")
+
+    assert await double(21) == 42
+    with pytest.raises(KeyError):
+        await broken()
+    assert client.flush(10)
+    assert sentry.event()["exception"]["values"][-1]["value"] == "'async failure'"
