@@ -286,7 +286,9 @@ class Client:
         event["timestamp"] = _timestamp(date)
         serialize = self.serializer
         if kind == "exception":
-            exc: BaseException = kwargs.pop("exc_info")
+            exc = _to_exception(kwargs.pop("exc_info", None))  # capture(...) may pass a tuple or True
+            if exc is None:
+                raise ValueError("no exception to capture: pass exc_info or call from an except block")
             event["exception"] = {"values": exception_values(exc, self.stacks, kwargs.pop("mechanism", None))}
             event["message"] = exception_message(exc)
             event["level"] = "error"
