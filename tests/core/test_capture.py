@@ -607,3 +607,22 @@ async def test_capture_exceptions_decorates_coroutine_functions(sentry: Harness)
         await broken()
     assert client.flush(10)
     assert sentry.event()["exception"]["values"][-1]["value"] == "'async failure'"
+
+
+@pytest.mark.parametrize("form", ["tuple", "true", "instance"])
+def test_low_level_capture_of_an_exception(sentry: Harness, client: raven.Client, form: str) -> None:
+    """``capture("raven.events.Exception", exc_info=...)`` accepts the same forms as captureException."""
+    try:
+        fail("low level")
+    except ValueError as exc:
+        exc_info = {"tuple": sys.exc_info(), "true": True, "instance": exc}[form]
+        event_id = client.capture("raven.events.Exception", exc_info=exc_info)
+    event = sentry.event()
+    assert event["event_id"] == event_id and event["message"] == "ValueError: low level"
+    assert event["exception"]["values"][-1]["stacktrace"]["frames"][-1]["function"] == "fail"
+
+
+def test_build_msg_for_an_exception_needs_one(client: raven.Client) -> None:
+    """``build_msg`` for an exception event outside an except block raises a clear ValueError."""
+    with pytest.raises(ValueError, match="no exception"):
+        client.build_msg("raven.events.Exception")
