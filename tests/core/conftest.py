@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 import raven
+
 from tests.receiver import Receiver
 from tests.relay import validate_event
 

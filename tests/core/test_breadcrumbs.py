@@ -8,9 +8,8 @@ import uuid
 from typing import Any
 
 import pytest
-import requests
-
 import raven
+import requests
 from raven import breadcrumbs
 
 from .conftest import CollectingClient, Harness, collecting_client

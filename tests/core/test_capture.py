@@ -11,9 +11,9 @@ import time
 from typing import Any
 
 import pytest
-
 import raven
 from raven.transport import Transport
+
 from tests.relay import validate_event
 
 from .conftest import CollectingClient, Harness, collecting_client
@@ -232,7 +232,7 @@ def test_capture_generic(sentry: Harness, client: raven.Client, event_type: str)
     event = sentry.event()
     assert event["event_id"] == event_id and event["logger"] == "low.level"
     assert event["extra"] == {"k": "v", "time_spent": 12} and event["tags"] == {"t": "1"}
-    assert event["timestamp"] == datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc).timestamp()
+    assert event["timestamp"] == datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC).timestamp()
 
 
 def test_build_msg_does_not_send(receiver: Any, client: raven.Client) -> None:

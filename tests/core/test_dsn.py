@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-
 import raven
 from raven.dsn import Dsn
 from raven.exceptions import DuplicateScheme, InvalidDsn

@@ -7,7 +7,6 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
-
 import raven
 from raven.httpdata import get_headers_from_environ, request_from_wsgi_environ, request_interface
 from raven.processors import MASK

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
 import raven
 from raven.conf import EXCLUDE_LOGGER_DEFAULTS, setup_logging
 from raven.handlers.logging import SentryHandler

@@ -10,9 +10,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.util import setup_testing_defaults
 
 import pytest
-import requests
-
 import raven
+import requests
 from raven.middleware import Sentry
 from raven.processors import MASK
 

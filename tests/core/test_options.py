@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import raven
 from raven.exceptions import ConfigurationError
 from raven.versioning import InvalidGitRepository

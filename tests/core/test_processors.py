@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 import raven
 from raven.processors import DEFAULT_SENSITIVE_KEYS, MASK, Processor
 

@@ -1,5 +1,6 @@
 """The serializer never raises: hostile objects in locals and extra become JSON-safe values that
 Sentry's ingestion accepts."""
+# ruff: noqa: F841  (hostile_frame's locals exist only to be captured)
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def hostile_frame() -> None:
     raw = b"\x00\xff" * 1000
     mutable = bytearray(b"abc")
     amount = decimal.Decimal("10.50")
-    when = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
+    when = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.UTC)
     day = datetime.date(2024, 5, 6)
     ident = uuid.UUID(int=7)
     colors = {Color.RED}
