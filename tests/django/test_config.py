@@ -14,12 +14,11 @@ import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
-
 from raven.exceptions import ConfigurationError
-
 from raven_django import DjangoClient, get_client, signals
 from raven_django.handlers import SentryHandler
 from raven_django.management.commands.raven import TEST_MESSAGE
+
 from tests.django.conftest import ROOT, manage
 from tests.relay import validate_event
 

@@ -12,8 +12,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 from django.test import AsyncClient, Client
-
 from raven_django import get_client
+
 from tests.django.project import views
 from tests.django.project.models import Member
 

@@ -21,5 +21,6 @@ urlpatterns = [
     path("log-error/", views.log_error),
     path("stream-boom/", views.stream_boom),
     path("async-capture/", views.async_capture),
+    path("log-then-boom/", views.log_then_boom),
     path("items/<int:pk>/boom/", views.boom, name="item-boom"),
 ]

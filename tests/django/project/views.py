@@ -11,7 +11,6 @@ import raven.breadcrumbs
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-
 from raven_django import get_client
 
 from .models import Note
@@ -123,3 +122,8 @@ async def async_capture(request: HttpRequest) -> HttpResponse:
         await request.auser()
     event_id = get_client().captureMessage("captured in async code", request=request)
     return HttpResponse(event_id or "")
+
+
+def log_then_boom(request: HttpRequest) -> HttpResponse:
+    logger.info("loading widget %s", 7)
+    raise ValueError("after logging")

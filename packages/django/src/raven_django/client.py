@@ -11,17 +11,19 @@ import raven
 from django.http import HttpRequest
 from raven.exceptions import ConfigurationError
 
+from ._db import guarded_queries
 from ._request import request_data, request_data_from_source, transaction_name
 from ._template import template_info
-from ._db import guarded_queries
 from ._user import user_info
 
 __all__ = ["DjangoClient", "current_request_source"]
 
 logger = logging.getLogger("raven.django")
 
-# The WSGI environ or ASGI scope of the request being handled (set by ``request_started``), for
-# events captured outside Django's exception handling: log records, manual captures in a view.
+# The WSGI environ (or, on Django 4.2, the ASGI scope) of the request being handled, set by
+# ``request_started``, for events captured outside Django's exception handling: log records,
+# manual captures in a view. (Django 5 sends ``request_started`` to ASGI receivers from a task of
+# its own, so there the request data comes only from ``request=`` or the log record's request.)
 current_request_source: ContextVar[Mapping[str, Any] | None] = ContextVar("raven_django.request", default=None)
 
 
@@ -72,7 +74,7 @@ class DjangoClient(raven.Client):
             with guarded_queries() as allowed:
                 if not allowed:
                     return None
-                site = get_current_site(request)  # type: ignore[arg-type]
+                site = get_current_site(request)
         except Exception as exc:  # no Site row, no table yet, SITE_ID unset: no tag, not an error
             logger.debug("no site tag: %r", exc)
             return None

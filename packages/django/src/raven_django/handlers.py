@@ -31,8 +31,8 @@ class SentryHandler(_CoreSentryHandler):
         logging.Handler.__init__(self, level)
         self.tags = tags
 
-    @property  # type: ignore[override]
-    def client(self) -> DjangoClient:
+    @property
+    def client(self) -> DjangoClient:  # type: ignore[override]
         return get_client()
 
     def _emit(self, record: logging.LogRecord) -> Any:

@@ -3,9 +3,11 @@
 - ``got_request_exception``: an unhandled error in a view, middleware or template (sync or
   async) is captured with the request and user; its id lands in ``request.sentry["id"]``.
 - ``request_started`` / ``request_finished``: each request starts and ends with an empty context,
-  so nothing (tags, user, breadcrumbs) leaks from one request's events into another's. Under ASGI
-  the receivers run through ``sync_to_async``, which carries their context changes back to the
-  request's task.
+  so nothing (tags, user, breadcrumbs) leaks from one request's events into another's through a
+  reused WSGI thread. Under ASGI each request runs in a task of its own; Django 5 sends
+  ``request_started`` from a separate task there (``asend`` gathers its receivers), so that reset
+  cannot reach the request's context, but ``request_finished`` runs through ``sync_to_async``,
+  which carries the reset back into the request's task.
 - ``setting_changed``: a change of ``RAVEN_CONFIG``/``SENTRY_DSN``/``SENTRY_CLIENT`` rebuilds the client.
 - ``connection_created``: SQL query breadcrumbs (see ``_sql``).
 """

@@ -23,6 +23,6 @@ class Sentry(_WSGISentry):
     def __init__(self, application: Callable[..., Any]) -> None:
         self.application = application
 
-    @property  # type: ignore[override]
-    def client(self) -> DjangoClient:
+    @property
+    def client(self) -> DjangoClient:  # type: ignore[override]
         return get_client()
