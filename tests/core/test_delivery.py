@@ -6,9 +6,9 @@ import logging
 import threading
 
 import pytest
-
 import raven
 from raven.receiver import Receiver
+
 from tests.relay import validate_event
 
 

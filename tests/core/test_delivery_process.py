@@ -11,6 +11,7 @@ from pathlib import Path
 
 import raven
 from raven.receiver import Receiver
+
 from tests.relay import validate_event
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -439,7 +439,7 @@ def _timestamp(date: Any) -> float:
     if getattr(date, "tzinfo", None) is None and hasattr(date, "replace"):
         import datetime
 
-        date = date.replace(tzinfo=datetime.timezone.utc)
+        date = date.replace(tzinfo=datetime.UTC)
     return float(date.timestamp())
 
 

@@ -3,6 +3,7 @@ messages, queries, and the stack of the current thread."""
 
 from __future__ import annotations
 
+import builtins
 import sys
 from types import TracebackType
 from typing import Any
@@ -13,6 +14,8 @@ __all__ = ["exception_values", "exception_message", "logentry", "stack_for_curre
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 MAX_CHAIN = 25
+# Exception groups exist from Python 3.11; on 3.10 nothing is a group.
+_GROUP: type[BaseException] | tuple[()] = getattr(builtins, "BaseExceptionGroup", ())
 
 
 def exception_values(exc: BaseException, stacks: StackBuilder, mechanism: dict[str, Any] | None = None,
@@ -37,12 +40,12 @@ def exception_values(exc: BaseException, stacks: StackBuilder, mechanism: dict[s
         if parent_id is not None:
             item_mech["parent_id"] = parent_id
             item_mech["source"] = source
-        if isinstance(exc, BaseExceptionGroup):
+        if isinstance(exc, _GROUP):
             item_mech["is_exception_group"] = True
         item["mechanism"] = item_mech
         values.append(item)
-        if isinstance(exc, BaseExceptionGroup):
-            for index, member in enumerate(exc.exceptions):
+        if isinstance(exc, _GROUP):
+            for index, member in enumerate(exc.exceptions):  # type: ignore[attr-defined]
                 add(member, f"exceptions[{index}]", exception_id)
         if exc.__cause__ is not None:
             add(exc.__cause__, "__cause__", exception_id)

@@ -288,7 +288,7 @@ class TornadoTransport(HTTPTransport):
             self._waiters.append(waiter)
         try:
             await asyncio.wait_for(asyncio.shield(waiter), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..serializer import safe_repr
@@ -99,7 +99,7 @@ def _trim_strings(event: dict[str, Any], limit: int = 256) -> None:
 
 
 def rfc3339_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def encode_envelope(headers: dict[str, Any], items: list[tuple[str, bytes]]) -> bytes:

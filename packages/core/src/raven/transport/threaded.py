@@ -90,7 +90,7 @@ class ThreadedTransport(HTTPTransport):
     def _start(self) -> None:
         names = ["raven-encoder"] + [f"raven-sender-{i}" for i in range(self.options.max_requests_in_flight)]
         targets = [self._encode_loop] + [self._send_loop] * self.options.max_requests_in_flight
-        for name, target in zip(names, targets):
+        for name, target in zip(names, targets, strict=True):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
