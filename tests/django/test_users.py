@@ -63,7 +63,7 @@ def test_no_user_without_authentication_middleware(settings: Any, web: Any, rece
 @pytest.mark.django_db(transaction=True, databases="__all__")  # the ASGI threads write
 async def test_user_is_not_loaded_from_async_code(aweb: Any, alice: Member, received: Any) -> None:
     """A capture made in async code does not query for a user Django has not loaded (nor log an error)."""
-    await aweb.aforce_login(alice)
+    await sync_to_async(aweb.force_login)(alice)
     response = await aweb.get("/async-capture/")
     (event,) = received(1)
     assert response.content.decode() == event["event_id"]
@@ -74,7 +74,7 @@ async def test_user_is_not_loaded_from_async_code(aweb: Any, alice: Member, rece
 @pytest.mark.django_db(transaction=True, databases="__all__")  # the ASGI threads write
 async def test_user_loaded_by_auser_is_reported_from_async_code(aweb: Any, alice: Member, received: Any) -> None:
     """After the view awaited request.auser(), an async capture reports that user."""
-    await aweb.aforce_login(alice)
+    await sync_to_async(aweb.force_login)(alice)
     await aweb.get("/async-capture/?auser=1")
     (event,) = received(1)
     assert event["user"] == {"id": str(alice.pk), "username": "alice"}
@@ -166,7 +166,7 @@ async def test_100_concurrent_asgi_requests_each_report_only_their_user(sentry: 
     clients = []
     for user in users:
         client = AsyncClient(raise_request_exception=False)
-        await client.aforce_login(user)
+        await sync_to_async(client.force_login)(user)
         clients.append(client)
     monkeypatch.setattr(views, "ASYNC_GATE", asyncio.Barrier(len(clients)))
     responses = await asyncio.wait_for(asyncio.gather(*(c.get("/async-whoami-boom/") for c in clients)), 60)

@@ -6,8 +6,10 @@ import asyncio
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import raven.breadcrumbs
+from asgiref.sync import sync_to_async
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -76,8 +78,19 @@ def whoami_boom(request: HttpRequest) -> HttpResponse:
     raise ValueError(f"boom for {name}")
 
 
+async def _load_user(request: HttpRequest) -> Any:
+    if hasattr(request, "auser"):  # Django 5
+        return await request.auser()
+
+    def load() -> Any:
+        request.user.get_username()  # evaluates the lazy user
+        return request.user
+
+    return await sync_to_async(load)()
+
+
 async def async_whoami_boom(request: HttpRequest) -> HttpResponse:
-    user = await request.auser()
+    user = await _load_user(request)
     name = user.get_username()
     get_client().tags_context({"who": name})
     raven.breadcrumbs.record(message=f"crumb of {name}", category="test")
@@ -119,7 +132,7 @@ def stream_boom(request: HttpRequest) -> StreamingHttpResponse:
 async def async_capture(request: HttpRequest) -> HttpResponse:
     """Captures a message straight from async code (optionally after loading the user itself)."""
     if "auser" in request.GET:
-        await request.auser()
+        await _load_user(request)
     event_id = get_client().captureMessage("captured in async code", request=request)
     return HttpResponse(event_id or "")
 
