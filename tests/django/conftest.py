@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    import django
     from django.conf import settings
+
+    import django
 
     if not settings.configured:
         from tests.django.project import settings as project_settings

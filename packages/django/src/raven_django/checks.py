@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import fields
 from typing import Any
 
 from django.core.checks import CheckMessage, Error, register
@@ -25,6 +24,11 @@ __all__ = ["check_raven_settings", "register_checks"]
 # RAVEN_CONFIG keys DjangoClient takes itself (not raven-core options), with their type.
 DJANGO_OPTIONS: dict[str, type] = {"install_sql_hook": bool}
 _ALIASES = ("name", "site_name")  # raven-python spellings the core still accepts
+
+
+def option_names() -> set[str]:
+    """Names ``raven.Client`` accepts as options (its ``ClientOptions`` fields, plus old aliases)."""
+    return {name for name in vars(ClientOptions).get("__annotations__", {}) if not name.startswith("_")} | set(_ALIASES)
 
 
 def register_checks() -> None:
@@ -49,7 +53,7 @@ def check_raven_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         conf.load_client_class(config.client_class)
     except ConfigurationError as exc:
         errors.append(Error(str(exc), obj="settings.SENTRY_CLIENT", id="raven.E003"))
-    known = {f.name for f in fields(ClientOptions)} | set(_ALIASES)
+    known = option_names()
     for key, value in config.options.items():
         message = _option_error(key, value, known)
         if message is not None:
