@@ -12,7 +12,7 @@ from django.http import HttpRequest, QueryDict
 from django.http.request import RawPostDataException
 from raven.httpdata import body_limit, request_from_wsgi_environ, request_interface
 
-__all__ = ["UNAVAILABLE", "request_data", "request_data_from_source", "transaction_name"]
+__all__ = ["UNAVAILABLE", "remember_event", "request_data", "request_data_from_source", "transaction_name"]
 
 UNAVAILABLE = "<unavailable>"
 _ENV_KEYS = ("REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT")
@@ -142,3 +142,8 @@ def request_data_from_source(source: Mapping[str, Any], client: Any) -> dict[str
     return request_interface(url=f"{scheme}://{host}{path}", method=source.get("method"),
                              query_string=query.decode("latin1") if isinstance(query, bytes) else str(query),
                              headers=headers, cookies=cookies, env=env, client=client)
+
+
+def remember_event(request: Any, client: Any, event_id: str) -> None:
+    """raven-python's ``request.sentry``: ``{"project_id", "id"}`` of the event reported for ``request``."""
+    request.sentry = {"project_id": client.dsn.project_id if client.dsn else None, "id": event_id}

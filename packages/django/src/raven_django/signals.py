@@ -24,6 +24,7 @@ from django.test.signals import setting_changed
 from raven.breadcrumbs import ignore_logger
 
 from . import _sql, conf
+from ._request import remember_event
 from .client import current_request_source
 
 __all__ = ["install", "installed", "uninstall"]
@@ -77,7 +78,7 @@ def _on_request_exception(sender: Any, request: Any = None, **kwargs: Any) -> No
             return
         event_id = client.captureException(exc, request=request, mechanism=dict(_MECHANISM))
         if event_id and request is not None:
-            request.sentry = {"project_id": client.dsn.project_id if client.dsn else None, "id": event_id}
+            remember_event(request, client, event_id)
     except Exception:
         logger.exception("reporting a Django request error failed")
 

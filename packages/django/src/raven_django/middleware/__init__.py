@@ -17,7 +17,7 @@ from django.utils.deprecation import MiddlewareMixin
 from raven.httpdata import body_limit
 
 from .. import conf
-from .._request import absolute_url
+from .._request import absolute_url, remember_event
 
 __all__ = ["DjangoRestFrameworkCompatMiddleware", "Sentry404CatchMiddleware", "SentryResponseErrorIdMiddleware"]
 
@@ -60,7 +60,7 @@ class Sentry404CatchMiddleware(MiddlewareMixin):
         event_id = client.captureMessage(f"Page Not Found: {absolute_url(request)}", request=request,
                                          level="warning", logger="http404")
         if event_id:
-            request.sentry = {"project_id": client.dsn.project_id if client.dsn else None, "id": event_id}
+            remember_event(request, client, event_id)
 
 
 class DjangoRestFrameworkCompatMiddleware(MiddlewareMixin):
