@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from celery import Celery
 
+from celery import Celery
 from tests.e2e.bugsink import Project, free_port
 from tests.e2e.servers import ServerProcess, app_env
 from tests.relay import validate_event

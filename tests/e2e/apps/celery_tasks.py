@@ -6,8 +6,9 @@ import logging
 import os
 
 import raven
-from celery import Celery
 from raven_celery import register_logger_signal, register_signal
+
+from celery import Celery
 
 logger = logging.getLogger("celery_tasks")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, request
 from raven_flask import Sentry
+
+from flask import Flask, request
 
 logger = logging.getLogger("flask_shop")
 

@@ -1,0 +1,64 @@
+"""raven-sanic against a real Bugsink: a Sanic server with two worker processes, real HTTP requests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.bugsink import Project
+from tests.e2e.servers import app_env, serving
+from tests.relay import validate_event
+
+
+@pytest.fixture
+def shop(project: Project, tmp_path: Path) -> Iterator[str]:
+    """The Sanic shop served by the sanic CLI with two workers."""
+    with serving(lambda port: [sys.executable, "-m", "sanic", "tests.e2e.apps.sanic_shop:app", "--host", "127.0.0.1",
+                                  "--port", str(port), "--workers", "2", "--no-access-logs"],
+                 app_env(project.dsn), tmp_path / "sanic.log") as base:
+        yield base
+
+
+def test_handler_error_becomes_an_issue_with_request_and_user(shop: str, project: Project) -> None:
+    """A failing async handler is stored with stack, locals, request, user and breadcrumbs."""
+    response = requests.get(f"{shop}/orders/42?coupon=SPRING",
+                            headers={"X-User": "alice", "User-Agent": "e2e-browser/1.0"}, timeout=10)
+    assert response.status_code == 500
+    (event,) = project.wait_for_events(1)
+    data = event["data"]
+    validate_event(data)
+
+    (issue,) = project.issues()
+    assert (issue["calculated_type"], issue["calculated_value"]) == ("LookupError", "order 42 lost by acme")
+    frame = data["exception"]["values"][-1]["stacktrace"]["frames"][-1]
+    assert frame["function"] == "order" and frame["module"] == "tests.e2e.apps.sanic_shop"
+    assert frame["context_line"].strip().startswith("raise LookupError(")
+    assert frame["vars"]["order_id"] == 42
+    assert frame["vars"]["parcel"] == {"order": 42, "carrier": "acme"}
+
+    req = data["request"]
+    assert req["url"] == f"{shop}/orders/42"
+    assert req["method"] == "GET"
+    assert req["query_string"] == "coupon=SPRING"
+    assert req["headers"]["User-Agent"] == "e2e-browser/1.0"
+    assert data["user"]["id"] == "alice"
+    assert data["tags"]["shop.region"] == "eu-west"
+    assert data["transaction"] == "sanic_shop.order"
+    assert any(c.get("message") == "tracking order 42" for c in data["breadcrumbs"]["values"])
+    assert (data["release"], data["environment"]) == ("sanic-shop@4.2", "e2e")
+
+
+def test_repeated_errors_group_and_clean_requests_send_nothing(shop: str, project: Project) -> None:
+    """The same failure on four orders is one issue of four events; 200s and 404s add nothing."""
+    assert requests.get(f"{shop}/ok", timeout=10).status_code == 200
+    assert requests.get(f"{shop}/no-such-page", timeout=10).status_code == 404
+    for order_id in range(1, 5):
+        assert requests.get(f"{shop}/orders/{order_id}", timeout=10).status_code == 500
+    events = project.wait_for_events(4)
+    assert len(events) == 4
+    (issue,) = project.issues()
+    assert issue["digested_event_count"] == 4
