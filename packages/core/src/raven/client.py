@@ -202,9 +202,12 @@ class Client:
     def http_context(self, data: Mapping[str, Any]) -> None:
         self.context.merge({"request": dict(data)})
 
-    def captureBreadcrumb(self, *args: Any, **kwargs: Any) -> None:
-        """Record a breadcrumb into this client's context."""
-        self.context.breadcrumbs.record(*args, **kwargs)
+    def captureBreadcrumb(self, message: str | None = None, timestamp: float | None = None, level: Any = None,
+                          category: str | None = None, data: Mapping[str, Any] | None = None,
+                          type: str | None = None, processor: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        """Record a breadcrumb into this client's context (``message`` first, as documented)."""
+        self.context.breadcrumbs.record(timestamp=timestamp, level=level, message=message, category=category,
+                                        data=data, type=type, processor=processor)
 
     # -- capture ---------------------------------------------------------------------------------
     def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
