@@ -39,6 +39,15 @@ def test_recorded_breadcrumbs_arrive_with_the_event(sentry: Harness, client: rav
     assert second["type"] == "http" and second["level"] == "warning" and second["timestamp"] == 1_700_000_000.0
 
 
+def test_positional_message(collector: CollectingClient) -> None:
+    """``captureBreadcrumb("text")`` and ``record("text")`` take the message as first argument."""
+    collector.captureBreadcrumb("positional", None, "warning", "ui")
+    breadcrumbs.record("module level")
+    first, second = crumbs_of(collector)
+    assert (first["message"], first["level"], first["category"]) == ("positional", "warning", "ui")
+    assert second["message"] == "module level"
+
+
 def test_record_with_processor(collector: CollectingClient) -> None:
     """``record(..., processor=f)`` lets ``f`` edit the crumb before it is stored."""
     def processor(crumb: dict[str, Any]) -> None:
