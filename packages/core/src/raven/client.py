@@ -5,14 +5,12 @@ from __future__ import annotations
 import fnmatch
 import functools
 import importlib
-import inspect
 import logging
-import platform
+import os
 import random
 import re
 import sys
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from types import FrameType, TracebackType
 from typing import Any, TypeVar
@@ -85,7 +83,7 @@ class Client:
                                    exclude_paths=opts.exclude_paths, max_frames=opts.max_stack_frames)
         self.processors = [self._load_processor(p) for p in opts.processors]
         self.reports = ClientReports()
-        self._token = uuid.uuid4().hex  # marks exceptions this client already captured
+        self._token = os.urandom(16).hex()  # marks exceptions this client already captured
         # enable_breadcrumbs=False: no crumbs at all, even from hooks another client installed
         self._context = Context(self, max_breadcrumbs=opts.max_breadcrumbs if opts.enable_breadcrumbs else 0,
                                 before_breadcrumb=opts.before_breadcrumb)
@@ -145,6 +143,7 @@ class Client:
 
     def _static_event_fields(self) -> dict[str, Any]:
         opts = self.options
+        uname = os.uname() if hasattr(os, "uname") else None
         fields: dict[str, Any] = {
             "platform": "python",
             "server_name": opts.server_name,
@@ -155,8 +154,9 @@ class Client:
             if getattr(opts, key):
                 fields[key] = getattr(opts, key)
         fields["contexts"] = {
-            "os": {"name": platform.system(), "version": platform.release()},
-            "runtime": {"name": platform.python_implementation(), "version": platform.python_version(),
+            "os": {"name": uname.sysname, "version": uname.release} if uname else {"name": sys.platform},
+            "runtime": {"name": sys.implementation.name.replace("cpython", "CPython"),
+                        "version": "{}.{}.{}".format(*sys.version_info[:3]),
                         "build": sys.version},
         }
         return fields
@@ -285,7 +285,7 @@ class Client:
         ctx_data, crumbs = self._context.snapshot()
         data = dict(data or {})
         event: dict[str, Any] = dict(self._static)
-        event["event_id"] = uuid.uuid4().hex
+        event["event_id"] = _event_id()
         event["timestamp"] = _timestamp(date)
         serialize = self.serializer
         if kind == "exception":
@@ -369,6 +369,8 @@ class Client:
         return _CaptureExceptions(self, tuple(exceptions), kwargs)
 
     def _capture_wrapper(self, func: F, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]) -> F:
+        import inspect  # here, not at module level: it is slow to import
+
         if inspect.iscoroutinefunction(func):  # a sync wrapper would only see the coroutine object
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kw: Any) -> Any:
@@ -419,6 +421,14 @@ class _CaptureExceptions:
         return False
 
 
+def _event_id() -> str:
+    """A random UUID4 in hex, as ``uuid.uuid4().hex`` gives, without importing ``uuid``."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
+
+
 def _to_exception(exc_info: Any) -> BaseException | None:
     if isinstance(exc_info, BaseException):
         return exc_info
@@ -442,7 +452,7 @@ def _timestamp(date: Any) -> float:
     if getattr(date, "tzinfo", None) is None and hasattr(date, "replace"):
         import datetime
 
-        date = date.replace(tzinfo=datetime.UTC)
+        date = date.replace(tzinfo=datetime.timezone.utc)
     return float(date.timestamp())
 
 

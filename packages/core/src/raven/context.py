@@ -11,7 +11,6 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Context", "get_active_contexts"]
@@ -20,11 +19,16 @@ __all__ = ["Context", "get_active_contexts"]
 _MERGED_KEYS = ("tags", "extra", "contexts")
 
 
-@dataclass(frozen=True)
 class _State:
-    data: Mapping[str, Any] = field(default_factory=dict)
-    breadcrumbs: tuple[dict[str, Any], ...] = ()
-    last_event_id: str | None = None
+    """One immutable state of a context; every change makes a new one."""
+
+    __slots__ = ("data", "breadcrumbs", "last_event_id")
+
+    def __init__(self, data: Mapping[str, Any] | None = None, breadcrumbs: tuple[dict[str, Any], ...] = (),
+                 last_event_id: str | None = None) -> None:
+        self.data: Mapping[str, Any] = data if data is not None else {}
+        self.breadcrumbs = breadcrumbs
+        self.last_event_id = last_event_id
 
 
 _EMPTY = _State()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from .exceptions import InvalidDsn
@@ -11,20 +10,34 @@ from .exceptions import InvalidDsn
 __all__ = ["Dsn"]
 
 
-@dataclass(frozen=True)
 class Dsn:
     """A parsed DSN. ``transport`` is the scheme prefix (``sync``, ``threaded``) or ``""``."""
 
-    raw: str
-    transport: str
-    scheme: str
-    public_key: str
-    secret_key: str | None
-    host: str
-    port: int | None
-    path: str
-    project_id: str
-    query: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("raw", "transport", "scheme", "public_key", "secret_key", "host", "port", "path",
+                 "project_id", "query")
+
+    def __init__(self, raw: str, transport: str, scheme: str, public_key: str, secret_key: str | None,
+                 host: str, port: int | None, path: str, project_id: str,
+                 query: dict[str, str] | None = None) -> None:
+        self.raw = raw
+        self.transport = transport
+        self.scheme = scheme
+        self.public_key = public_key
+        self.secret_key = secret_key
+        self.host = host
+        self.port = port
+        self.path = path
+        self.project_id = project_id
+        self.query = query or {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Dsn) and self.raw == other.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+    def __repr__(self) -> str:
+        return f"Dsn({self.public()!r})"
 
     @classmethod
     def parse(cls, value: str) -> Dsn:

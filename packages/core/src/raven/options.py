@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .exceptions import ConfigurationError
@@ -25,17 +24,20 @@ _ENV = {
 _ALIASES = {"name": "server_name", "site_name": "site"}
 
 
-@dataclass(frozen=True)
 class ClientOptions:
-    """Everything a :class:`raven.Client` can be configured with. Read, never mutated."""
+    """Everything a :class:`raven.Client` can be configured with. Read, never mutated.
+
+    A plain class, not a dataclass: ``dataclasses`` imports ``inspect``, which alone would add
+    a third to ``import raven``. Defaults are class attributes; given values live on the instance.
+    """
 
     release: str | None = None
     environment: str | None = None
     server_name: str | None = None
     site: str | None = None
     dist: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = {}  # never mutated: options are read-only
+    extra: Mapping[str, Any] = {}
     sample_rate: float = 1.0
     ignore_exceptions: tuple[str, ...] = ()
     include_paths: tuple[str, ...] = ()
@@ -76,10 +78,22 @@ class ClientOptions:
     outbox_max_events: int = 10_000
     outbox_max_bytes: int = 256 * 1024 * 1024
 
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(_annotations())
+        if unknown:
+            raise ConfigurationError(f"unknown client option {sorted(unknown)[0]!r}")
+        self.__dict__.update(values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"client options are read-only (tried to set {name!r})")
+
+    def __repr__(self) -> str:
+        return f"ClientOptions({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
     @classmethod
     def from_kwargs(cls, options: Mapping[str, Any], dsn_query: Mapping[str, str] | None = None) -> ClientOptions:
         """Build and validate options; unknown names and wrong types raise ConfigurationError."""
-        known = {f.name: f for f in fields(cls)}
+        known = _annotations()
         values: dict[str, Any] = {}
         for name, env in _ENV.items():
             if os.environ.get(env):
@@ -94,7 +108,7 @@ class ClientOptions:
             if value is None and key not in _NULLABLE:
                 continue
             values[key] = value
-        coerced = {name: _coerce(name, known[name].type, value) for name, value in values.items()}
+        coerced = {name: _coerce(name, known[name], value) for name, value in values.items()}
         if not coerced.get("server_name"):
             coerced["server_name"] = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
         opts = cls(**coerced)
@@ -122,6 +136,11 @@ class ClientOptions:
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise ConfigurationError(f"option {name!r} must be callable, got {value!r}")
+
+
+def _annotations() -> dict[str, str]:
+    """Option name -> declared type, as text (annotations are strings in this module)."""
+    return {k: v for k, v in ClientOptions.__annotations__.items() if not k.startswith("_")}
 
 
 _NULLABLE = {"release", "environment", "server_name", "site", "dist", "transport", "before_send",

@@ -7,11 +7,7 @@ hostile ``__repr__`` methods are survived.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import decimal
-import enum
-import uuid
+import sys
 from collections.abc import Mapping, Set
 from typing import Any
 
@@ -114,15 +110,18 @@ class Serializer:
             return _trim(safe_repr(bytes(value[: self.string_max_length + 3])), self.string_max_length)
         if isinstance(value, str):  # str subclasses
             return self._walk(str.__str__(value), depth, seen)
-        if isinstance(value, enum.Enum):
+        # Types of modules the app has not imported cannot occur: look them up, don't import them.
+        modules = sys.modules
+        if (enum := modules.get("enum")) and isinstance(value, enum.Enum):
             return safe_repr(value, self.string_max_length)
         if isinstance(value, bool | int | float):
             return self._walk(value.real if not isinstance(value, bool) else bool(value), depth, seen)
-        if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        if (dt := modules.get("datetime")) and isinstance(value, (dt.datetime, dt.date, dt.time)):
             return value.isoformat()
-        if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        if ((dec := modules.get("decimal")) and isinstance(value, dec.Decimal)) or (
+                (uuid := modules.get("uuid")) and isinstance(value, uuid.UUID)):
             return str(value)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if hasattr(type(value), "__dataclass_fields__") and (dataclasses := modules.get("dataclasses")):
             if id(value) in seen:
                 return "<cycle>"
             seen.add(id(value))

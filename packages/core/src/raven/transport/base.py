@@ -11,7 +11,6 @@ import logging
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..__about__ import __version__
@@ -72,15 +71,20 @@ class Transport:
         return self.flush(timeout)
 
 
-@dataclass
 class PreparedRequest:
-    url: str
-    headers: dict[str, str]
-    body: bytes
-    category: str
-    event_id: str | None
-    report: dict[str, Any] | None = None  # a client report riding along, restored if this fails
-    outbox_file: str | None = None  # set when the request was loaded from (or written to) the outbox
+    """A request ready to POST, with what the transport needs to account for its answer."""
+
+    __slots__ = ("url", "headers", "body", "category", "event_id", "report", "outbox_file")
+
+    def __init__(self, url: str, headers: dict[str, str], body: bytes, category: str, event_id: str | None,
+                 report: dict[str, Any] | None = None, outbox_file: str | None = None) -> None:
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.category = category
+        self.event_id = event_id
+        self.report = report  # a client report riding along, restored if this fails
+        self.outbox_file = outbox_file  # set when loaded from (or written to) the outbox
 
 
 class HTTPTransport(Transport):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-import gzip
-import json
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 from ..serializer import safe_repr
@@ -13,7 +10,13 @@ from ..serializer import safe_repr
 __all__ = ["category_of", "dumps", "encode_envelope", "fit_event", "gzip_body"]
 
 
+# json, gzip and copy are imported where used: encoding happens on the sender thread, and
+# importing them up front would slow down `import raven` for every process.
+
+
 def dumps(value: Any) -> bytes:
+    import json
+
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=safe_repr).encode("utf-8")
 
 
@@ -34,6 +37,8 @@ def fit_event(event: dict[str, Any], max_bytes: int) -> bytes | None:
     body = dumps(event)
     if len(body) <= max_bytes:
         return body
+    import copy
+
     event = copy.deepcopy(event)
     for step in (_drop_vars, _trim_breadcrumbs, _drop_middle_frames, _trim_strings):
         step(event)
@@ -99,7 +104,8 @@ def _trim_strings(event: dict[str, Any], limit: int = 256) -> None:
 
 
 def rfc3339_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
 
 
 def encode_envelope(headers: dict[str, Any], items: list[tuple[str, bytes]]) -> bytes:
@@ -112,4 +118,6 @@ def encode_envelope(headers: dict[str, Any], items: list[tuple[str, bytes]]) -> 
 
 
 def gzip_body(body: bytes) -> bytes:
+    import gzip
+
     return gzip.compress(body, compresslevel=6, mtime=0)
