@@ -80,6 +80,19 @@ async def test_user_loaded_by_auser_is_reported_from_async_code(aweb: Any, alice
     assert event["user"] == {"id": str(alice.pk), "username": "alice"}
 
 
+def test_failing_user_lookup_leaves_the_request_and_its_transaction_alone(settings: Any, web: Any, alice: Member,
+                                                                         received: Any) -> None:
+    """A capture inside the app's atomic block whose user lookup fails: no user, no error, the transaction goes on."""
+    backend = "tests.django.project.backends.BrokenBackend"
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", backend]
+    web.force_login(alice, backend=backend)
+    response = web.get("/atomic-capture/")
+    (event,) = received(1)
+    assert response.status_code == 200 and response.content.decode() == f"2 {event['event_id']}"
+    assert "user" not in event
+    assert "table_that_does_not_exist" not in str(event.get("breadcrumbs"))
+
+
 def test_site_tag_from_the_sites_framework(web: Any, received: Any) -> None:
     """With django.contrib.sites the current site's name is the "site" tag."""
     from django.contrib.sites.models import Site

@@ -61,5 +61,7 @@ LOGGING = {
     "loggers": {"tests.django.project": {"handlers": ["sentry"], "level": "INFO", "propagate": False}},
 }
 
-# Outside a test Raven stays off (no DSN); tests point it at their receiver.
-RAVEN_CONFIG = json.loads(os.environ.get("RAVEN_TEST_CONFIG") or '{"install_sys_hook": false}')
+# Outside a test Raven stays off (no DSN, and no process-wide hooks that would reach the other
+# packages' tests in the same pytest run); tests point it at their receiver.
+RAVEN_CONFIG = json.loads(os.environ.get("RAVEN_TEST_CONFIG")
+                          or '{"install_sys_hook": false, "enable_breadcrumbs": false}')

@@ -22,5 +22,6 @@ urlpatterns = [
     path("stream-boom/", views.stream_boom),
     path("async-capture/", views.async_capture),
     path("log-then-boom/", views.log_then_boom),
+    path("atomic-capture/", views.atomic_capture),
     path("items/<int:pk>/boom/", views.boom, name="item-boom"),
 ]

@@ -10,7 +10,7 @@ from typing import Any
 
 import raven.breadcrumbs
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from raven_django import get_client
@@ -140,3 +140,12 @@ async def async_capture(request: HttpRequest) -> HttpResponse:
 def log_then_boom(request: HttpRequest) -> HttpResponse:
     logger.info("loading widget %s", 7)
     raise ValueError("after logging")
+
+
+def atomic_capture(request: HttpRequest) -> HttpResponse:
+    """Captures inside the application's transaction, which must stay usable afterwards."""
+    with transaction.atomic():
+        Note.objects.create(title="before")
+        event_id = get_client().captureMessage("inside atomic", request=request)
+        Note.objects.create(title="after")
+    return HttpResponse(f"{Note.objects.count()} {event_id}")

@@ -8,14 +8,18 @@ code, and in a savepoint inside the application's ``atomic`` blocks.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils.functional import LazyObject, empty
 
 from ._db import guarded_queries
 
 __all__ = ["client_ip", "user_info"]
+
+logger = logging.getLogger("raven.django")
 
 
 def user_info(request: HttpRequest, send_default_pii: bool) -> dict[str, str] | None:
@@ -70,8 +74,12 @@ def _loaded_user(request: HttpRequest) -> Any:
         cached = request.__dict__.get("_acached_user")  # loaded by `await request.auser()`
         if cached is not None:
             return cached
-        with guarded_queries() as allowed:
-            if not allowed:
-                return None
-            _is_authenticated(user)  # loads it
+        try:
+            with guarded_queries() as allowed:
+                if not allowed:
+                    return None
+                _is_authenticated(user)  # loads it
+        except DatabaseError as exc:  # the application's database trouble, not Raven's: no user
+            logger.debug("could not load the request's user: %r", exc)
+            return None
     return user
