@@ -3,6 +3,7 @@ validates every event that arrives with Relay's normalizer."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +24,8 @@ def sync_dsn(receiver: Receiver) -> str:
 
 
 class CollectingClient(raven.Client):
-    """The raven-python testing pattern: a subclass whose ``send`` keeps the events."""
+    """The raven-python testing pattern: a subclass whose ``send`` keeps the events (each one
+    checked by Relay's normalizer first)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.events: list[dict[str, Any]] = []
@@ -33,6 +35,7 @@ class CollectingClient(raven.Client):
         return True
 
     def send(self, **data: Any) -> str:
+        validate_event(json.loads(json.dumps(data, default=repr)))
         self.events.append(data)
         return str(data["event_id"])
 
