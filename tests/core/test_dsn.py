@@ -218,3 +218,11 @@ def test_transport_option_overrides_the_scheme() -> None:
         client.close()
     with pytest.raises(raven.ConfigurationError, match="'transport'"):
         raven.Client("https://k@host/1", transport=dict, install_sys_hook=False)
+
+
+def test_bad_query_option_names_the_option() -> None:
+    """A DSN query option with a bad value fails like the keyword option would, naming it."""
+    with pytest.raises(raven.ConfigurationError, match="'timeout'"):
+        raven.Client("https://k@host/1?timeout=soon", install_sys_hook=False)
+    with pytest.raises(raven.ConfigurationError, match="'verify_ssl'"):
+        raven.Client("https://k@host/1?verify_ssl=perhaps", install_sys_hook=False)
