@@ -51,6 +51,7 @@ class ThreadedTransport(HTTPTransport):
         self._ready: deque[PreparedRequest] = deque()
         self._ready_bytes = 0
         self._in_flight = 0
+        self._sending: set[PreparedRequest] = set()  # the requests behind _in_flight
         self._encoding = 0
         self._closed = False
         self._threads: list[threading.Thread] = []
@@ -161,11 +162,13 @@ class ThreadedTransport(HTTPTransport):
                 request = self._ready.popleft()
                 self._ready_bytes -= len(request.body)
                 self._in_flight += 1
+                self._sending.add(request)
             try:
                 self._deliver(request)
             finally:
                 with self._cond:
                     self._in_flight -= 1
+                    self._sending.discard(request)
                     self._cond.notify_all()
 
     def _deliver(self, request: PreparedRequest) -> None:
@@ -252,12 +255,16 @@ class ThreadedTransport(HTTPTransport):
         with self._cond:
             self._closed = True
             leftovers = list(self._ready) + [r for e in self._raw if (r := self._safe_prepare(e))]
+            sending = list(self._sending)
             self._ready.clear()
             self._raw.clear()
             self._ready_bytes = 0
             self._cond.notify_all()
         for request in leftovers:
             self._lose(request)
+        if self._outbox is not None:
+            for request in sending:  # may still succeed; if the process ends first, it is on disk
+                self._outbox.spill_request(request)
         return done
 
     def _safe_prepare(self, event: dict[str, Any]) -> PreparedRequest | None:
