@@ -105,7 +105,8 @@ class DjangoClient(raven.Client):
                 if fallback:
                     data["request"] = fallback
         site_tags = dict(data.get("tags") or {})
-        if "site" not in site_tags and "site" not in (tags or {}) and "site" not in self.options.tags:
+        context_tags = context["tags"] if "tags" in context else {}
+        if not any("site" in source for source in (site_tags, tags or {}, context_tags, self.options.tags)):
             site = self.get_site_name(request if isinstance(request, HttpRequest) else None)
             if site:
                 site_tags["site"] = site

@@ -9,7 +9,6 @@ reported through ``got_request_exception`` is not reported twice.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from raven.handlers.logging import SentryHandler as _CoreSentryHandler
 
@@ -34,8 +33,3 @@ class SentryHandler(_CoreSentryHandler):
     @property
     def client(self) -> DjangoClient:  # type: ignore[override]
         return get_client()
-
-    def _emit(self, record: logging.LogRecord) -> Any:
-        if not self.client.is_enabled():
-            return None
-        return super()._emit(record)
