@@ -63,8 +63,6 @@ class Client:
     ``Client()`` with no DSN (and no ``SENTRY_DSN``) is disabled: captures return None.
     """
 
-    _registry_extra: dict[str, type[Transport]] = {}
-
     def __init__(self, dsn: str | None = None, raise_send_errors: bool | None = None,
                  transport: Any = None, **options: Any) -> None:
         if raise_send_errors is not None:
@@ -92,7 +90,7 @@ class Client:
         self._static = self._static_event_fields()
         self.transport: Transport | None = None
         if self.dsn is not None:
-            transport_cls = transport_for(self.dsn, opts.transport, self._registry_extra)
+            transport_cls = transport_for(self.dsn, opts.transport)
             self.transport = transport_cls(self.dsn, opts, self.reports)
         else:
             logger.debug("raven is disabled: no DSN given and SENTRY_DSN is not set")
@@ -319,9 +317,7 @@ class Client:
                 event["stacktrace"] = self.stacks.stacktrace(frames)
             elif use_stack:
                 event["stacktrace"] = stack_for_current_thread(self.stacks)
-        mechanism = kwargs.pop("mechanism", None)
-        if mechanism and "exception" in event:
-            event["exception"]["values"][-1]["mechanism"].update(mechanism)
+        kwargs.pop("mechanism", None)  # only meaningful for exceptions, applied above
         # Context < call data < explicit keyword arguments.
         for source in (ctx_data, data, kwargs):
             for key in _PASSTHROUGH:

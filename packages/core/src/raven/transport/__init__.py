@@ -42,7 +42,7 @@ def register_transport(scheme: str, transport_cls: type[Transport]) -> None:
     _REGISTRY[scheme] = transport_cls
 
 
-def transport_for(dsn: Dsn, override: Any = None, extra: dict[str, type[Transport]] | None = None) -> type[Transport]:
+def transport_for(dsn: Dsn, override: Any = None) -> type[Transport]:
     """The transport class for ``dsn`` (or ``override``, a class or dotted path)."""
     if override is not None:
         if isinstance(override, str):
