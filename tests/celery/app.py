@@ -13,10 +13,11 @@ import time
 from typing import Any
 
 import raven
-from celery import Celery
 from celery.exceptions import Ignore, Reject
 from celery.utils.log import get_task_logger
 from raven_celery import register_logger_signal, register_signal
+
+from celery import Celery
 
 app = Celery("tests.celery.app", broker=os.environ["RAVEN_TEST_BROKER"], backend=os.environ["RAVEN_TEST_BROKER"])
 app.conf.update(

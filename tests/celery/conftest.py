@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 import redis
-from celery import Celery
 from celery.result import AsyncResult
 
+from celery import Celery
 from tests.receiver import Receiver
 from tests.relay import validate_event
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import raven
-from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 from raven.handlers.logging import SentryHandler
 from raven_celery import (
@@ -21,6 +20,7 @@ from raven_celery import (
     unregister_logger_signal,
 )
 
+from celery import Celery
 from tests.receiver import Receiver
 from tests.relay import validate_event
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, g, jsonify, request
 from flask_login import LoginManager, UserMixin, current_user
 from raven_flask import Sentry
 from werkzeug.serving import make_server
 
+from flask import Blueprint, Flask, Response, abort, g, jsonify, request
 from tests.receiver import Receiver
 from tests.relay import validate_event
 

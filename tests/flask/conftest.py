@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 from raven_flask import Sentry
 
+from flask import Flask
 from tests.flask.apps import create_app
 from tests.receiver import Receiver
 

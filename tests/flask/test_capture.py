@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask, g
 from raven_flask import Sentry
 
+from flask import Flask, g
 from tests.flask.apps import settle
 from tests.receiver import Receiver
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import raven
-from flask import Flask
 from raven.exceptions import ConfigurationError
 from raven_flask import Sentry
 
+from flask import Flask
 from tests.flask.apps import create_app, settle
 from tests.receiver import Receiver
 

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import requests
-from flask import Flask
 from raven_flask import Sentry
 
+from flask import Flask
 from tests.flask.apps import create_app, serve, settle
 from tests.receiver import Receiver
 

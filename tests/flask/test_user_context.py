@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask
 from raven_flask import Sentry
 
+from flask import Flask
 from tests.flask.apps import settle
 from tests.receiver import Receiver
 

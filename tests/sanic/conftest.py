@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sanic import Sanic
 
+from sanic import Sanic
 from tests.relay import validate_event
 
 

@@ -12,12 +12,12 @@ from collections.abc import Callable
 import httpx
 import raven
 from raven_sanic import Sentry
-from sanic import Sanic
 from sanic.exceptions import BadRequest, NotFound, SanicException, ServerError
 from sanic.request import Request
 from sanic.response import HTTPResponse, text
 from sanic.response import json as json_response
 
+from sanic import Sanic
 from tests.receiver import Receiver
 from tests.sanic.conftest import exception_of, http, validated
 

@@ -11,10 +11,10 @@ from collections.abc import Callable
 import httpx
 import raven
 from raven_sanic import Sentry
-from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, text
 
+from sanic import Sanic
 from tests.receiver import Receiver
 from tests.sanic.conftest import exception_of, serve, validated
 

@@ -13,10 +13,10 @@ import pytest
 import raven
 from raven.exceptions import ConfigurationError
 from raven_sanic import Sentry
-from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, text
 
+from sanic import Sanic
 from tests.receiver import Receiver
 from tests.sanic.conftest import exception_of, http, serve, validated
 

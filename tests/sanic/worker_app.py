@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 
 from raven_sanic import Sentry
-from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, text
+
+from sanic import Sanic
 
 app = Sanic("raven_sanic_workers")
 app.config.MOTD = False

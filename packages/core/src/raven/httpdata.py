@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["BODY_LIMITS", "get_headers_from_environ", "request_from_wsgi_environ", "request_interface"]
+__all__ = ["BODY_LIMITS", "body_limit", "cap_body", "get_headers_from_environ", "get_url_from_environ",
+           "request_from_wsgi_environ", "request_interface"]
 
 BODY_LIMITS = {"never": 0, "small": 4 * 1024, "medium": 10 * 1024, "always": 1024 * 1024}
 _ENV_KEYS = ("REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT")

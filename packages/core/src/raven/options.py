@@ -9,7 +9,7 @@ from typing import Any
 
 from .exceptions import ConfigurationError
 
-__all__ = ["ClientOptions", "DEFAULT_PROCESSORS"]
+__all__ = ["ClientOptions", "DEFAULT_PROCESSORS", "OPTION_NAMES"]
 
 DEFAULT_PROCESSORS: tuple[str, ...] = ("raven.processors.SanitizePasswordsProcessor",)
 
@@ -194,3 +194,7 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
 
 def _fail() -> Any:
     raise TypeError
+
+
+# Every name raven.Client accepts as an option, raven-python's spellings included.
+OPTION_NAMES: frozenset[str] = frozenset(_annotations()) | frozenset(_ALIASES)

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, register
 from raven.dsn import Dsn
 from raven.exceptions import ConfigurationError
-from raven.options import ClientOptions
+from raven.options import OPTION_NAMES, ClientOptions
 
 from . import conf
 
@@ -23,12 +23,11 @@ __all__ = ["check_raven_settings", "register_checks"]
 
 # RAVEN_CONFIG keys DjangoClient takes itself (not raven-core options), with their type.
 DJANGO_OPTIONS: dict[str, type] = {"install_sql_hook": bool}
-_ALIASES = ("name", "site_name")  # raven-python spellings the core still accepts
 
 
 def option_names() -> set[str]:
-    """Names ``raven.Client`` accepts as options (its ``ClientOptions`` fields, plus old aliases)."""
-    return {name for name in vars(ClientOptions).get("__annotations__", {}) if not name.startswith("_")} | set(_ALIASES)
+    """Names ``raven.Client`` accepts as options (raven-python's spellings included)."""
+    return set(OPTION_NAMES)
 
 
 def register_checks() -> None:
