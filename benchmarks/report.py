@@ -97,7 +97,8 @@ def write_markdown(results: dict[str, Any]) -> str:
             "list and an object; a fresh exception per call, only the SDK call timed. *Calling thread*: the SDK's "
             "own background transport sending to a healthy loopback receiver, 3 ms between captures. *Full*: a "
             "transport that does everything up to the wire (JSON, envelope/store body, compression) in the "
-            f"calling thread, then drops the bytes. {c['iterations']} calls each, µs.\n\n")
+            f"calling thread, then drops the bytes. {c['iterations']} calls per process, best of {c.get('rounds', 1)} "
+            "processes (the one with the lowest median: the least disturbed by other load), µs.\n\n")
         rows = []
         for row in c["rows"]:
             cells = [f"{row['sdks'][s]['median']:,.0f} / {row['sdks'][s]['p95']:,.0f}" for s in SDKS]
@@ -158,7 +159,8 @@ def write_markdown(results: dict[str, Any]) -> str:
             "framework integration of each SDK: raven-flask/-django/-sanic/-tornado/-celery; sentry-sdk's "
             "default integrations; raven 6.10's contrib modules). Flask and Django through their WSGI "
             "callable, Sanic through its ASGI callable, Tornado over a keep-alive loopback connection, Celery "
-            "as a `delay().get()` round trip through a prefork worker and Redis. µs, median (p95).\n\n")
+            "as a `delay().get()` round trip through a prefork worker and Redis. Off and on alternate, each the "
+            "best of 3 processes (lowest median). µs, median (p95).\n\n")
         rows = []
         for row in bench["overhead"]["rows"]:
             if "skipped" in row:
