@@ -85,7 +85,6 @@ class Client:
         # enable_breadcrumbs=False: no crumbs at all, even from hooks another client installed
         self._context = Context(self, max_breadcrumbs=opts.max_breadcrumbs if opts.enable_breadcrumbs else 0,
                                 before_breadcrumb=opts.before_breadcrumb)
-        self._context.activate()
         self._ignore = self._compile_ignores(opts.ignore_exceptions)
         self._static = self._static_event_fields()
         self.transport: Transport | None = None
@@ -94,7 +93,9 @@ class Client:
             self.transport = transport_cls(self.dsn, opts, self.reports)
         else:
             logger.debug("raven is disabled: no DSN given and SENTRY_DSN is not set")
-        if opts.enable_breadcrumbs:
+        if self.is_enabled():  # overridable: raven-python's test clients enable themselves
+            self._context.activate()  # breadcrumbs recorded anywhere reach this client
+        if opts.enable_breadcrumbs and self.is_enabled():  # a disabled client touches nothing global
             if opts.install_logging_hook:
                 breadcrumbs.install_logging_hook()
             if opts.hook_libraries:

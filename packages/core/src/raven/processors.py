@@ -221,7 +221,7 @@ class SanitizeKeysProcessor(Processor):
         if isinstance(headers, dict):
             data["headers"] = {k: self.sanitize(k, v) for k, v in headers.items()}
         elif isinstance(headers, list):
-            data["headers"] = [[k, self.sanitize(k, v)] for k, v in headers if True]
+            data["headers"] = [[k, self.sanitize(k, v)] for k, v in headers]
         query = data.get("query_string")
         if isinstance(query, str) and query:
             data["query_string"] = self.scrub_pairs(query, "&")
