@@ -7,7 +7,7 @@ import os
 import sys
 import sysconfig
 from collections.abc import Iterable, Iterator
-from types import FrameType, TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any
 
 from .serializer import Serializer
@@ -50,6 +50,9 @@ def _hidden(frame: FrameType) -> bool:
         return False
 
 
+_CACHE_SIZE = 4096  # per-code and per-line caches are cleared when they grow past this
+
+
 class StackBuilder:
     """Builds Sentry frames; one per client so options are read once."""
 
@@ -63,6 +66,8 @@ class StackBuilder:
         self.exclude_paths = tuple(exclude_paths)
         self.max_frames = max_frames
         self._in_app_cache: dict[tuple[str, str], bool] = {}
+        self._static_cache: dict[CodeType, dict[str, Any]] = {}
+        self._context_cache: dict[tuple[str, int], tuple[list[str], str, list[str]]] = {}
 
     def stacktrace(self, frames: Iterable[tuple[FrameType, int]], capture_locals: bool | None = None) -> dict[str, Any]:
         """``{"frames": [...]}`` oldest first; very deep stacks keep both ends and drop the middle."""
@@ -80,41 +85,64 @@ class StackBuilder:
 
     def frame(self, frame: FrameType, lineno: int, with_locals: bool) -> dict[str, Any]:
         code = frame.f_code
-        abs_path = code.co_filename
-        module = frame.f_globals.get("__name__") or "?"
-        if not isinstance(module, str):
-            module = "?"
-        data: dict[str, Any] = {
-            "filename": _relative_filename(abs_path, module),
-            "abs_path": abs_path,
-            "module": module,
-            "function": getattr(code, "co_qualname", code.co_name),
-            "lineno": lineno,
-            "in_app": self.in_app(module, abs_path),
-        }
+        static = self._static_cache.get(code)
+        if static is None:
+            static = self._static_fields(code, frame.f_globals)
+        data = dict(static)
+        data["lineno"] = lineno
         if self.context_lines and lineno:
-            self._add_context(data, abs_path, lineno, frame.f_globals)
+            context = self._context_cache.get((code.co_filename, lineno))
+            if context is None:
+                context = self._context_lines(code.co_filename, lineno, frame.f_globals)
+            if context:
+                data["pre_context"], data["context_line"], data["post_context"] = context
         if with_locals:
             try:
-                local_vars = frame.f_locals
-                data["vars"] = {str(k): self.serialize(v) for k, v in list(local_vars.items())[:50]
-                                if not (isinstance(k, str) and k.startswith("__traceback"))}
+                serialize = self.serialize
+                data["vars"] = {
+                    str(k): serialize(v) for k, v in list(frame.f_locals.items())[:50]
+                    if not (isinstance(k, str) and k.startswith("__") and (k.endswith("__") or k.startswith("__traceback")))
+                }
             except Exception:
                 pass
         return data
 
-    def _add_context(self, data: dict[str, Any], path: str, lineno: int, module_globals: dict[str, Any]) -> None:
+    def _static_fields(self, code: CodeType, module_globals: dict[str, Any]) -> dict[str, Any]:
+        """What a frame's code always gives: file, module, function, in_app. Cached per code object."""
+        abs_path = code.co_filename
+        module = module_globals.get("__name__") or "?"
+        if not isinstance(module, str):
+            module = "?"
+        static = {
+            "filename": _relative_filename(abs_path, module),
+            "abs_path": abs_path,
+            "module": module,
+            "function": getattr(code, "co_qualname", code.co_name),
+            "in_app": self.in_app(module, abs_path),
+        }
+        if len(self._static_cache) >= _CACHE_SIZE:
+            self._static_cache.clear()
+        self._static_cache[code] = static
+        return static
+
+    def _context_lines(self, path: str, lineno: int, module_globals: dict[str, Any]) -> tuple[list[str], str, list[str]] | None:
+        """(pre_context, context_line, post_context) around ``lineno``; cached per (file, line)."""
         lines = linecache.getlines(path, module_globals)
         if not lines or lineno > len(lines):
-            return
+            return None
         n = self.context_lines
         limit = self.serialize.string_max_length
+
         def clean(line: str) -> str:
             line = line.rstrip("\r\n")
             return line if len(line) <= limit else line[:limit - 3] + "..."
-        data["pre_context"] = [clean(x) for x in lines[max(0, lineno - 1 - n): lineno - 1]]
-        data["context_line"] = clean(lines[lineno - 1])
-        data["post_context"] = [clean(x) for x in lines[lineno: lineno + n]]
+
+        context = ([clean(x) for x in lines[max(0, lineno - 1 - n): lineno - 1]], clean(lines[lineno - 1]),
+                   [clean(x) for x in lines[lineno: lineno + n]])
+        if len(self._context_cache) >= _CACHE_SIZE:
+            self._context_cache.clear()
+        self._context_cache[(path, lineno)] = context
+        return context
 
     def in_app(self, module: str, abs_path: str) -> bool:
         key = (module, abs_path)
