@@ -46,7 +46,11 @@ class ThreadedTransport(HTTPTransport):
 
     def _reset_state(self) -> None:
         """Fresh queues, locks and no threads: at construction and in a forked child."""
-        self._cond = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        # One lock, three wake-ups, so that a capture wakes only the encoder, not every thread.
+        self._cond = threading.Condition(lock)  # the queues drained: flush() waits here
+        self._raw_added = threading.Condition(lock)  # the encoder waits here
+        self._ready_added = threading.Condition(lock)  # the senders wait here
         self._raw: deque[dict[str, Any]] = deque()
         self._ready: deque[PreparedRequest] = deque()
         self._ready_bytes = 0
@@ -79,7 +83,7 @@ class ThreadedTransport(HTTPTransport):
             else:
                 overflow = False
                 self._raw.append(event)
-                self._cond.notify_all()
+                self._raw_added.notify()
         if overflow:
             self._overflow(event, category)
 
@@ -103,7 +107,7 @@ class ThreadedTransport(HTTPTransport):
         while True:
             with self._cond:
                 while not self._raw and not self._closed:
-                    if not self._cond.wait(REPORT_INTERVAL):
+                    if not self._raw_added.wait(REPORT_INTERVAL):
                         break
                 if self._closed and not self._raw:
                     return
@@ -133,7 +137,7 @@ class ThreadedTransport(HTTPTransport):
                 full = False
                 (self._ready.appendleft if front else self._ready.append)(request)
                 self._ready_bytes += size
-            self._cond.notify_all()
+            self._ready_added.notify()
         if full:
             if self._outbox is not None and self._outbox.spill_request(request):
                 return
@@ -158,7 +162,7 @@ class ThreadedTransport(HTTPTransport):
                     wait = self._backoff.remaining()
                     if self._ready and wait <= 0:
                         break
-                    self._cond.wait(wait if wait > 0 else None)
+                    self._ready_added.wait(wait if wait > 0 else None)
                 request = self._ready.popleft()
                 self._ready_bytes -= len(request.body)
                 self._in_flight += 1
@@ -260,6 +264,8 @@ class ThreadedTransport(HTTPTransport):
             self._raw.clear()
             self._ready_bytes = 0
             self._cond.notify_all()
+            self._raw_added.notify_all()
+            self._ready_added.notify_all()
         for request in leftovers:
             self._lose(request)
         if self._outbox is not None:
