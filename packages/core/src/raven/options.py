@@ -44,7 +44,7 @@ class ClientOptions:
     exclude_paths: tuple[str, ...] = ()
     string_max_length: int = 400
     list_max_length: int = 50
-    max_depth: int = 8
+    max_depth: int = 5
     max_stack_frames: int = 100
     capture_locals: bool = True
     auto_log_stacks: bool = False

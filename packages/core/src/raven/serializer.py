@@ -40,7 +40,7 @@ class Serializer:
 
     __slots__ = ("string_max_length", "list_max_length", "max_depth")
 
-    def __init__(self, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 8) -> None:
+    def __init__(self, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 5) -> None:
         self.string_max_length = string_max_length
         self.list_max_length = list_max_length
         self.max_depth = max_depth
@@ -154,8 +154,8 @@ def _kind_of(cls: type) -> int:
 _DEFAULT = Serializer()
 
 
-def transform(value: Any, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 8) -> Any:
+def transform(value: Any, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 5) -> Any:
     """JSON-safe copy of ``value`` (see :class:`Serializer`)."""
-    if (string_max_length, list_max_length, max_depth) == (400, 50, 8):
+    if (string_max_length, list_max_length, max_depth) == (400, 50, 5):
         return _DEFAULT(value)
     return Serializer(string_max_length, list_max_length, max_depth)(value)

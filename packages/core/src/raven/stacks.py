@@ -96,7 +96,8 @@ class StackBuilder:
                 context = self._context_lines(code.co_filename, lineno, frame.f_globals)
             if context:
                 data["pre_context"], data["context_line"], data["post_context"] = context
-        if with_locals:
+        # A module-level frame's locals are the module's globals: often large, rarely the cause.
+        if with_locals and code.co_name != "<module>":
             try:
                 serialize = self.serialize
                 data["vars"] = {

@@ -151,8 +151,8 @@ class HTTPTransport(Transport):
 
     def prepare_report(self) -> PreparedRequest | None:
         """A request carrying only the pending client report, if there is one."""
-        if self.store or not self.options.send_client_reports:
-            return None
+        if self.store or not self.options.send_client_reports or self.rate_limits.is_limited("internal"):
+            return None  # under a limit on every category the report waits, still counted
         report = self.reports.take()
         if report is None:
             return None

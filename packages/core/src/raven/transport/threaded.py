@@ -124,6 +124,7 @@ class ThreadedTransport(HTTPTransport):
             with self._cond:
                 self._encoding -= 1
                 self._cond.notify_all()  # flush() may be waiting on this event
+            time.sleep(0)  # let a capturing thread have the GIL now, not after a 5 ms switch interval
 
     def _periodic_report(self) -> PreparedRequest | None:
         return self.prepare_report() if self.report_due() else None
