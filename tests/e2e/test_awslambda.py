@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.awslambda.runtime import RuntimeAPI
 from tests.e2e.bugsink import Project
-from tests.e2e.lambda_runtime import LambdaRuntime
 from tests.e2e.servers import REPO
 from tests.relay import validate_event
 
@@ -32,9 +32,9 @@ def api_gateway_event(method: str, order_id: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-def runtime(project: Project, tmp_path: Path) -> Iterator[LambdaRuntime]:
+def runtime(project: Project, tmp_path: Path) -> Iterator[RuntimeAPI]:
     """The Runtime API and a function process polling it; each outcome notes Bugsink's event count."""
-    api = LambdaRuntime(on_outcome=project.digested_count)
+    api = RuntimeAPI(on_post=project.digested_count).start()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "AWS_", "_LAMBDA"))}
     env.update({
         "AWS_LAMBDA_RUNTIME_API": api.address, "LAMBDA_TASK_ROOT": str(APPS),
@@ -59,12 +59,12 @@ def runtime(project: Project, tmp_path: Path) -> Iterator[LambdaRuntime]:
         api.stop()
 
 
-def test_handler_error_is_in_bugsink_before_the_runtime_hears_of_it(runtime: LambdaRuntime, project: Project) -> None:
+def test_handler_error_is_in_bugsink_before_the_runtime_hears_of_it(runtime: RuntimeAPI, project: Project) -> None:
     """A raising handler's event is stored before the error is posted (when Lambda would freeze the process)."""
-    invocation = runtime.invoke(api_gateway_event("DELETE", 42)).wait()
+    invocation = runtime.invoke(api_gateway_event("DELETE", 42), timeout_s=30).wait(30)
     assert invocation.outcome == "error"
     assert invocation.body["errorType"] == "ArithmeticError"
-    assert invocation.seen_at_outcome == 1  # already digested by Bugsink when the runtime posted the error
+    assert invocation.seen_at_post == 1  # already digested by Bugsink when the runtime posted the error
 
     (event,) = project.events()
     data = event["data"]
@@ -84,13 +84,13 @@ def test_handler_error_is_in_bugsink_before_the_runtime_hears_of_it(runtime: Lam
     assert (data["release"], data["environment"]) == ("orders-fn@12", "e2e")
 
 
-def test_warm_invocations_group_and_successes_send_nothing(runtime: LambdaRuntime, project: Project) -> None:
+def test_warm_invocations_group_and_successes_send_nothing(runtime: RuntimeAPI, project: Project) -> None:
     """Three failing refunds in one warm process are one issue; a successful invocation adds nothing."""
-    ok = runtime.invoke(api_gateway_event("GET", 7)).wait()
+    ok = runtime.invoke(api_gateway_event("GET", 7), timeout_s=30).wait(30)
     assert ok.outcome == "response" and ok.body == {"statusCode": 200, "body": "order 7 ok"}
     for order_id in (1, 2, 3):
-        failed = runtime.invoke(api_gateway_event("DELETE", order_id)).wait()
+        failed = runtime.invoke(api_gateway_event("DELETE", order_id), timeout_s=30).wait(30)
         assert failed.outcome == "error"
-        assert failed.seen_at_outcome == order_id
+        assert failed.seen_at_post == order_id
     (issue,) = project.issues()
     assert issue["digested_event_count"] == 3

@@ -52,13 +52,25 @@ def fetch_package_version(dist_name: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _distributions() -> dict[str, str]:
-    from importlib import metadata
+    """Name -> version of the installed distributions, read from their metadata folders' names.
 
+    ``NAME-VERSION.dist-info`` says both, so one directory listing per ``sys.path`` entry is
+    enough: reading every METADATA file (importlib.metadata) costs a thousand file reads, which
+    a sender thread competing with a busy app for the GIL would pay for in seconds.
+    """
     versions: dict[str, str] = {}
-    for dist in metadata.distributions():
-        name = dist.metadata.get("Name")
-        if name:
-            versions[name.lower()] = dist.version
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            stem, dot, suffix = folder.rpartition(".")
+            if suffix not in ("dist-info", "egg-info") or not dot:
+                continue
+            name, sep, version = stem.partition("-")
+            if sep and version:
+                versions.setdefault(name.lower().replace("_", "-"), version.split("-")[0])
     return versions
 
 

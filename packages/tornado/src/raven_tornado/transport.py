@@ -65,14 +65,12 @@ class TornadoTransport(HTTPTransport):
 
     # -- the calling side ---------------------------------------------------------------------
     def send_event(self, event: dict[str, Any]) -> None:
-        category = category_of(event)
-        if self.rate_limits.is_limited(category):
-            self.reports.record("ratelimit_backoff", category)
+        category = self.admit(event)
+        if category is None:
             return
         with self._cond:
             if self._closed:
-                self.reports.record("network_error", category)
-                logger.debug("event %s dropped: transport closed", event.get("event_id"))
+                self.record_closed(event, category)
                 return
             overflow = len(self._queue) >= self.options.queue_size
             if not overflow:

@@ -7,6 +7,7 @@ Transports that do their I/O differently (a thread pool, Tornado's IOLoop) subcl
 
 from __future__ import annotations
 
+import abc
 import logging
 import random
 import time
@@ -51,7 +52,7 @@ class Backoff:
         return self.until - time.monotonic()
 
 
-class Transport:
+class Transport(abc.ABC):
     """Receives finished events from the client and delivers them."""
 
     def __init__(self, dsn: Dsn, options: ClientOptions, reports: ClientReports | None = None) -> None:
@@ -59,9 +60,9 @@ class Transport:
         self.options = options
         self.reports = reports or ClientReports()
 
+    @abc.abstractmethod
     def send_event(self, event: dict[str, Any]) -> None:
         """Deliver ``event`` (a JSON-safe dict); must not raise unless ``raise_send_errors``."""
-        raise NotImplementedError
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait for pending events; True when nothing is pending."""
@@ -104,6 +105,29 @@ class HTTPTransport(Transport):
         if ca_certs and self.verify:
             self.verify = ca_certs
         self._last_overflow_warning = -OVERFLOW_WARNING_INTERVAL
+        # One dict shared by every request (never mutated): a queued backlog holds no copies.
+        self.request_headers = {
+            "User-Agent": USER_AGENT,
+            "X-Sentry-Auth": self.auth,
+            "Content-Encoding": "gzip",
+            "Content-Type": "application/json" if self.store else "application/x-sentry-envelope",
+        }
+
+    def admit(self, event: dict[str, Any]) -> str | None:
+        """The event's category, or None when that category is rate limited (the drop is counted).
+
+        Queuing transports call this first, so a limited event never takes queue room.
+        """
+        category = category_of(event)
+        if self.rate_limits.is_limited(category):
+            self.reports.record("ratelimit_backoff", category)
+            return None
+        return category
+
+    def record_closed(self, event: dict[str, Any], category: str) -> None:
+        """Count an event captured after the transport was closed."""
+        self.reports.record("network_error", category)
+        logger.debug("event %s dropped: transport closed", event.get("event_id"))
 
     def record_overflow(self, category: str) -> None:
         """Count an event dropped because the queue is full; warn at most once a minute."""
@@ -118,13 +142,6 @@ class HTTPTransport(Transport):
         """True when dropped events are counted and no report went out for REPORT_INTERVAL."""
         return self.reports.pending() and time.monotonic() - self.reports.last_taken >= REPORT_INTERVAL
 
-    def _headers(self) -> dict[str, str]:
-        return {
-            "User-Agent": USER_AGENT,
-            "X-Sentry-Auth": self.auth,
-            "Content-Encoding": "gzip",
-            "Content-Type": "application/json" if self.store else "application/x-sentry-envelope",
-        }
 
     def prepare(self, event: dict[str, Any]) -> PreparedRequest | None:
         """The request for ``event``, or None when it must not be sent (counted as dropped)."""
@@ -141,13 +158,13 @@ class HTTPTransport(Transport):
             return None
         event_id = event.get("event_id")
         if self.store:
-            return PreparedRequest(self.url, self._headers(), gzip_body(payload), category, event_id)
+            return PreparedRequest(self.url, self.request_headers, gzip_body(payload), category, event_id)
         report = self.reports.take() if self.options.send_client_reports else None
         items = [("event", payload)]
         if report is not None:
             items.append(("client_report", dumps(report)))
         body = encode_envelope(self._envelope_headers(event_id), items)
-        return PreparedRequest(self.url, self._headers(), gzip_body(body), category, event_id, report)
+        return PreparedRequest(self.url, self.request_headers, gzip_body(body), category, event_id, report)
 
     def prepare_report(self) -> PreparedRequest | None:
         """A request carrying only the pending client report, if there is one."""
@@ -157,7 +174,7 @@ class HTTPTransport(Transport):
         if report is None:
             return None
         body = encode_envelope(self._envelope_headers(None), [("client_report", dumps(report))])
-        return PreparedRequest(self.url, self._headers(), gzip_body(body), "internal", None, report)
+        return PreparedRequest(self.url, self.request_headers, gzip_body(body), "internal", None, report)
 
     def _envelope_headers(self, event_id: str | None) -> dict[str, Any]:
         headers: dict[str, Any] = {"sent_at": rfc3339_now(), "dsn": self.dsn.public(),

@@ -149,7 +149,7 @@ class Outbox:
                 meta_line, _, body = data[len(MAGIC):].partition(b"\n")
                 meta = json.loads(meta_line)
                 body = _refresh_sent_at(body, meta["headers"])
-                requests.append(PreparedRequest(transport.url, transport._headers(), body, meta["category"],
+                requests.append(PreparedRequest(transport.url, transport.request_headers, body, meta["category"],
                                                 meta["event_id"], None, path))
             except Exception as exc:
                 logger.warning("skipping unreadable outbox file %s: %s", path, exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import marshal
 import os
 import sys
 import threading
@@ -27,6 +28,19 @@ __all__ = ["ThreadedTransport"]
 logger = logging.getLogger("raven.transport")
 
 _live: weakref.WeakSet[ThreadedTransport] = weakref.WeakSet()
+# What an event that marshal cannot compact is assumed to hold, for the byte bound.
+UNCOMPACT_EVENT_BYTES = 64 * 1024
+
+
+def _compact(event: dict[str, Any]) -> bytes | dict[str, Any]:
+    """The event as marshal bytes: a few microseconds, a fraction of the memory, and nothing for
+    the garbage collector to walk while a burst waits in the queue. JSON and gzip stay on the
+    encoder thread. Events marshal cannot carry (objects a before_send added) stay as they are.
+    """
+    try:
+        return marshal.dumps(event)
+    except ValueError:
+        return event
 
 
 class ThreadedTransport(HTTPTransport):
@@ -43,6 +57,7 @@ class ThreadedTransport(HTTPTransport):
         self._reset_state()
         _live.add(self)
         _register_process_hooks()
+        _warm_up()
 
     def _reset_state(self) -> None:
         """Fresh queues, locks and no threads: at construction and in a forked child."""
@@ -51,12 +66,14 @@ class ThreadedTransport(HTTPTransport):
         self._cond = threading.Condition(lock)  # the queues drained: flush() waits here
         self._raw_added = threading.Condition(lock)  # the encoder waits here
         self._ready_added = threading.Condition(lock)  # the senders wait here
-        self._raw: deque[dict[str, Any]] = deque()
+        self._raw: deque[bytes | dict[str, Any]] = deque()  # events as captured, compacted
         self._ready: deque[PreparedRequest] = deque()
-        self._ready_bytes = 0
+        self._queued_bytes = 0  # raw (compacted) and ready (compressed) bytes held
         self._in_flight = 0
         self._sending: set[PreparedRequest] = set()  # the requests behind _in_flight
-        self._encoding = 0
+        self._encoding = 0  # events taken from _raw, not yet in _ready; written by the encoder only
+        self._encoder_idle = False
+        self._flush_waiters = 0
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._pid = os.getpid()
@@ -67,24 +84,28 @@ class ThreadedTransport(HTTPTransport):
     def send_event(self, event: dict[str, Any]) -> None:
         if self._pid != os.getpid():
             self._reset_state()  # forked without our at-fork hook (e.g. os.fork from C)
-        category = category_of(event)
-        if self.rate_limits.is_limited(category):
-            self.reports.record("ratelimit_backoff", category)
+        category = self.admit(event)
+        if category is None:
             return
+        item = _compact(event)
+        size = len(item) if isinstance(item, bytes) else UNCOMPACT_EVENT_BYTES
         with self._cond:
             if self._closed:
-                self.reports.record("network_error", category)
-                logger.debug("event %s dropped: transport closed", event.get("event_id"))
-                return
-            if not self._threads:
-                self._start()
-            if len(self._raw) + len(self._ready) >= self.options.queue_size:
-                overflow = True
+                closed, overflow = True, False
             else:
-                overflow = False
-                self._raw.append(event)
-                self._raw_added.notify()
-        if overflow:
+                closed = False
+                if not self._threads:
+                    self._start()
+                overflow = (len(self._raw) + len(self._ready) >= self.options.queue_size
+                            or self._queued_bytes + size > self.options.queue_max_bytes)
+                if not overflow:
+                    self._raw.append(item)
+                    self._queued_bytes += size
+                    if self._encoder_idle:
+                        self._raw_added.notify()
+        if closed:
+            self.record_closed(event, category)
+        elif overflow:
             self._overflow(event, category)
 
     def _overflow(self, event: dict[str, Any], category: str) -> None:
@@ -106,13 +127,20 @@ class ThreadedTransport(HTTPTransport):
             self._load_outbox()
         while True:
             with self._cond:
-                while not self._raw and not self._closed:
-                    if not self._raw_added.wait(REPORT_INTERVAL):
-                        break
-                if self._closed and not self._raw:
+                if self._raw:
+                    item: bytes | dict[str, Any] | None = self._raw.popleft()
+                    self._queued_bytes -= len(item) if isinstance(item, bytes) else UNCOMPACT_EVENT_BYTES
+                    self._encoding += 1
+                else:
+                    item = None
+            if item is None:
+                if not self._wait_for_events():
                     return
-                event = self._raw.popleft() if self._raw else None
-                self._encoding += 1
+                if self._raw:
+                    continue
+                with self._cond:
+                    self._encoding += 1  # a periodic client report, accounted like an event
+            event = (marshal.loads(item) if isinstance(item, bytes) else item) if item is not None else None
             try:
                 request = self.prepare(event) if event is not None else self._periodic_report()
             except Exception:
@@ -123,8 +151,25 @@ class ThreadedTransport(HTTPTransport):
                 self._push_ready(request)
             with self._cond:
                 self._encoding -= 1
-                self._cond.notify_all()  # flush() may be waiting on this event
-            time.sleep(0)  # let a capturing thread have the GIL now, not after a 5 ms switch interval
+                if self._flush_waiters:
+                    self._cond.notify_all()
+                backlog = len(self._raw)
+            if backlog < 100:
+                # Hand the GIL to a capturing thread now rather than after the 5 ms switch interval;
+                # under a backlog, keep encoding so the queue shrinks.
+                time.sleep(0)
+
+    def _wait_for_events(self) -> bool:
+        """Sleep until events arrive (or a report may be due); False when the transport closed."""
+        with self._cond:
+            self._encoder_idle = True
+            try:
+                while not self._raw and not self._closed:
+                    if not self._raw_added.wait(REPORT_INTERVAL):
+                        break
+            finally:
+                self._encoder_idle = False
+            return bool(self._raw) or not self._closed
 
     def _periodic_report(self) -> PreparedRequest | None:
         return self.prepare_report() if self.report_due() else None
@@ -132,12 +177,12 @@ class ThreadedTransport(HTTPTransport):
     def _push_ready(self, request: PreparedRequest, front: bool = False) -> None:
         size = len(request.body)
         with self._cond:
-            if not front and self._ready_bytes + size > self.options.queue_max_bytes:
+            if not front and self._queued_bytes + size > self.options.queue_max_bytes:
                 full = True
             else:
                 full = False
                 (self._ready.appendleft if front else self._ready.append)(request)
-                self._ready_bytes += size
+                self._queued_bytes += size
             self._ready_added.notify()
         if full:
             if self._outbox is not None and self._outbox.spill_request(request):
@@ -165,7 +210,7 @@ class ThreadedTransport(HTTPTransport):
                         break
                     self._ready_added.wait(wait if wait > 0 else None)
                 request = self._ready.popleft()
-                self._ready_bytes -= len(request.body)
+                self._queued_bytes -= len(request.body)
                 self._in_flight += 1
                 self._sending.add(request)
             try:
@@ -242,7 +287,11 @@ class ThreadedTransport(HTTPTransport):
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         return False
-                    self._cond.wait(remaining if remaining is not None else 1.0)
+                    self._flush_waiters += 1
+                    try:
+                        self._cond.wait(min(remaining, 0.5) if remaining is not None else 0.5)
+                    finally:
+                        self._flush_waiters -= 1
                 if not self.reports.pending() or self._closed or self.store:
                     return True
                 if not self._threads:
@@ -263,7 +312,7 @@ class ThreadedTransport(HTTPTransport):
             sending = list(self._sending)
             self._ready.clear()
             self._raw.clear()
-            self._ready_bytes = 0
+            self._queued_bytes = 0
             self._cond.notify_all()
             self._raw_added.notify_all()
             self._ready_added.notify_all()
@@ -274,9 +323,9 @@ class ThreadedTransport(HTTPTransport):
                 self._outbox.spill_request(request)
         return done
 
-    def _safe_prepare(self, event: dict[str, Any]) -> PreparedRequest | None:
+    def _safe_prepare(self, item: bytes | dict[str, Any]) -> PreparedRequest | None:
         try:
-            return self.prepare(event)
+            return self.prepare(marshal.loads(item) if isinstance(item, bytes) else item)
         except Exception:
             return None
 
@@ -300,6 +349,38 @@ def _at_exit() -> None:
             transport._at_exit()
         except Exception:
             pass
+
+
+_warmed_up = False
+
+
+def _warm_up() -> None:
+    """Import what sending needs (requests, json, gzip) and list installed packages, once, in the
+    background, as soon as a client exists.
+
+    Done lazily on the first event instead, these imports would compete for the GIL with an app
+    that may be busy capturing a burst: every file read would wait out a 5 ms switch interval,
+    and the first events would sit in the queue for seconds.
+    """
+    global _warmed_up
+    if _warmed_up:
+        return
+    _warmed_up = True
+
+    def work() -> None:
+        try:
+            import gzip  # noqa: F401
+            import json  # noqa: F401
+
+            import requests  # noqa: F401
+
+            from ..versioning import get_module_versions
+
+            get_module_versions()
+        except Exception:  # sending will report the same problem, where it can be handled
+            pass
+
+    threading.Thread(target=work, name="raven-warm-up", daemon=True).start()
 
 
 _hooks_registered = False
