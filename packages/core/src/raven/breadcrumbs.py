@@ -117,7 +117,7 @@ def _record_log(record: logging.LogRecord) -> None:
     if _is_ignored(name) or not get_active_contexts():
         return
     lg = logging.getLogger(name)
-    args = (lg, record.levelno, record.msg, record.args, {})
+    args: tuple[Any, ...] = (lg, record.levelno, record.msg, record.args, {})
     special = _special_handlers.get(name)
     if special is not None and special(*args):
         return

@@ -121,7 +121,7 @@ class Client:
             raise ConfigurationError(f"option 'processors': cannot load {spec!r}: {exc}") from None
 
     @staticmethod
-    def _compile_ignores(patterns: tuple[str, ...]) -> Callable[[type[BaseException]], bool]:
+    def _compile_ignores(patterns: tuple[Any, ...]) -> Callable[[type[BaseException]], bool]:
         exact = {p for p in patterns if isinstance(p, str) and "*" not in p}
         wild = [p for p in patterns if isinstance(p, str) and "*" in p]
         classes = tuple(p for p in patterns if isinstance(p, type))
@@ -138,7 +138,7 @@ class Client:
                     return True
             return False
 
-        return ignored
+        return ignored  # type: ignore[return-value]
 
     def _static_event_fields(self) -> dict[str, Any]:
         opts = self.options
@@ -412,10 +412,9 @@ class _CaptureExceptions:
     def __enter__(self) -> _CaptureExceptions:
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: TracebackType | None) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc is not None and isinstance(exc, self.exceptions):
             self.client.captureException(exc, **self.kwargs)
-        return False
 
 
 def _event_id() -> str:
@@ -432,7 +431,7 @@ def _to_exception(exc_info: Any) -> BaseException | None:
     if exc_info is None or exc_info is True:
         return sys.exc_info()[1]
     if isinstance(exc_info, tuple) and len(exc_info) == 3:
-        exc = exc_info[1]
+        exc: BaseException | None = exc_info[1]
         if exc is None and exc_info[0] is not None:
             exc = exc_info[0]()
         if exc is not None and exc.__traceback__ is None and exc_info[2] is not None:

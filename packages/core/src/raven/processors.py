@@ -235,7 +235,8 @@ class SanitizeKeysProcessor(Processor):
                                for k, v in cookies.items()}
 
     def filter_extra(self, data: dict[str, Any]) -> dict[str, Any]:
-        return self.scrub(data)
+        scrubbed: dict[str, Any] = self.scrub(data)
+        return scrubbed
 
 
 class SanitizePasswordsProcessor(SanitizeKeysProcessor):

@@ -140,7 +140,7 @@ _SAFE_AS_IS = frozenset({int, bool, type(None)})
 _SCALAR, _MAPPING, _SEQUENCE = 0, 1, 2
 _KINDS: dict[type, int] = {}
 # Containers iterated without side effects; never generators, files or other iterators.
-_SEQUENCES = (list, tuple, Set, frozenset, range, type({}.keys()), type({}.values()))
+_SEQUENCES: tuple[type, ...] = (list, tuple, Set, frozenset, range, type({}.keys()), type({}.values()))
 
 
 def _kind_of(cls: type) -> int:

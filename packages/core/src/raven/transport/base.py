@@ -41,7 +41,7 @@ class Backoff:
     def failed(self) -> float:
         """Record a failure; the pause (seconds) that follows it."""
         self.failures += 1
-        delay = min(MAX_BACKOFF, 2 ** min(self.failures - 1, 6)) * random.uniform(0.5, 1.0)
+        delay = min(MAX_BACKOFF, 2.0 ** min(self.failures - 1, 6)) * random.uniform(0.5, 1.0)
         self.until = max(self.until, time.monotonic() + delay)
         return delay
 

@@ -112,6 +112,7 @@ class Outbox:
         with self._lock:
             if self._count is None:
                 self._scan()
+            assert self._count is not None
             if self._count < self.max_events and self._bytes + incoming <= self.max_bytes:
                 self._count += 1
                 self._bytes += incoming
