@@ -123,6 +123,10 @@ class ThreadedTransport(HTTPTransport):
 
     # -- the encoder thread ----------------------------------------------------------------------
     def _encode_loop(self) -> None:
+        try:
+            _import_sending_modules()
+        except Exception:
+            logger.exception("raven cannot import what sending needs")
         if self._outbox is not None:
             self._load_outbox()
         while True:
@@ -228,6 +232,7 @@ class ThreadedTransport(HTTPTransport):
             return
         session = getattr(self._local, "session", None)
         if session is None:
+            _import_sending_modules()
             import requests
 
             session = self._local.session = requests.Session()
@@ -337,6 +342,9 @@ class ThreadedTransport(HTTPTransport):
 
 
 def _after_fork_in_child() -> None:
+    global _import_guard, _guard_taken_for_fork
+    _import_guard = threading.Lock()
+    _guard_taken_for_fork = False
     for transport in list(_live):
         transport.rate_limits._lock = threading.Lock()
         transport.reports.after_fork()
@@ -351,36 +359,62 @@ def _at_exit() -> None:
             pass
 
 
-_warmed_up = False
+# Held while Raven's threads import what sending needs, and by the forking thread around fork():
+# a thread that dies in the fork while importing would leave that module's import lock held
+# forever in the child (gunicorn --preload and Celery prefork fork right after the app starts).
+_import_guard = threading.Lock()
+_imports_done = False
+_guard_taken_for_fork = False
+
+
+def _import_sending_modules() -> None:
+    """Import requests, json, gzip and copy, and list installed packages, once per process."""
+    global _imports_done
+    if _imports_done:
+        return
+    with _import_guard:
+        if _imports_done:
+            return
+        import copy  # noqa: F401
+        import gzip  # noqa: F401
+        import json  # noqa: F401
+
+        import requests  # noqa: F401
+
+        from ..versioning import get_module_versions
+
+        get_module_versions()
+        _imports_done = True
 
 
 def _warm_up() -> None:
-    """Import what sending needs (requests, json, gzip) and list installed packages, once, in the
-    background, as soon as a client exists.
+    """Do the imports in the background as soon as a client exists.
 
-    Done lazily on the first event instead, these imports would compete for the GIL with an app
-    that may be busy capturing a burst: every file read would wait out a 5 ms switch interval,
-    and the first events would sit in the queue for seconds.
+    Left to the first event, they would compete for the GIL with an app that may be busy capturing
+    a burst: every file read would wait out a 5 ms switch interval, and the first events would
+    sit in the queue for seconds.
     """
-    global _warmed_up
-    if _warmed_up:
-        return
-    _warmed_up = True
+    if not _imports_done:
+        threading.Thread(target=_safe_imports, name="raven-warm-up", daemon=True).start()
 
-    def work() -> None:
-        try:
-            import gzip  # noqa: F401
-            import json  # noqa: F401
 
-            import requests  # noqa: F401
+def _safe_imports() -> None:
+    try:
+        _import_sending_modules()
+    except Exception:  # sending reports the same problem where it can be handled
+        pass
 
-            from ..versioning import get_module_versions
 
-            get_module_versions()
-        except Exception:  # sending will report the same problem, where it can be handled
-            pass
+def _before_fork() -> None:
+    global _guard_taken_for_fork
+    _guard_taken_for_fork = _import_guard.acquire(timeout=10)
 
-    threading.Thread(target=work, name="raven-warm-up", daemon=True).start()
+
+def _after_fork_in_parent() -> None:
+    global _guard_taken_for_fork
+    if _guard_taken_for_fork:
+        _guard_taken_for_fork = False
+        _import_guard.release()
 
 
 _hooks_registered = False
@@ -390,5 +424,6 @@ def _register_process_hooks() -> None:
     global _hooks_registered
     if not _hooks_registered:
         _hooks_registered = True
-        os.register_at_fork(after_in_child=_after_fork_in_child)
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                            after_in_child=_after_fork_in_child)
         atexit.register(_at_exit)
