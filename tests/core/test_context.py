@@ -194,3 +194,32 @@ async def test_task_scope_with_context_manager(collector: CollectingClient) -> N
 
     assert await asyncio.create_task(child()) == {"tags": {"child": "1"}}
     assert collector.context.get() == {"user": {"id": "parent"}}
+
+
+def test_lazy_request_and_user_are_computed_only_at_capture(collector: CollectingClient) -> None:
+    """Callables set for request/user/transaction run only when an event is captured, once per event."""
+    calls: list[str] = []
+
+    def request() -> dict[str, Any]:
+        calls.append("request")
+        return {"url": "http://example.com/lazy", "method": "GET"}
+
+    collector.context.merge({"request": request, "user": lambda: {"id": "lazy-user"},
+                             "transaction": lambda: "lazy.view"})
+    assert calls == []
+    collector.captureMessage("now")
+    (event,) = collector.events
+    assert calls == ["request"]
+    assert event["request"]["url"] == "http://example.com/lazy"
+    assert event["user"] == {"id": "lazy-user"} and event["transaction"] == "lazy.view"
+
+
+def test_failing_lazy_value_is_left_out_and_the_event_still_sent(collector: CollectingClient) -> None:
+    """A lazy value that raises is left out of the event; the capture itself succeeds."""
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("request is gone")
+
+    collector.context.merge({"request": broken, "user": {"id": 7}})
+    assert collector.captureMessage("still sent")
+    (event,) = collector.events
+    assert "request" not in event and event["user"] == {"id": 7}

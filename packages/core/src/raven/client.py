@@ -324,6 +324,11 @@ class Client:
             for key in _PASSTHROUGH:
                 if key in source and source[key] is not None:
                     event[key] = source[key]
+        for key in _LAZY_KEYS:
+            if callable(event.get(key)):  # set lazily in the context: computed only now, at capture
+                value = _resolve(event.pop(key), key)
+                if value is not None:
+                    event[key] = value
         event["level"] = _level_name(event.get("level", "error"))
         site = {"site": self.options.site} if self.options.site else {}  # raven-python's ``site`` option
         event["tags"] = _tags({**site, **self.options.tags, **ctx_data.get("tags", {}), **data.get("tags", {}),
@@ -415,6 +420,18 @@ class _CaptureExceptions:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc is not None and isinstance(exc, self.exceptions):
             self.client.captureException(exc, **self.kwargs)
+
+
+# Context keys whose value may be a zero-argument callable (see Context.merge).
+_LAZY_KEYS = ("request", "user", "transaction", "culprit")
+
+
+def _resolve(value: Callable[[], Any], key: str) -> Any:
+    try:
+        return value()
+    except Exception:
+        logger.warning("could not compute the event's %r from the context; left out", key, exc_info=True)
+        return None
 
 
 def _event_id() -> str:

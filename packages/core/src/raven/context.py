@@ -55,7 +55,12 @@ class Context:
 
     # -- data ---------------------------------------------------------------------------------
     def merge(self, data: Mapping[str, Any], activate: bool = True) -> None:
-        """Replace top-level keys; ``tags``, ``extra`` and ``contexts`` are merged key by key."""
+        """Replace top-level keys; ``tags``, ``extra`` and ``contexts`` are merged key by key.
+
+        ``request``, ``user``, ``transaction`` and ``culprit`` may be zero-argument callables:
+        they are called only when an event is captured, so an integration can attach request
+        data at no cost to the requests that never fail.
+        """
         if activate:
             self.activate()
         state = self._var.get()

@@ -23,7 +23,8 @@ class Sentry:
         context = self.client.context
         context.__enter__()
         try:
-            context.merge({"request": request_from_wsgi_environ(environ, client=self.client)})
+            client = self.client
+            context.merge({"request": lambda: request_from_wsgi_environ(environ, client=client)})  # at capture
             iterable = self.application(environ, start_response)
         except BaseException:
             self.handle_exception(environ)

@@ -200,10 +200,13 @@ class Sentry:
             context.__enter__()
             request.environ[_SCOPE_KEY] = context
             g.pop("sentry_event_id", None)
-            # No body here: reading it up front would consume a stream the view may want.
+            # Computed only if an event is captured; no body here: reading it up front would
+            # consume a stream the view may want.
+            current = request._get_current_object()  # type: ignore[attr-defined]
+            body_size = state.client.options.max_request_body_size
             context.merge({
-                "request": request_info(request, state.client.options.max_request_body_size, with_body=False),
-                "transaction": transaction_name(request),
+                "request": lambda: request_info(current, body_size, with_body=False),
+                "transaction": lambda: transaction_name(current),
             })
 
     def _on_exception(self, app: Flask, exception: BaseException | None = None, **_: Any) -> None:

@@ -191,9 +191,10 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
         if client is None or not state.active:
             return
         with _guard("reading the request"):
-            client.context.merge({
-                "transaction": transaction_name(request),
-                "request": request_data(request, client.options.max_request_body_size),
+            body_size = client.options.max_request_body_size
+            client.context.merge({  # computed only if an event is captured
+                "transaction": lambda: transaction_name(request),
+                "request": lambda: request_data(request, body_size),
             })
 
     async def raven_exception(request: Request, exception: BaseException) -> None:
