@@ -71,7 +71,7 @@ class ThreadedTransport(HTTPTransport):
         self._queued_bytes = 0  # raw (compacted) and ready (compressed) bytes held
         self._in_flight = 0
         self._sending: set[PreparedRequest] = set()  # the requests behind _in_flight
-        self._encoding = 0  # events taken from _raw, not yet in _ready; written by the encoder only
+        self._encoding = 0  # events the encoder took from _raw and has not yet queued as requests
         self._encoder_idle = False
         self._flush_waiters = 0
         self._closed = False
