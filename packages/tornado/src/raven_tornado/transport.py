@@ -20,12 +20,10 @@ from the calling thread, where blocking harms nothing.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextvars
 import logging
 import threading
 import time
-import weakref
 from collections import deque
 from typing import Any
 
@@ -38,9 +36,6 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 __all__ = ["TornadoTransport"]
 
 logger = logging.getLogger("raven.tornado")
-
-_live: weakref.WeakSet[TornadoTransport] = weakref.WeakSet()
-_atexit_registered = False
 
 
 class TornadoTransport(HTTPTransport):
@@ -60,8 +55,7 @@ class TornadoTransport(HTTPTransport):
         self._report_timer: asyncio.TimerHandle | None = None
         self._blocking_lock = threading.Lock()
         self._session: Any = None
-        _live.add(self)
-        _register_atexit()
+        self.close_at_exit()
 
     # -- the calling side ---------------------------------------------------------------------
     def send_event(self, event: dict[str, Any]) -> None:
@@ -353,7 +347,7 @@ class TornadoTransport(HTTPTransport):
             self._session.close()
         return done
 
-    def _at_exit(self) -> None:
+    def at_exit(self) -> None:
         if self._queue and not self._closed:
             self.close(self.options.shutdown_timeout)
 
@@ -363,18 +357,3 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _at_exit() -> None:
-    for transport in list(_live):
-        try:
-            transport._at_exit()
-        except Exception:
-            pass
-
-
-def _register_atexit() -> None:
-    global _atexit_registered
-    if not _atexit_registered:
-        _atexit_registered = True
-        atexit.register(_at_exit)

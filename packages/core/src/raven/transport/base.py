@@ -8,9 +8,11 @@ Transports that do their I/O differently (a thread pool, Tornado's IOLoop) subcl
 from __future__ import annotations
 
 import abc
+import atexit
 import logging
 import random
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,6 +72,30 @@ class Transport(abc.ABC):
 
     def close(self, timeout: float | None = None) -> bool:
         return self.flush(timeout)
+
+    def at_exit(self) -> None:
+        """What becomes of pending events when the interpreter exits: by default, close()."""
+        self.close(self.options.shutdown_timeout)
+
+    def close_at_exit(self) -> None:
+        """Have :meth:`at_exit` called at interpreter exit (the transport is held weakly)."""
+        global _exit_hook_registered
+        if not _exit_hook_registered:
+            _exit_hook_registered = True
+            atexit.register(_run_exit_hooks)
+        _closing_at_exit.add(self)
+
+
+_closing_at_exit: weakref.WeakSet[Transport] = weakref.WeakSet()
+_exit_hook_registered = False
+
+
+def _run_exit_hooks() -> None:
+    for transport in list(_closing_at_exit):
+        try:
+            transport.at_exit()
+        except Exception:
+            pass  # the interpreter is going away: nothing left to tell
 
 
 class PreparedRequest:

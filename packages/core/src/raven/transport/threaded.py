@@ -8,7 +8,6 @@ erroring. Nothing is dropped without being counted for the next client report.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import marshal
 import os
@@ -56,7 +55,8 @@ class ThreadedTransport(HTTPTransport):
                                   self.options.outbox_max_bytes, self.reports)
         self._reset_state()
         _live.add(self)
-        _register_process_hooks()
+        _register_fork_hooks()
+        self.close_at_exit()
         _warm_up()
 
     def _reset_state(self) -> None:
@@ -334,7 +334,7 @@ class ThreadedTransport(HTTPTransport):
         except Exception:
             return None
 
-    def _at_exit(self) -> None:
+    def at_exit(self) -> None:
         pending = self.pending()
         if pending and self._pid == os.getpid():
             print(f"raven: sending {pending} pending events", file=sys.stderr, flush=True)
@@ -349,14 +349,6 @@ def _after_fork_in_child() -> None:
         transport.rate_limits._lock = threading.Lock()
         transport.reports.after_fork()
         transport._reset_state()
-
-
-def _at_exit() -> None:
-    for transport in list(_live):
-        try:
-            transport._at_exit()
-        except Exception:
-            pass
 
 
 # Held while Raven's threads import what sending needs, and by the forking thread around fork():
@@ -420,10 +412,9 @@ def _after_fork_in_parent() -> None:
 _hooks_registered = False
 
 
-def _register_process_hooks() -> None:
+def _register_fork_hooks() -> None:
     global _hooks_registered
     if not _hooks_registered:
         _hooks_registered = True
         os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
                             after_in_child=_after_fork_in_child)
-        atexit.register(_at_exit)
