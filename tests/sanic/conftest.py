@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sanic import Sanic
+from sanic import HTTPResponse, Request, Sanic, text
 from tests.relay import validate_event
 
 
@@ -82,3 +82,19 @@ async def http(app: Sanic, **client_kwargs: Any) -> AsyncIterator[httpx.AsyncCli
     client_kwargs.setdefault("timeout", 30.0)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, **client_kwargs) as client:
         yield client
+
+
+def app_with_routes(make_app: Callable[..., Sanic]) -> Sanic:
+    """A fresh app with ``/fail`` (GET and POST; raises ValueError) and ``/ok``."""
+    app = make_app()
+
+    @app.route("/fail", methods=["GET", "POST"])
+    async def fail(request: Request) -> HTTPResponse:
+        raise ValueError("route failed")
+
+    @app.get("/ok")
+    async def ok(request: Request) -> HTTPResponse:
+        return text("fine")
+
+    return app
+

@@ -19,26 +19,12 @@ from sanic.response import json as json_response
 
 from sanic import Sanic
 from tests.receiver import Receiver
-from tests.sanic.conftest import exception_of, http, validated
-
-
-def _app_with_routes(make_app: Callable[..., Sanic]) -> Sanic:
-    app = make_app()
-
-    @app.route("/fail", methods=["GET", "POST"])
-    async def fail(request: Request) -> HTTPResponse:
-        raise ValueError("route failed")
-
-    @app.get("/ok")
-    async def ok(request: Request) -> HTTPResponse:
-        return text("fine")
-
-    return app
+from tests.sanic.conftest import app_with_routes, exception_of, http, validated
 
 
 async def test_unhandled_exception_is_reported_with_request_data(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """A route that raises is reported once, with the request, the route name and the mechanism."""
-    app = _app_with_routes(make_app)
+    app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn)
 
     async with http(app) as client:
@@ -68,7 +54,7 @@ async def test_unhandled_exception_is_reported_with_request_data(receiver: Recei
 
 async def test_successful_requests_send_nothing(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """A route that answers normally produces no event."""
-    app = _app_with_routes(make_app)
+    app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn)
 
     async with http(app) as client:
@@ -80,7 +66,7 @@ async def test_successful_requests_send_nothing(receiver: Receiver, make_app: Ca
 
 async def test_client_errors_are_not_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """NotFound (raised or from routing), BadRequest, a 405 and a 4xx SanicException send nothing."""
-    app = _app_with_routes(make_app)
+    app = app_with_routes(make_app)
 
     @app.get("/missing")
     async def missing(request: Request) -> HTTPResponse:
@@ -132,8 +118,8 @@ async def test_server_errors_raised_on_purpose_are_reported(receiver: Receiver, 
 
 async def test_error_response_is_unchanged(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """With Raven installed, Sanic's default error responses (JSON, HTML, 404) are the same as without."""
-    plain = _app_with_routes(make_app)
-    watched = _app_with_routes(make_app)
+    plain = app_with_routes(make_app)
+    watched = app_with_routes(make_app)
     Sentry(watched, dsn=receiver.dsn)
 
     async def answers(app: Sanic) -> list[tuple[int, str, str]]:
@@ -211,7 +197,7 @@ async def test_failing_error_handler_reports_the_original_error(receiver: Receiv
 
 async def test_error_in_request_middleware_is_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """An app middleware that raises is reported with the request and the route it was going to."""
-    app = _app_with_routes(make_app)
+    app = app_with_routes(make_app)
 
     @app.on_request
     async def authenticate(request: Request) -> None:
@@ -258,7 +244,7 @@ async def test_context_set_in_the_route_is_in_the_event(receiver: Receiver, make
 async def test_context_does_not_leak_into_the_next_request_on_a_connection(
         receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """Two requests on one keep-alive connection: the second's event has none of the first's data."""
-    app = _app_with_routes(make_app)
+    app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
 
     @app.get("/first")
@@ -310,7 +296,7 @@ async def test_error_after_a_streamed_response_started_is_reported(receiver: Rec
 
 async def test_bodies_are_capped_and_forms_parsed(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """A form body is sent as its fields; a body over ``max_request_body_size`` is not sent."""
-    app = _app_with_routes(make_app)
+    app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn, max_request_body_size="small")
 
     async with http(app) as client:

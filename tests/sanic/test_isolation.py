@@ -12,11 +12,11 @@ import httpx
 import raven
 from raven_sanic import Sentry
 from sanic.request import Request
-from sanic.response import HTTPResponse, text
+from sanic.response import HTTPResponse
 
 from sanic import Sanic
 from tests.receiver import Receiver
-from tests.sanic.conftest import exception_of, serve, validated
+from tests.sanic.conftest import app_with_routes, exception_of, serve, validated
 
 IN_FLIGHT = 500
 
@@ -71,16 +71,7 @@ async def test_slow_sentry_server_does_not_slow_responses(receiver: Receiver, ma
     """With a receiver that takes 3 s to answer, failing routes still answer at once."""
     delay = 3.0
     receiver.respond_with(delay=delay)
-    app = make_app()
-
-    @app.get("/fail")
-    async def fail(request: Request) -> HTTPResponse:
-        raise ValueError("route failed")
-
-    @app.get("/ok")
-    async def ok(request: Request) -> HTTPResponse:
-        return text("fine")
-
+    app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn)
 
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:

@@ -18,26 +18,12 @@ from sanic.response import HTTPResponse, text
 
 from sanic import Sanic
 from tests.receiver import Receiver
-from tests.sanic.conftest import exception_of, http, serve, validated
-
-
-def _app(make_app: Callable[..., Sanic]) -> Sanic:
-    app = make_app()
-
-    @app.get("/fail")
-    async def fail(request: Request) -> HTTPResponse:
-        raise ValueError("route failed")
-
-    @app.get("/ok")
-    async def ok(request: Request) -> HTTPResponse:
-        return text("fine")
-
-    return app
+from tests.sanic.conftest import app_with_routes, exception_of, http, serve, validated
 
 
 async def test_client_lives_from_server_start_to_stop(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """No client exists before the server starts; one does while it serves; it is closed at stop."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
     assert sentry.client_for(app) is None
 
@@ -51,7 +37,7 @@ async def test_client_lives_from_server_start_to_stop(receiver: Receiver, make_a
 
 async def test_app_listeners_can_report_at_start_and_stop(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """The client exists before the app's own start listeners run and is flushed after its stop ones."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
 
     @app.before_server_start
@@ -72,7 +58,7 @@ async def test_app_listeners_can_report_at_start_and_stop(receiver: Receiver, ma
 
 def test_event_captured_just_before_stop_is_delivered_by_then(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """sanic-testing's client stops the server right after the response: the event is already in."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn)
 
     _, response = app.test_client.get("/fail")
@@ -84,7 +70,7 @@ def test_event_captured_just_before_stop_is_delivered_by_then(receiver: Receiver
 
 async def test_given_client_is_flushed_not_closed(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """A client passed in is used as is and still works after the server stopped."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     client = raven.Client(receiver.dsn)
     try:
         sentry = Sentry(app, client=client)
@@ -104,7 +90,7 @@ async def test_without_a_dsn_nothing_is_sent_and_the_app_works(monkeypatch: pyte
                                                                 make_app: Callable[..., Sanic]) -> None:
     """No DSN anywhere: the client is disabled and the routes answer as usual."""
     monkeypatch.delenv("SENTRY_DSN", raising=False)
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     sentry = Sentry(app)
 
     async with http(app) as client:
@@ -116,7 +102,7 @@ async def test_without_a_dsn_nothing_is_sent_and_the_app_works(monkeypatch: pyte
 
 async def test_dsn_and_options_come_from_the_app_config(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """``SENTRY_DSN`` and ``SENTRY_CONFIG`` in ``app.config`` configure the client."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     app.config.SENTRY_DSN = receiver.dsn
     app.config.SENTRY_CONFIG = {"environment": "staging", "release": "shop@1.2.3"}
     Sentry(app)
@@ -130,7 +116,7 @@ async def test_dsn_and_options_come_from_the_app_config(receiver: Receiver, make
 
 async def test_a_bad_option_stops_the_server_from_starting(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """A wrong client option fails loudly when the server starts, naming the option."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn, sample_rate="often")
 
     with pytest.raises(ConfigurationError, match="sample_rate"):
@@ -140,7 +126,7 @@ async def test_a_bad_option_stops_the_server_from_starting(receiver: Receiver, m
 
 async def test_install_twice_then_uninstall(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """init_app twice reports an error once; after uninstall the next error is not reported."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
     sentry.init_app(app)
 
@@ -158,7 +144,7 @@ async def test_install_twice_then_uninstall(receiver: Receiver, make_app: Callab
 async def test_one_extension_for_two_apps(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """``init_app`` on two apps (factory pattern): each reports its own errors with its own route names."""
     sentry = Sentry(dsn=receiver.dsn)
-    shop, admin = _app(make_app), _app(make_app)
+    shop, admin = app_with_routes(make_app), app_with_routes(make_app)
     sentry.init_app(shop)
     sentry.init_app(admin)
 
@@ -173,7 +159,7 @@ async def test_one_extension_for_two_apps(receiver: Receiver, make_app: Callable
 
 async def test_manual_capture_carries_the_request(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """``sentry.captureMessage`` inside a route sends the current request's data and route name."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
 
     @app.post("/order")
@@ -195,7 +181,7 @@ async def test_logging_reports_records_and_no_duplicate_for_errors(receiver: Rec
                                                                    make_app: Callable[..., Sanic]) -> None:
     """``logging=True`` sends error records as events; a failing route is still one event, not
     two (Sanic's own log line about it is skipped); the handler is gone once the server stopped."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn, logging=True, level=logging.ERROR)
     shop_logger = logging.getLogger("tests.sanic.shop")
 
@@ -243,7 +229,7 @@ class _BrokenClient(raven.Client):
 async def test_raven_errors_are_logged_and_the_response_is_unchanged(
         receiver: Receiver, make_app: Callable[..., Sanic], caplog: pytest.LogCaptureFixture) -> None:
     """If capturing fails, the app still answers its own 500, and the failure is logged on raven.sanic."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     client = _BrokenClient(receiver.dsn)
     try:
         Sentry(app, client=client)
@@ -277,7 +263,7 @@ async def _asgi_lifespan(app: Sanic) -> AsyncIterator[None]:
 
 async def test_asgi_mode_reports_errors(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
     """Served as an ASGI app, Sanic still gets a client at startup and its 500s are reported."""
-    app = _app(make_app)
+    app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
 
     async with _asgi_lifespan(app):
