@@ -167,6 +167,18 @@ def sanic_bench(sdk: str, dsn: str, iterations: int, warmup: int) -> list[float]
     return asyncio.run(_asgi_measure(app, iterations, warmup))
 
 
+async def _measure_async(one_request: Callable[[], Any], iterations: int, warmup: int) -> list[float]:
+    """:func:`_measure` for a coroutine function."""
+    for _ in range(warmup):
+        await one_request()
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        await one_request()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
 async def _asgi_measure(app: Any, iterations: int, warmup: int) -> list[float]:
     lifespan_in: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     lifespan_out: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -207,13 +219,7 @@ async def _asgi_measure(app: Any, iterations: int, warmup: int) -> list[float]:
         if status != 200 or bytes(body) != HELLO.encode():
             raise AssertionError(f"hello route answered {status} {bytes(body)[:100]!r}")
 
-    for _ in range(warmup):
-        await one_request()
-    samples = []
-    for _ in range(iterations):
-        start = time.perf_counter()
-        await one_request()
-        samples.append(time.perf_counter() - start)
+    samples = await _measure_async(one_request, iterations, warmup)
     await lifespan_in.put({"type": "lifespan.shutdown"})
     await lifespan_out.get()
     await task
@@ -278,13 +284,7 @@ async def _tornado_measure(handler: type, client: Any, iterations: int, warmup: 
         if not head.startswith(b"HTTP/1.1 200") or body != HELLO.encode():
             raise AssertionError(f"hello route answered {head[:40]!r}")
 
-    for _ in range(warmup):
-        await one_request()
-    samples = []
-    for _ in range(iterations):
-        start = time.perf_counter()
-        await one_request()
-        samples.append(time.perf_counter() - start)
+    samples = await _measure_async(one_request, iterations, warmup)
     stream.close()
     server.stop()
     return samples
