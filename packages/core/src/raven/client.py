@@ -338,8 +338,9 @@ class Client:
             merged_extra = {**event["extra"], **merged_extra}
         if merged_extra:
             event["extra"] = serialize(merged_extra)
-        contexts = {**self._static["contexts"], **ctx_data.get("contexts", {}), **data.get("contexts", {})}
-        event["contexts"] = serialize(contexts)
+        given = {**ctx_data.get("contexts", {}), **data.get("contexts", {})}
+        # os/runtime are JSON-safe already: only what the app gave needs serializing.
+        event["contexts"] = {**self._static["contexts"], **serialize(given)} if given else dict(self._static["contexts"])
         for key in ("user", "request"):
             if key in event:
                 event[key] = serialize(event[key])
