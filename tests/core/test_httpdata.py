@@ -69,7 +69,7 @@ def test_request_from_wsgi_environ() -> None:
     request = request_from_wsgi_environ(environ, data=b'{"qty": 2}')
     assert request["url"] == "https://shop.example:8080/app/items/1%202"
     assert request["method"] == "PUT" and request["query_string"] == "x=1"
-    assert request["cookies"] == "theme=dark" and "Cookie" not in request["headers"]
+    assert request["cookies"] == {"theme": "dark"} and "Cookie" not in request["headers"]
     assert request["headers"]["Host"] == "shop.example:8080"
     assert request["data"] == {"qty": 2}
 

@@ -9,21 +9,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .context import get_active_contexts
+if TYPE_CHECKING:
+    from .context import Context
 
 __all__ = [
+    "BreadcrumbBuffer",
+    "activate",
+    "active_contexts",
+    "deactivate",
     "ignore_logger",
-    "install_logging_hook",
     "libraryhook",
     "make_crumb",
     "record",
+    "record_log_record",
     "register_logging_handler",
     "register_special_log_handler",
-    "uninstall_logging_hook",
 ]
 
 logger = logging.getLogger("raven.breadcrumbs")
@@ -36,11 +41,32 @@ _ignored_loggers: set[str] = {"raven", "sentry.errors"}
 _special_handlers: dict[str, Callable[..., Any]] = {}
 _logging_handlers: list[Callable[..., Any]] = []
 _library_hooks: dict[str, list[Callable[[], Any]]] = {}
-_installed_library_hooks: set[str] = set()
-_hook_lock = threading.Lock()
+_active_lock = threading.Lock()
+_active: tuple[weakref.ref[Context], ...] = ()
 
 # Set while the SDK itself makes HTTP calls, and while one library hook already records a call.
 suppress_http_breadcrumbs: ContextVar[bool] = ContextVar("raven.suppress_http_breadcrumbs", default=False)
+
+
+def active_contexts() -> list[Context]:
+    """The contexts breadcrumbs are currently recorded into (one per enabled client)."""
+    return [ctx for ref in _active if (ctx := ref()) is not None]
+
+
+def activate(context: Context) -> None:
+    """Record breadcrumbs into ``context`` from now on (held weakly)."""
+    global _active
+    if any(ref() is context for ref in _active):
+        return
+    with _active_lock:
+        _active = tuple(r for r in _active if r() is not None) + (weakref.ref(context),)
+
+
+def deactivate(context: Context) -> None:
+    """Stop recording breadcrumbs into ``context``."""
+    global _active
+    with _active_lock:
+        _active = tuple(r for r in _active if r() is not None and r() is not context)
 
 
 def normalize_level(level: Any) -> str:
@@ -81,7 +107,7 @@ def record(message: str | None = None, timestamp: float | None = None, level: An
            category: str | None = None, data: Mapping[str, Any] | None = None, type: str | None = None,
            processor: Callable[[dict[str, Any]], Any] | None = None) -> None:
     """Record a breadcrumb into every active context (each client's context)."""
-    for context in get_active_contexts():
+    for context in active_contexts():
         context.breadcrumbs.record(timestamp=timestamp, level=level, message=message, category=category,
                                    data=data, type=type, processor=processor)
 
@@ -112,9 +138,10 @@ def _is_ignored(name: str) -> bool:
     return any(name.startswith(ignored + ".") for ignored in _ignored_loggers)
 
 
-def _record_log(record: logging.LogRecord) -> None:
+def record_log_record(record: logging.LogRecord) -> None:
+    """Turn one log record into a breadcrumb, unless its logger is ignored or a handler says no."""
     name = record.name
-    if _is_ignored(name) or not get_active_contexts():
+    if _is_ignored(name) or not active_contexts():
         return
     lg = logging.getLogger(name)
     args: tuple[Any, ...] = (lg, record.levelno, record.msg, record.args, {})
@@ -138,60 +165,45 @@ def _record_log(record: logging.LogRecord) -> None:
 
 
 def _record_crumb(**kwargs: Any) -> None:
-    for context in get_active_contexts():
+    for context in active_contexts():
         context.breadcrumbs.record(**kwargs)
 
 
-_original_call_handlers: Callable[..., Any] | None = None
-
-
-def install_logging_hook() -> None:
-    """Turn log records into breadcrumbs; idempotent, undone by :func:`uninstall_logging_hook`."""
-    global _original_call_handlers
-    with _hook_lock:
-        if _original_call_handlers is not None:
-            return
-        original = logging.Logger.callHandlers
-
-        def callHandlers(self: logging.Logger, record: logging.LogRecord) -> None:
-            try:
-                _record_log(record)
-            except Exception:
-                pass  # a breadcrumb must never break the application's logging
-            return original(self, record)
-
-        callHandlers.__raven_original__ = original  # type: ignore[attr-defined]
-        _original_call_handlers = original
-        logging.Logger.callHandlers = callHandlers  # type: ignore[method-assign]
-
-
-def uninstall_logging_hook() -> None:
-    global _original_call_handlers
-    with _hook_lock:
-        if _original_call_handlers is None:
-            return
-        logging.Logger.callHandlers = _original_call_handlers  # type: ignore[method-assign]
-        _original_call_handlers = None
-
-
 def libraryhook(name: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
-    """Register a hook that runs when a client's ``hook_libraries`` names ``name``."""
+    """Register a hook that runs (once per process) when a client's ``hook_libraries`` names ``name``."""
+
     def decorator(func: Callable[[], Any]) -> Callable[[], Any]:
         _library_hooks.setdefault(name, []).append(func)
         return func
+
     return decorator
 
 
-def hook_libraries(names: tuple[str, ...] | list[str]) -> None:
-    """Install the library hooks named (each once per process)."""
-    from . import hooks  # noqa: F401  registers the built-in HTTP hooks
+def library_hooks(name: str) -> list[Callable[[], Any]]:
+    """The hooks registered with :func:`libraryhook` under ``name``."""
+    return list(_library_hooks.get(name, ()))
 
-    with _hook_lock:
-        pending = [n for n in names if n not in _installed_library_hooks]
-        _installed_library_hooks.update(pending)
-    for name in pending:
-        for hook in _library_hooks.get(name, ()):
-            try:
-                hook()
-            except Exception:
-                logger.exception("library hook %r failed", name)
+
+class BreadcrumbBuffer:
+    """raven-python's ``context.breadcrumbs``: ``record``, ``get_buffer``, ``clear``."""
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+
+    def record(self, timestamp: float | None = None, level: str | None = None, message: str | None = None,
+               category: str | None = None, data: Mapping[str, Any] | None = None, type: str | None = None,
+               processor: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        crumb = make_crumb(timestamp=timestamp, level=level, message=message, category=category,
+                           data=data, type=type, processor=processor,
+                           before_breadcrumb=self._context.before_breadcrumb)
+        if crumb is not None:
+            self._context.record_breadcrumb(crumb)
+
+    def get_buffer(self) -> list[dict[str, Any]]:
+        return list(self._context.snapshot()[1])
+
+    def clear(self) -> None:
+        self._context.clear_breadcrumbs()
+
+    def __len__(self) -> int:
+        return len(self._context.snapshot()[1])

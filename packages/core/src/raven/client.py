@@ -8,22 +8,19 @@ import importlib
 import logging
 import os
 import random
-import re
 import sys
-import time
 from collections.abc import Callable, Mapping
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, TypeVar
 
-from . import breadcrumbs, hooks
+from . import events, hooks
 from .__about__ import __version__
 from .context import Context
 from .dsn import Dsn
-from .events import exception_message, exception_values, logentry, stack_for_current_thread
 from .exceptions import ConfigurationError
 from .options import ClientOptions
-from .serializer import Serializer, safe_repr
-from .stacks import StackBuilder, iter_stack_frames
+from .serializer import Serializer
+from .stacks import StackBuilder
 from .transport import ClientReports, Transport, transport_for
 
 __all__ = ["Client"]
@@ -32,29 +29,6 @@ logger = logging.getLogger("raven.client")
 F = TypeVar("F", bound=Callable[..., Any])
 
 SDK_NAME = "raven.python"
-_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
-           logging.ERROR: "error", logging.CRITICAL: "fatal"}
-_LEVEL_NAMES = {"warn": "warning", "critical": "fatal", "exception": "error"}
-_EVENT_TYPES = {
-    "raven.events.Exception": "exception", "Exception": "exception", "exception": "exception",
-    "raven.events.Message": "message", "Message": "message", "message": "message",
-    "raven.events.Query": "query", "Query": "query", "query": "query",
-}
-# Keys build_msg copies from the call's ``data`` / the context straight into the event.
-_PASSTHROUGH = ("user", "request", "contexts", "fingerprint", "transaction", "culprit", "logger",
-                "level", "server_name", "release", "environment", "dist", "message", "logentry",
-                "stacktrace", "threads", "modules", "breadcrumbs", "platform", "sdk", "timestamp")
-
-
-def _level_name(level: Any) -> str:
-    if isinstance(level, int) and not isinstance(level, bool):
-        if not level:
-            return "error"
-        # custom levels (TRACE=5, NOTICE=25, ...) take the standard level at or below them
-        return _LEVELS.get(max((n for n in _LEVELS if n <= level), default=logging.DEBUG), "debug")
-    name = str(level).lower()
-    name = _LEVEL_NAMES.get(name, name)
-    return name if name in ("debug", "info", "warning", "error", "fatal") else "error"
 
 
 class Client:
@@ -95,13 +69,7 @@ class Client:
             logger.debug("raven is disabled: no DSN given and SENTRY_DSN is not set")
         if self.is_enabled():  # overridable: raven-python's test clients enable themselves
             self._context.activate()  # breadcrumbs recorded anywhere reach this client
-        if opts.enable_breadcrumbs and self.is_enabled():  # a disabled client touches nothing global
-            if opts.install_logging_hook:
-                breadcrumbs.install_logging_hook()
-            if opts.hook_libraries:
-                breadcrumbs.hook_libraries(opts.hook_libraries)
-        if opts.install_sys_hook and self.is_enabled():
-            hooks.install_excepthooks(self)
+            hooks.install(self)  # a disabled client touches nothing global
 
     # -- configuration --------------------------------------------------------------------------
     @classmethod
@@ -211,7 +179,7 @@ class Client:
     # -- capture ---------------------------------------------------------------------------------
     def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
         """Capture an exception: ``None`` (the one being handled), True, a tuple or an instance."""
-        exc = _to_exception(exc_info)
+        exc = events.to_exception(exc_info)
         if exc is None:
             return None
         if not self.should_capture((type(exc), exc, exc.__traceback__)):
@@ -244,7 +212,7 @@ class Client:
             return None
         try:
             rate = self.options.sample_rate if sample_rate is None else float(sample_rate)
-            category = "error" if _EVENT_TYPES.get(event_type) == "exception" else "default"
+            category = "error" if events.event_kind(event_type) == "exception" else "default"
             if rate < 1.0 and random.random() >= rate:
                 self.reports.record("sample_rate", category)
                 return None
@@ -276,83 +244,50 @@ class Client:
     def build_msg(self, event_type: str, data: Mapping[str, Any] | None = None, date: Any = None,
                   time_spent: Any = None, extra: Mapping[str, Any] | None = None, stack: Any = None,
                   public_key: Any = None, tags: Mapping[str, Any] | None = None,
-                  fingerprint: Any = None, **kwargs: Any) -> dict[str, Any]:
-        """The event dict for ``event_type``, processed, without sending it."""
-        kind = _EVENT_TYPES.get(event_type)
-        if kind is None:
-            raise ValueError(f"unknown event type {event_type!r}: expected raven.events.Exception, Message or Query")
+                  fingerprint: Any = None, *, exc_info: Any = None, mechanism: dict[str, Any] | None = None,
+                  message: Any = None, params: Any = (), query: Any = None, engine: str | None = None,
+                  **kwargs: Any) -> dict[str, Any]:
+        """The event dict for ``event_type``, processed, without sending it.
+
+        What the event says comes, lowest first, from the client's options, the context (where
+        integrations attach the request, user and transaction), the call's ``data`` and its
+        keyword arguments (``level``, ``logger``, ``culprit``, ``user``, ``request``, ...).
+        """
+        kind = events.event_kind(event_type)
         ctx_data, crumbs = self._context.snapshot()
-        data = dict(data or {})
-        event: dict[str, Any] = dict(self._static)
-        event["event_id"] = _event_id()
-        event["timestamp"] = _timestamp(date)
-        serialize = self.serializer
+        data = data or {}
+        event = events.new_event(self._static, date)
         if kind == "exception":
-            exc = _to_exception(kwargs.pop("exc_info", None))  # capture(...) may pass a tuple or True
+            exc = events.to_exception(exc_info)
             if exc is None:
                 raise ValueError("no exception to capture: pass exc_info or call from an except block")
-            event["exception"] = {"values": exception_values(exc, self.stacks, kwargs.pop("mechanism", None))}
-            event["message"] = exception_message(exc)
-            event["level"] = "error"
-            culprit = _culprit(event["exception"]["values"][-1])
-            if culprit:
-                event["culprit"] = culprit
+            events.add_exception(event, exc, self.stacks, mechanism)
+        elif kind == "query":
+            events.add_message(event, query, params, self.serializer, level="info")
+            event["logger"] = "db"
+            if engine:
+                event["extra"] = {"engine": engine}
         else:
-            if kind == "query":
-                message = kwargs.pop("query")
-                engine = kwargs.pop("engine", None)
-                event["logger"] = "db"
-                if engine:
-                    event["extra"] = {"engine": engine}
-            else:
-                message = kwargs.pop("message")
-            params = kwargs.pop("params", ())
-            event["logentry"] = logentry(message if isinstance(message, str) else _text(message),
-                                         serialize(params if isinstance(params, Mapping) else list(params))
-                                         if params else ())
-            event["level"] = "error" if kind == "message" else "info"
-            use_stack = self.options.auto_log_stacks if stack is None else stack
-            if isinstance(use_stack, FrameType):  # another thread's frame, newest first
-                frames = list(iter_stack_frames(use_stack))
-                frames.reverse()
-                event["stacktrace"] = self.stacks.stacktrace(frames)
-            elif use_stack:
-                event["stacktrace"] = stack_for_current_thread(self.stacks)
-        kwargs.pop("mechanism", None)  # only meaningful for exceptions, applied above
-        # Context < call data < explicit keyword arguments.
-        for source in (ctx_data, data, kwargs):
-            for key in _PASSTHROUGH:
-                if key in source and source[key] is not None:
-                    event[key] = source[key]
-        for key in _LAZY_KEYS:
-            if callable(event.get(key)):  # set lazily in the context: computed only now, at capture
-                value = _resolve(event.pop(key), key)
-                if value is not None:
-                    event[key] = value
-        event["level"] = _level_name(event.get("level", "error"))
-        site = {"site": self.options.site} if self.options.site else {}  # raven-python's ``site`` option
-        event["tags"] = _tags({**site, **self.options.tags, **ctx_data.get("tags", {}), **data.get("tags", {}),
-                               **(tags or {})})
-        merged_extra = {**self.options.extra, **ctx_data.get("extra", {}), **(data.get("extra") or {}), **(extra or {})}
-        if "extra" in event:
-            merged_extra = {**event["extra"], **merged_extra}
-        if merged_extra:
-            event["extra"] = serialize(merged_extra)
-        given = {**ctx_data.get("contexts", {}), **data.get("contexts", {})}
-        # os/runtime are JSON-safe already: only what the app gave needs serializing.
-        event["contexts"] = {**self._static["contexts"], **serialize(given)} if given else dict(self._static["contexts"])
+            events.add_message(event, message, params, self.serializer)
+        if kind != "exception":
+            events.add_stack(event, self.options.auto_log_stacks if stack is None else stack, self.stacks)
+        events.apply_data(event, (ctx_data, data, kwargs))
+        site = {"site": self.options.site} if self.options.site else None  # raven-python's ``site`` option
+        events.merge_tags(event, site, self.options.tags, ctx_data.get("tags"), data.get("tags"), tags)
+        events.merge_extra(event, self.serializer, self.options.extra, ctx_data.get("extra"), data.get("extra"), extra)
+        events.merge_contexts(event, self._static["contexts"], self.serializer,
+                              ctx_data.get("contexts"), data.get("contexts"))
         for key in ("user", "request"):
             if key in event:
-                event[key] = serialize(event[key])
+                event[key] = self.serializer(event[key])
         if fingerprint is not None:
             event["fingerprint"] = fingerprint
         if "fingerprint" in event:
             event["fingerprint"] = [str(part) for part in event["fingerprint"]]
         if time_spent is not None:
             event.setdefault("extra", {})["time_spent"] = time_spent
-        if crumbs and "breadcrumbs" not in data:
-            event["breadcrumbs"] = {"values": [dict(c, data=serialize(c["data"])) if "data" in c else dict(c)
-                                               for c in crumbs]}
+        if "breadcrumbs" not in data:
+            events.add_breadcrumbs(event, crumbs, self.serializer)
         for processor in self.processors:
             try:
                 event = processor.process(event) or event
@@ -401,7 +336,7 @@ class Client:
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush and stop the transport; the client sends nothing afterwards."""
-        hooks.uninstall_excepthooks(self)
+        hooks.uninstall(self)
         self._context.deactivate()
         return self.transport.close(timeout) if self.transport is not None else True
 
@@ -421,87 +356,6 @@ class _CaptureExceptions:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc is not None and isinstance(exc, self.exceptions):
             self.client.captureException(exc, **self.kwargs)
-
-
-# Context keys whose value may be a zero-argument callable (see Context.merge).
-_LAZY_KEYS = ("request", "user", "transaction", "culprit")
-
-
-def _resolve(value: Callable[[], Any], key: str) -> Any:
-    try:
-        return value()
-    except Exception:
-        logger.warning("could not compute the event's %r from the context; left out", key, exc_info=True)
-        return None
-
-
-def _event_id() -> str:
-    """A random UUID4 in hex, as ``uuid.uuid4().hex`` gives, without importing ``uuid``."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return raw.hex()
-
-
-def _to_exception(exc_info: Any) -> BaseException | None:
-    if isinstance(exc_info, BaseException):
-        return exc_info
-    if exc_info is None or exc_info is True:
-        return sys.exc_info()[1]
-    if isinstance(exc_info, tuple) and len(exc_info) == 3:
-        exc: BaseException | None = exc_info[1]
-        if exc is None and exc_info[0] is not None:
-            exc = exc_info[0]()
-        if exc is not None and exc.__traceback__ is None and exc_info[2] is not None:
-            exc = exc.with_traceback(exc_info[2])
-        return exc
-    return None
-
-
-def _timestamp(date: Any) -> float:
-    if date is None:
-        return time.time()
-    if isinstance(date, (int, float)):
-        return float(date)
-    if getattr(date, "tzinfo", None) is None and hasattr(date, "replace"):
-        import datetime
-
-        date = date.replace(tzinfo=datetime.timezone.utc)
-    return float(date.timestamp())
-
-
-def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
-    out = {}
-    for key, value in tags.items():
-        if value is None:
-            continue
-        # Sentry rejects empty tags, newlines in values and keys outside [a-zA-Z0-9_.:- ]
-        text = (value if isinstance(value, str) else _text(value)).replace("\n", " ")[:200]
-        name = _TAG_KEY_INVALID.sub("_", key if isinstance(key, str) else _text(key))[:200]
-        if text and name:
-            out[name] = text
-    return out
-
-
-_TAG_KEY_INVALID = re.compile(r"[^a-zA-Z0-9_.:\- ]")
-
-
-def _text(value: Any) -> str:
-    """``str(value)``, or a placeholder when its ``__str__`` raises."""
-    try:
-        return str(value)
-    except Exception:
-        return safe_repr(value)
-
-
-def _culprit(value: Mapping[str, Any]) -> str | None:
-    frames = (value.get("stacktrace") or {}).get("frames") or []
-    for frame in reversed(frames):
-        if frame.get("in_app"):
-            return f"{frame.get('module')} in {frame.get('function')}"
-    if frames:
-        return f"{frames[-1].get('module')} in {frames[-1].get('function')}"
-    return None
 
 
 def _enable_debug_logging() -> None:

@@ -7,16 +7,18 @@ they share the same ``Context`` object.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar, Token
 from typing import Any
 
-__all__ = ["Context", "get_active_contexts"]
+from . import breadcrumbs
+
+__all__ = ["Context"]
 
 # Keys whose dicts are merged, not replaced, by Context.merge.
 _MERGED_KEYS = ("tags", "extra", "contexts")
+# Keys an integration may set lazily that the application may then add to (``user_context``).
+_OVERLAID_KEYS = ("user", "request")
 
 
 class _State:
@@ -32,13 +34,6 @@ class _State:
 
 
 _EMPTY = _State()
-_active_lock = threading.Lock()
-_active: tuple[weakref.ref[Context], ...] = ()
-
-
-def get_active_contexts() -> list[Context]:
-    """Contexts that breadcrumbs are currently recorded into."""
-    return [ctx for ref in _active if (ctx := ref()) is not None]
 
 
 class Context:
@@ -51,7 +46,7 @@ class Context:
         self.before_breadcrumb = before_breadcrumb
         self._var: ContextVar[_State] = ContextVar(f"raven.context.{id(self):x}", default=_EMPTY)
         self._tokens: ContextVar[tuple[Token[_State], ...]] = ContextVar(f"raven.context.tokens.{id(self):x}", default=())
-        self.breadcrumbs = BreadcrumbBuffer(self)
+        self.breadcrumbs = breadcrumbs.BreadcrumbBuffer(self)
 
     # -- data ---------------------------------------------------------------------------------
     def merge(self, data: Mapping[str, Any], activate: bool = True) -> None:
@@ -59,7 +54,9 @@ class Context:
 
         ``request``, ``user``, ``transaction`` and ``culprit`` may be zero-argument callables:
         they are called only when an event is captured, so an integration can attach request
-        data at no cost to the requests that never fail.
+        data at no cost to the requests that never fail. A dict merged into a lazy ``user`` or
+        ``request`` is laid over what the callable computes (``user_context`` adds to the user
+        the integration found, it does not hide it).
         """
         if activate:
             self.activate()
@@ -68,6 +65,8 @@ class Context:
         for key, value in data.items():
             if key in _MERGED_KEYS and isinstance(value, Mapping):
                 new[key] = {**new.get(key, {}), **value}
+            elif key in _OVERLAID_KEYS and isinstance(value, Mapping) and callable(new.get(key)):
+                new[key] = _Overlay(new[key], value)
             else:
                 new[key] = value
         self._var.set(_State(new, state.breadcrumbs, state.last_event_id))
@@ -106,16 +105,11 @@ class Context:
     # -- activation ---------------------------------------------------------------------------
     def activate(self, sticky: bool = False) -> None:
         """Record breadcrumbs into this context (``raven.breadcrumbs.record``)."""
-        global _active
-        if any(ref() is self for ref in _active):
-            return
-        with _active_lock:
-            _active = tuple(r for r in _active if r() is not None) + (weakref.ref(self),)
+        breadcrumbs.activate(self)
 
     def deactivate(self) -> None:
-        global _active
-        with _active_lock:
-            _active = tuple(r for r in _active if r() is not None and r() is not self)
+        """Stop recording breadcrumbs into this context."""
+        breadcrumbs.deactivate(self)
 
     def __enter__(self) -> Context:
         """Start a fresh scope: changes inside the ``with`` block are undone when it ends."""
@@ -147,6 +141,11 @@ class Context:
         keep = crumbs[-(self.max_breadcrumbs - 1):] if self.max_breadcrumbs > 1 else ()
         self._var.set(_State(state.data, keep + (crumb,), state.last_event_id))
 
+    def clear_breadcrumbs(self) -> None:
+        """Forget the breadcrumbs of the current thread or task, keeping the data."""
+        state = self._var.get()
+        self._var.set(_State(state.data, (), state.last_event_id))
+
     @property
     def last_event_id(self) -> str | None:
         """The id of the last event captured in this scope (thread, task or ``with`` block)."""
@@ -164,30 +163,15 @@ def _same_crumb(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
             and a.get("type") == b.get("type"))
 
 
-class BreadcrumbBuffer:
-    """raven-python's ``context.breadcrumbs``: ``record``, ``get_buffer``, ``clear``."""
+class _Overlay:
+    """A lazy value with a dict laid over what it computes."""
 
-    def __init__(self, context: Context) -> None:
-        self._context = context
+    __slots__ = ("base", "overlay")
 
-    def record(self, timestamp: float | None = None, level: str | None = None, message: str | None = None,
-               category: str | None = None, data: Mapping[str, Any] | None = None, type: str | None = None,
-               processor: Callable[[dict[str, Any]], Any] | None = None) -> None:
-        from .breadcrumbs import make_crumb
+    def __init__(self, base: Callable[[], Any], overlay: Mapping[str, Any]) -> None:
+        self.base = base
+        self.overlay = dict(overlay)
 
-        crumb = make_crumb(timestamp=timestamp, level=level, message=message, category=category,
-                           data=data, type=type, processor=processor,
-                           before_breadcrumb=self._context.before_breadcrumb)
-        if crumb is not None:
-            self._context.record_breadcrumb(crumb)
-
-    def get_buffer(self) -> list[dict[str, Any]]:
-        return list(self._context.snapshot()[1])
-
-    def clear(self) -> None:
-        state = self._context._var.get()
-        self._context._var.set(_State(state.data, (), state.last_event_id))
-
-    def __len__(self) -> int:
-        return len(self._context.snapshot()[1])
-
+    def __call__(self) -> dict[str, Any]:
+        computed = self.base()
+        return {**computed, **self.overlay} if isinstance(computed, Mapping) else dict(self.overlay)

@@ -1,16 +1,43 @@
-"""Event interfaces built from Python objects: exceptions (with their chain and groups),
-messages, queries, and the stack of the current thread."""
+"""Building an event, in named steps, from Python objects: exceptions (with their chain and
+groups), messages, queries, the stack of the current thread, and the data of the context and the
+call. ``Client.build_msg`` runs the steps in order; each step fills in one part of the event."""
 
 from __future__ import annotations
 
 import builtins
+import logging
+import os
+import re
 import sys
-from types import TracebackType
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import FrameType, TracebackType
 from typing import Any
 
+from .serializer import Serializer, safe_repr
 from .stacks import StackBuilder, iter_stack_frames, iter_traceback_frames
 
-__all__ = ["exception_values", "exception_message", "logentry", "stack_for_current_thread"]
+__all__ = [
+    "LAZY_KEYS",
+    "add_breadcrumbs",
+    "add_exception",
+    "add_message",
+    "add_stack",
+    "apply_data",
+    "event_kind",
+    "exception_message",
+    "exception_values",
+    "level_name",
+    "logentry",
+    "merge_contexts",
+    "merge_extra",
+    "merge_tags",
+    "new_event",
+    "stack_for_current_thread",
+    "to_exception",
+]
+
+logger = logging.getLogger("raven.events")
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 MAX_CHAIN = 25
@@ -107,3 +134,207 @@ def stack_for_current_thread(stacks: StackBuilder, skip_modules: tuple[str, ...]
         pairs.pop(0)
     pairs.reverse()
     return stacks.stacktrace(pairs)
+
+
+# -- the steps of Client.build_msg ----------------------------------------------------------------
+_EVENT_KINDS = {
+    "raven.events.Exception": "exception", "Exception": "exception", "exception": "exception",
+    "raven.events.Message": "message", "Message": "message", "message": "message",
+    "raven.events.Query": "query", "Query": "query", "query": "query",
+}
+# Keys copied from the context, the call's ``data`` and keyword arguments straight into the event.
+_PASSTHROUGH = ("user", "request", "contexts", "fingerprint", "transaction", "culprit", "logger",
+                "level", "server_name", "release", "environment", "dist", "message", "logentry",
+                "stacktrace", "threads", "modules", "breadcrumbs", "platform", "sdk", "timestamp")
+# Keys whose value may be a zero-argument callable, computed only at capture (see Context.merge).
+LAZY_KEYS = ("request", "user", "transaction", "culprit")
+_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
+           logging.ERROR: "error", logging.CRITICAL: "fatal"}
+_LEVEL_NAMES = {"warn": "warning", "critical": "fatal", "exception": "error"}
+_TAG_KEY_INVALID = re.compile(r"[^a-zA-Z0-9_.:\- ]")
+
+
+def event_kind(event_type: str) -> str:
+    """``"exception"``, ``"message"`` or ``"query"`` for raven-python's event type names."""
+    kind = _EVENT_KINDS.get(event_type)
+    if kind is None:
+        raise ValueError(f"unknown event type {event_type!r}: expected raven.events.Exception, Message or Query")
+    return kind
+
+
+def to_exception(exc_info: Any) -> BaseException | None:
+    """The exception of ``exc_info``: an instance, a ``sys.exc_info()`` tuple, or None/True for
+    the exception being handled."""
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if exc_info is None or exc_info is True:
+        return sys.exc_info()[1]
+    if isinstance(exc_info, tuple) and len(exc_info) == 3:
+        exc: BaseException | None = exc_info[1]
+        if exc is None and exc_info[0] is not None:
+            exc = exc_info[0]()
+        if exc is not None and exc.__traceback__ is None and exc_info[2] is not None:
+            exc = exc.with_traceback(exc_info[2])
+        return exc
+    return None
+
+
+def new_event(static: Mapping[str, Any], date: Any = None) -> dict[str, Any]:
+    """A fresh event: the client's fixed fields, a new id and the timestamp (``date`` or now)."""
+    event = dict(static)
+    event["event_id"] = _event_id()
+    event["timestamp"] = _timestamp(date)
+    return event
+
+
+def add_exception(event: dict[str, Any], exc: BaseException, stacks: StackBuilder,
+                  mechanism: dict[str, Any] | None = None) -> None:
+    """The ``exception`` interface, raven-python's message, level ``error`` and the culprit."""
+    event["exception"] = {"values": exception_values(exc, stacks, mechanism)}
+    event["message"] = exception_message(exc)
+    event["level"] = "error"
+    culprit = _culprit(event["exception"]["values"][-1])
+    if culprit:
+        event["culprit"] = culprit
+
+
+def add_message(event: dict[str, Any], message: Any, params: Any, serializer: Serializer,
+                level: str = "error") -> None:
+    """The ``logentry`` interface for a message (or a query) and its ``params``."""
+    text = message if isinstance(message, str) else _text(message)
+    values = serializer(params if isinstance(params, Mapping) else list(params)) if params else ()
+    event["logentry"] = logentry(text, values)
+    event["level"] = level
+
+
+def add_stack(event: dict[str, Any], stack: Any, stacks: StackBuilder) -> None:
+    """The ``stacktrace`` of a message: ``stack`` is a frame (another thread's, newest first), or
+    true for the caller's stack."""
+    if isinstance(stack, FrameType):
+        frames = list(iter_stack_frames(stack))
+        frames.reverse()
+        event["stacktrace"] = stacks.stacktrace(frames)
+    elif stack:
+        event["stacktrace"] = stack_for_current_thread(stacks)
+
+
+def apply_data(event: dict[str, Any], sources: Iterable[Mapping[str, Any]]) -> None:
+    """Copy the known keys of each source over the event (later sources win), then compute the
+    lazy values (callables set in the context) and normalize the level."""
+    for source in sources:
+        for key in _PASSTHROUGH:
+            if key in source and source[key] is not None:
+                event[key] = source[key]
+    for key in LAZY_KEYS:
+        if callable(event.get(key)):
+            value = _resolve(event.pop(key), key)
+            if value is not None:
+                event[key] = value
+    event["level"] = level_name(event.get("level", "error"))
+
+
+def merge_tags(event: dict[str, Any], *layers: Mapping[str, Any] | None) -> None:
+    """``tags`` from every layer (later ones win), as strings Sentry accepts."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        if layer:
+            merged.update(layer)
+    event["tags"] = _tags(merged)
+
+
+def merge_extra(event: dict[str, Any], serializer: Serializer, *layers: Mapping[str, Any] | None) -> None:
+    """``extra`` from every layer (later ones win), over what the event already holds, serialized."""
+    merged: dict[str, Any] = dict(event.get("extra") or {})
+    for layer in layers:
+        if layer:
+            merged.update(layer)
+    if merged:
+        event["extra"] = serializer(merged)
+
+
+def merge_contexts(event: dict[str, Any], static: Mapping[str, Any], serializer: Serializer,
+                   *layers: Mapping[str, Any] | None) -> None:
+    """``contexts``: the client's os/runtime (JSON-safe already) and what the app gave, serialized."""
+    given: dict[str, Any] = {}
+    for layer in layers:
+        if layer:
+            given.update(layer)
+    event["contexts"] = {**static, **serializer(given)} if given else dict(static)
+
+
+def add_breadcrumbs(event: dict[str, Any], crumbs: Iterable[Mapping[str, Any]], serializer: Serializer) -> None:
+    """The ``breadcrumbs`` of the context, their data serialized."""
+    values = [dict(c, data=serializer(c["data"])) if "data" in c else dict(c) for c in crumbs]
+    if values:
+        event["breadcrumbs"] = {"values": values}
+
+
+def level_name(level: Any) -> str:
+    """Sentry's level name for a logging level number or a name (``"warn"`` -> ``"warning"``)."""
+    if isinstance(level, int) and not isinstance(level, bool):
+        if not level:
+            return "error"
+        # custom levels (TRACE=5, NOTICE=25, ...) take the standard level at or below them
+        return _LEVELS.get(max((n for n in _LEVELS if n <= level), default=logging.DEBUG), "debug")
+    name = str(level).lower()
+    name = _LEVEL_NAMES.get(name, name)
+    return name if name in ("debug", "info", "warning", "error", "fatal") else "error"
+
+
+def _resolve(value: Callable[[], Any], key: str) -> Any:
+    try:
+        return value()
+    except Exception:
+        logger.warning("could not compute the event's %r from the context; left out", key, exc_info=True)
+        return None
+
+
+def _event_id() -> str:
+    """A random UUID4 in hex, as ``uuid.uuid4().hex`` gives, without importing ``uuid``."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
+
+
+def _timestamp(date: Any) -> float:
+    if date is None:
+        return time.time()
+    if isinstance(date, (int, float)):
+        return float(date)
+    if getattr(date, "tzinfo", None) is None and hasattr(date, "replace"):
+        import datetime
+
+        date = date.replace(tzinfo=datetime.timezone.utc)
+    return float(date.timestamp())
+
+
+def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    out = {}
+    for key, value in tags.items():
+        if value is None:
+            continue
+        # Sentry rejects empty tags, newlines in values and keys outside [a-zA-Z0-9_.:- ]
+        text = (value if isinstance(value, str) else _text(value)).replace("\n", " ")[:200]
+        name = _TAG_KEY_INVALID.sub("_", key if isinstance(key, str) else _text(key))[:200]
+        if text and name:
+            out[name] = text
+    return out
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, or a placeholder when its ``__str__`` raises."""
+    try:
+        return str(value)
+    except Exception:
+        return safe_repr(value)
+
+
+def _culprit(value: Mapping[str, Any]) -> str | None:
+    frames = (value.get("stacktrace") or {}).get("frames") or []
+    for frame in reversed(frames):
+        if frame.get("in_app"):
+            return f"{frame.get('module')} in {frame.get('function')}"
+    if frames:
+        return f"{frames[-1].get('module')} in {frames[-1].get('function')}"
+    return None

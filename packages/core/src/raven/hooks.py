@@ -1,80 +1,189 @@
-"""Process-wide hooks a client may install: ``sys.excepthook``, ``threading.excepthook``, and
-HTTP breadcrumbs for ``http.client`` (which ``requests`` and ``urllib3`` use underneath).
+"""Every process-wide hook Raven installs, installed and removed here and nowhere else.
 
-Each install is idempotent and undone by the matching uninstall.
+- ``"excepthook"``: ``sys.excepthook`` and ``threading.excepthook`` report uncaught exceptions,
+  then chain to the hooks that were there before.
+- ``"logging"``: ``logging.Logger.callHandlers`` turns every log record into a breadcrumb.
+- ``"httplib"``: ``http.client`` (which ``requests`` and ``urllib3`` use underneath) records a
+  breadcrumb for every outgoing request.
+
+Each hook is reference-counted by the clients holding it: the first :func:`acquire` installs
+it, the last :func:`release` (a client's ``close()``) restores what was there before, and it
+can be installed again afterwards. :func:`install` / :func:`uninstall` do that for everything a
+client's options ask for. Hooks registered with :func:`raven.breadcrumbs.libraryhook` under
+other names run once per process and cannot be undone (they bring no uninstall).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
-from .breadcrumbs import libraryhook, record, suppress_http_breadcrumbs
+from . import breadcrumbs
+from .guard import capture_internal_errors
 
-__all__ = ["install_excepthooks", "uninstall_excepthooks", "install_http_hook", "uninstall_http_hook"]
+__all__ = ["acquire", "holders", "install", "is_installed", "release", "uninstall"]
 
+logger = logging.getLogger("raven.hooks")
 
-_excepthook_clients: weakref.WeakSet[Any] = weakref.WeakSet()
-_previous_hooks: dict[str, Any] = {}
-
-
-def install_excepthooks(client: Any) -> None:
-    """Report uncaught exceptions of the main thread and of other threads, then chain on."""
-    _excepthook_clients.add(client)
-    if "sys" in _previous_hooks:
-        return
-    _previous_hooks["sys"] = sys.excepthook
-    _previous_hooks["threading"] = threading.excepthook
-
-    def excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
-        _report((exc_type, exc, tb))
-        _previous_hooks["sys"](exc_type, exc, tb)
-
-    def thread_excepthook(args: threading.ExceptHookArgs) -> None:
-        if args.exc_type is not SystemExit and args.exc_value is not None:
-            _report((args.exc_type, args.exc_value, args.exc_traceback))
-        _previous_hooks["threading"](args)
-
-    sys.excepthook = excepthook
-    threading.excepthook = thread_excepthook
+_lock = threading.RLock()
+_holders: dict[str, weakref.WeakSet[Any]] = {}
+_installed: set[str] = set()
+_ran_library_hooks: set[str] = set()
 
 
-def _report(exc_info: Any) -> None:
+# -- the registry -----------------------------------------------------------------------------
+def acquire(name: str, holder: Any) -> None:
+    """Hold hook ``name`` for ``holder`` (a client); the first holder installs it."""
+    install_hook, _ = _HOOKS[name]
+    with _lock:
+        _holders.setdefault(name, weakref.WeakSet()).add(holder)
+        if name not in _installed:
+            install_hook()
+            _installed.add(name)
+
+
+def release(name: str, holder: Any) -> None:
+    """Stop holding ``name`` for ``holder``; the last holder's release uninstalls it."""
+    with _lock:
+        held = _holders.get(name)
+        if held is not None:
+            held.discard(holder)
+        if name in _installed and not held:
+            _HOOKS[name][1]()
+            _installed.discard(name)
+
+
+def holders(name: str) -> list[Any]:
+    """The clients holding hook ``name`` now."""
+    return list(_holders.get(name, ()))
+
+
+def is_installed(name: str) -> bool:
+    """True while hook ``name`` is in place."""
+    return name in _installed
+
+
+def install(client: Any) -> None:
+    """Acquire every hook ``client``'s options ask for."""
+    opts = client.options
+    if opts.enable_breadcrumbs:
+        if opts.install_logging_hook:
+            acquire("logging", client)
+        for library in opts.hook_libraries:
+            if library in _LIBRARY_ALIASES:
+                acquire(_LIBRARY_ALIASES[library], client)
+            else:
+                _run_library_hooks(library)
+    if opts.install_sys_hook:
+        acquire("excepthook", client)
+
+
+def uninstall(client: Any) -> None:
+    """Release every hook ``client`` holds (and any left by clients collected without ``close()``)."""
+    with _lock:
+        for name in list(_installed):
+            release(name, client)
+
+
+def _run_library_hooks(name: str) -> None:
+    with _lock:
+        if name in _ran_library_hooks:
+            return
+        _ran_library_hooks.add(name)
+    for hook in breadcrumbs.library_hooks(name):
+        with capture_internal_errors("hooks", f"library hook {name!r}"):
+            hook()
+
+
+# -- excepthook -------------------------------------------------------------------------------
+_previous: dict[str, Any] = {}
+
+
+def _install_excepthooks() -> None:
+    _previous["sys"] = sys.excepthook
+    _previous["threading"] = threading.excepthook
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
+
+
+def _uninstall_excepthooks() -> None:
+    # Restore only what is still ours: an app that replaced the hook since keeps its own.
+    if sys.excepthook is _excepthook:
+        sys.excepthook = _previous["sys"]
+    if threading.excepthook is _thread_excepthook:
+        threading.excepthook = _previous["threading"]
+    _previous.clear()
+
+
+def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    _report_uncaught((exc_type, exc, tb))
+    _previous.get("sys", sys.__excepthook__)(exc_type, exc, tb)
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is not SystemExit and args.exc_value is not None:
+        _report_uncaught((args.exc_type, args.exc_value, args.exc_traceback))
+    _previous.get("threading", threading.__excepthook__)(args)
+
+
+def _report_uncaught(exc_info: Any) -> None:
     if exc_info[0] is KeyboardInterrupt:
         return
-    for client in list(_excepthook_clients):
-        try:
+    for client in holders("excepthook"):
+        with capture_internal_errors("hooks", "reporting an uncaught exception"):
             client.captureException(exc_info, level="fatal", mechanism={"type": "excepthook", "handled": False})
             client.flush(client.options.shutdown_timeout)
-        except Exception:
-            pass
 
 
-def uninstall_excepthooks(client: Any) -> None:
-    _excepthook_clients.discard(client)
-    if not _excepthook_clients and "sys" in _previous_hooks:
-        sys.excepthook = _previous_hooks.pop("sys")
-        threading.excepthook = _previous_hooks.pop("threading")
+# -- logging ----------------------------------------------------------------------------------
+_original_call_handlers: Callable[..., Any] | None = None
 
 
-_originals: dict[str, Any] = {}
+def _install_logging() -> None:
+    global _original_call_handlers
+    original = _original_call_handlers = logging.Logger.callHandlers
+
+    def callHandlers(self: logging.Logger, record: logging.LogRecord) -> None:
+        with capture_internal_errors("hooks", "recording a log breadcrumb"):
+            breadcrumbs.record_log_record(record)
+        return original(self, record)
+
+    logging.Logger.callHandlers = callHandlers  # type: ignore[method-assign]
 
 
-@libraryhook("httplib")
-@libraryhook("requests")
-def install_http_hook() -> None:
-    """A breadcrumb for every HTTP request made through ``http.client`` (method, url, status).
+def _uninstall_logging() -> None:
+    global _original_call_handlers
+    if _original_call_handlers is not None:
+        logging.Logger.callHandlers = _original_call_handlers  # type: ignore[method-assign]
+        _original_call_handlers = None
 
-    ``requests`` and ``urllib3`` use ``http.client`` underneath, so one hook covers them. When
-    ``http.client`` is not imported yet, it is patched as soon as something imports it: importing
-    it here would make ``import raven`` twice as slow.
-    """
+
+# -- http.client ------------------------------------------------------------------------------
+_http_originals: dict[str, Any] = {}
+
+
+def _install_http() -> None:
+    """Patch ``http.client`` now if it is imported, else as soon as something imports it
+    (importing it here would make ``import raven`` twice as slow)."""
     if "http.client" in sys.modules:
         _patch_http_client(sys.modules["http.client"])
     elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _PatchOnImport())
+
+
+def _uninstall_http() -> None:
+    for finder in [f for f in sys.meta_path if isinstance(f, _PatchOnImport)]:
+        sys.meta_path.remove(finder)
+    if not _http_originals:
+        return
+    import http.client
+
+    http.client.HTTPConnection.putrequest = _http_originals.pop("putrequest")  # type: ignore[method-assign]
+    http.client.HTTPConnection.getresponse = _http_originals.pop("getresponse")  # type: ignore[method-assign]
 
 
 class _PatchOnImport:
@@ -94,48 +203,49 @@ class _PatchOnImport:
 
         def exec_module(module: Any) -> None:
             original_exec(module)
-            _patch_http_client(module)
+            with _lock:
+                if "httplib" in _installed:  # still wanted once the import happens
+                    _patch_http_client(module)
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
 
 
 def _patch_http_client(http_client: Any) -> None:
-    if _originals:
+    if _http_originals:
         return
     conn = http_client.HTTPConnection
-    _originals["putrequest"] = conn.putrequest
-    _originals["getresponse"] = conn.getresponse
+    original_putrequest = _http_originals["putrequest"] = conn.putrequest
+    original_getresponse = _http_originals["getresponse"] = conn.getresponse
     https = http_client.HTTPSConnection
 
     def putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         self._raven_request = (method, url)
-        return _originals["putrequest"](self, method, url, *args, **kwargs)
+        return original_putrequest(self, method, url, *args, **kwargs)
 
     def getresponse(self: Any, *args: Any, **kwargs: Any) -> Any:
-        response = _originals["getresponse"](self, *args, **kwargs)
+        response = original_getresponse(self, *args, **kwargs)
         request = getattr(self, "_raven_request", None)
-        if request is not None and not suppress_http_breadcrumbs.get():
-            method, url = request
-            if not url.startswith(("http://", "https://")):
-                scheme = "https" if isinstance(self, https) else "http"
-                default = 443 if scheme == "https" else 80
-                host = self.host if self.port in (None, default) else f"{self.host}:{self.port}"
-                url = f"{scheme}://{host}{url}"
-            record(type="http", category="httplib", data={"method": method, "url": url,
-                                                           "status_code": response.status})
+        if request is not None and not breadcrumbs.suppress_http_breadcrumbs.get():
+            with capture_internal_errors("hooks", "recording an HTTP breadcrumb"):
+                method, url = request
+                if not url.startswith(("http://", "https://")):
+                    scheme = "https" if isinstance(self, https) else "http"
+                    default = 443 if scheme == "https" else 80
+                    host = self.host if self.port in (None, default) else f"{self.host}:{self.port}"
+                    url = f"{scheme}://{host}{url}"
+                breadcrumbs.record(type="http", category="httplib",
+                                   data={"method": method, "url": url, "status_code": response.status})
         return response
 
     conn.putrequest = putrequest
     conn.getresponse = getresponse
 
 
-def uninstall_http_hook() -> None:
-    for finder in [f for f in sys.meta_path if isinstance(f, _PatchOnImport)]:
-        sys.meta_path.remove(finder)
-    if not _originals:
-        return
-    import http.client
-
-    http.client.HTTPConnection.putrequest = _originals.pop("putrequest")  # type: ignore[method-assign]
-    http.client.HTTPConnection.getresponse = _originals.pop("getresponse")  # type: ignore[method-assign]
+_HOOKS: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {
+    "excepthook": (_install_excepthooks, _uninstall_excepthooks),
+    "logging": (_install_logging, _uninstall_logging),
+    "httplib": (_install_http, _uninstall_http),
+}
+# ``hook_libraries`` names served by the built-in hooks.
+_LIBRARY_ALIASES = {"httplib": "httplib", "requests": "httplib", "http.client": "httplib"}

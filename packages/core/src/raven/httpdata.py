@@ -1,22 +1,31 @@
-"""The Sentry ``request`` interface, built from raw HTTP data or a WSGI environ.
+"""The Sentry ``request`` and ``user`` interfaces, built from raw values a framework has.
 
-Integrations pass what the framework has; bodies are capped by ``max_request_body_size`` and
-every value is scrubbed later by the client's processors.
+The privacy rules live here and only here, so no framework package can get them wrong: the
+client's IP address, the user's username, name and email are sent only with
+``send_default_pii=True``; the ``Cookie`` header becomes the parsed ``cookies``; bodies are capped
+by ``max_request_body_size``. Every value is scrubbed later by the client's processors.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["BODY_LIMITS", "body_limit", "cap_body", "get_headers_from_environ", "get_url_from_environ",
-           "request_from_wsgi_environ", "request_interface"]
+__all__ = ["BODY_LIMITS", "UNAVAILABLE", "body_limit", "body_over_limit", "cap_body", "client_ip", "get_headers_from_environ",
+           "get_url_from_environ", "parse_cookies", "request_from_wsgi_environ", "request_interface",
+           "send_default_pii", "user_interface"]
 
 BODY_LIMITS = {"never": 0, "small": 4 * 1024, "medium": 10 * 1024, "always": 1024 * 1024}
-_ENV_KEYS = ("REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT")
-UNAVAILABLE = "<unavailable>"
+_SERVER_KEYS = ("SERVER_NAME", "SERVER_PORT")
+UNAVAILABLE = "<unavailable>"  # a body the application consumed before Raven could read it
+
+
+def send_default_pii(client: Any) -> bool:
+    """Whether ``client`` may send personal data (its ``send_default_pii`` option; no client: no)."""
+    return bool(getattr(getattr(client, "options", None), "send_default_pii", False))
 
 
 def body_limit(client: Any = None, max_body_size: str | int | None = None) -> int:
@@ -28,12 +37,21 @@ def body_limit(client: Any = None, max_body_size: str | int | None = None) -> in
     return BODY_LIMITS.get(str(max_body_size), BODY_LIMITS["medium"])
 
 
+def body_over_limit(length: int, limit: int) -> str:
+    """What stands for a body of ``length`` bytes that is over ``limit`` (and so not even read)."""
+    return f"<body of {length} bytes not sent: over the {limit}-byte limit>"
+
+
 def request_interface(*, url: str | None = None, method: str | None = None, query_string: str | None = None,
                       headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
                       cookies: Mapping[str, str] | str | None = None, data: Any = None,
-                      env: Mapping[str, Any] | None = None, max_body_size: str | int | None = None,
-                      client: Any = None) -> dict[str, Any]:
-    """A ``request`` dict; ``data`` may be bytes, str, a dict (form or JSON) or None."""
+                      remote_addr: str | None = None, env: Mapping[str, Any] | None = None,
+                      max_body_size: str | int | None = None, client: Any = None) -> dict[str, Any]:
+    """A ``request`` dict from raw values; ``data`` may be bytes, str, a dict (form or JSON) or None.
+
+    ``remote_addr`` (the peer's address) goes into ``env["REMOTE_ADDR"]`` only when ``client``
+    has ``send_default_pii``; a ``Cookie`` header is moved into ``cookies``, parsed.
+    """
     request: dict[str, Any] = {}
     if url is not None:
         request["url"] = url
@@ -41,13 +59,27 @@ def request_interface(*, url: str | None = None, method: str | None = None, quer
         request["method"] = method.upper()
     if query_string:
         request["query_string"] = query_string
+    header_cookies = None
     if headers:
         items = headers.items() if isinstance(headers, Mapping) else headers
-        request["headers"] = {str(k): str(v) for k, v in items}
+        request["headers"] = {}
+        for key, value in items:
+            name = str(key)
+            if name.lower() == "cookie":
+                header_cookies = str(value)
+            else:
+                request["headers"][name] = str(value)
+        if not request["headers"]:
+            del request["headers"]
+    cookies = cookies if cookies is not None else header_cookies
     if cookies:
-        request["cookies"] = cookies if isinstance(cookies, str) else dict(cookies)
+        request["cookies"] = parse_cookies(cookies) if isinstance(cookies, str) else dict(cookies)
+    pii = send_default_pii(client)
+    env = {k: v for k, v in (env or {}).items() if k != "REMOTE_ADDR" or pii}
+    if remote_addr and pii:
+        env["REMOTE_ADDR"] = str(remote_addr)
     if env:
-        request["env"] = dict(env)
+        request["env"] = env
     if data is not None and data != b"" and data != "":
         body = cap_body(data, body_limit(client, max_body_size))
         if body is not None:  # "never": no data key at all, not a null body
@@ -59,7 +91,7 @@ def cap_body(data: Any, limit: int) -> Any:
     """The body if it fits ``limit`` bytes (JSON text decoded to a dict), else a note saying why not."""
     if isinstance(data, (bytes, bytearray)):
         if len(data) > limit:
-            return f"<body of {len(data)} bytes not sent: over the {limit}-byte limit>" if limit else None
+            return body_over_limit(len(data), limit) if limit else None
         text = bytes(data).decode("utf-8", "replace")
         return _maybe_json(text)
     if isinstance(data, str):
@@ -79,6 +111,51 @@ def _maybe_json(text: str) -> Any:
         except ValueError:
             pass
     return text
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """``{"name": "value"}`` from a ``Cookie`` header (``a=1; b=2``); a pair without ``=`` is kept
+    under an empty value, so scrubbing still sees it."""
+    cookies: dict[str, str] = {}
+    for part in header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if name or value:
+            cookies[name.strip() if sep else name] = value.strip().strip('"') if sep else ""
+    return cookies
+
+
+def client_ip(forwarded_for: str | None, remote_addr: str | None) -> str | None:
+    """The client's address: the first ``X-Forwarded-For`` entry, else the peer's; None unless valid."""
+    candidate = forwarded_for.split(",")[0].strip() if forwarded_for else remote_addr
+    if not candidate:
+        return None
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+# Sent only with ``send_default_pii``: each identifies a person, an opaque id alone does not.
+_PII_USER_KEYS = ("username", "name", "email", "ip_address")
+
+
+def user_interface(client: Any, *, id: Any = None, username: Any = None, name: Any = None, email: Any = None,
+                   ip_address: Any = None, **other: Any) -> dict[str, Any] | None:
+    """The ``user`` dict from raw values the framework has; None when nothing may be sent.
+
+    ``id`` is always sent; ``username``, ``name``, ``email`` and ``ip_address`` only when
+    ``client`` has ``send_default_pii``. ``other`` holds fields the application asked for by
+    name (Flask's ``SENTRY_USER_ATTRS``): sent as given, the application opted in.
+    """
+    user: dict[str, Any] = {}
+    if id is not None and id != "":
+        user["id"] = str(id)
+    if send_default_pii(client):
+        for key, value in zip(_PII_USER_KEYS, (username, name, email, ip_address)):
+            if value is not None and value != "":
+                user[key] = str(value)
+    user.update({k: v for k, v in other.items() if v is not None})
+    return user or None
 
 
 def get_headers_from_environ(environ: Mapping[str, Any]) -> dict[str, str]:
@@ -111,10 +188,7 @@ def get_url_from_environ(environ: Mapping[str, Any]) -> str:
 
 def request_from_wsgi_environ(environ: Mapping[str, Any], data: Any = None, client: Any = None) -> dict[str, Any]:
     """The ``request`` dict for a WSGI request (``data``: the body, if the caller has read it)."""
-    headers = get_headers_from_environ(environ)
-    cookies = headers.pop("Cookie", None)
-    send_pii = getattr(getattr(client, "options", None), "send_default_pii", False)
-    env = {k: environ[k] for k in _ENV_KEYS if k in environ and (send_pii or k != "REMOTE_ADDR")}
+    env = {k: str(environ[k]) for k in _SERVER_KEYS if environ.get(k) not in (None, "")}
     return request_interface(url=get_url_from_environ(environ), method=environ.get("REQUEST_METHOD"),
-                             query_string=environ.get("QUERY_STRING"), headers=headers, cookies=cookies,
-                             data=data, env=env, client=client)
+                             query_string=environ.get("QUERY_STRING"), headers=get_headers_from_environ(environ),
+                             data=data, remote_addr=environ.get("REMOTE_ADDR"), env=env, client=client)
