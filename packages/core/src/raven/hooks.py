@@ -25,7 +25,7 @@ from typing import Any
 from . import breadcrumbs
 from .guard import capture_internal_errors
 
-__all__ = ["acquire", "holders", "install", "is_installed", "release", "uninstall"]
+__all__ = ["acquire", "holders", "install", "is_installed", "register", "release", "uninstall"]
 
 logger = logging.getLogger("raven.hooks")
 
@@ -36,6 +36,16 @@ _ran_library_hooks: set[str] = set()
 
 
 # -- the registry -----------------------------------------------------------------------------
+def register(name: str, install_hook: Callable[[], None], uninstall_hook: Callable[[], None]) -> None:
+    """Make a process-wide hook of a framework package known here, so that it is acquired and
+    released like the core's own (``raven_django`` registers its ``get_response`` wrapper).
+    Registering the same name again replaces the functions, unless the hook is installed."""
+    with _lock:
+        if name in _installed:
+            return
+        _HOOKS[name] = (install_hook, uninstall_hook)
+
+
 def acquire(name: str, holder: Any) -> None:
     """Hold hook ``name`` for ``holder`` (a client); the first holder installs it."""
     install_hook, _ = _HOOKS[name]
