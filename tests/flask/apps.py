@@ -102,6 +102,20 @@ def create_app(config: dict[str, Any] | None = None, login: bool = True) -> Flas
         app.logger.error("an error from %s", "the view")
         return "logged"
 
+    @app.route("/three-ways", methods=["POST"])
+    def three_ways() -> str:
+        # One request, three events: a log record, a capture by the app, the unhandled error.
+        app.logger.error("stock low for %s", request.args["sku"])
+        _sentry(app).client.captureMessage("stock checked by hand")
+        raise RuntimeError("out of stock")
+
+    @app.route("/log-then-read", methods=["POST"])
+    def log_then_read() -> Any:
+        app.logger.error("before reading the body")
+        if request.is_json:
+            return jsonify(request.get_json())
+        return jsonify(dict(request.form)) if request.form else request.get_data(as_text=True)
+
     @app.route("/stream")
     def stream() -> Response:
         def generate() -> Iterator[str]:

@@ -44,10 +44,11 @@ def test_raising_view_is_reported_with_its_request(receiver: Receiver, make_app:
     assert req["headers"]["X-Request-Id"] == "r-1"
     assert req["headers"]["Authorization"] != "Bearer xyz"
     assert "Cookie" not in req["headers"]
-    assert "s3cret-cookie" not in str(req["cookies"])
+    assert set(req["cookies"]) == {"sessionid"} and req["cookies"]["sessionid"] != "s3cret-cookie"
     assert req["data"]["name"] == "ada"
     assert req["data"]["password"] != "hunter2"
-    assert req["env"]["REMOTE_ADDR"] == "127.0.0.1"
+    assert "REMOTE_ADDR" not in req["env"]  # the client's address needs send_default_pii
+    assert "user" not in event
     frames = _frames(event)
     assert frames[-1]["function"].endswith("boom") and frames[-1]["in_app"] is True
     assert not any(f["in_app"] for f in frames if f["module"].startswith("flask."))
@@ -79,7 +80,7 @@ def test_body_over_the_size_limit_is_not_read(receiver: Receiver, make_app: Make
     app.test_client().post("/lazy-body", data={"blob": "x" * 20_000})
     (event,) = settle(receiver, sentry.client)
     assert "x" * 100 not in str(event["request"]["data"])
-    assert "not read" in event["request"]["data"]
+    assert "over the 4096-byte limit" in event["request"]["data"]
 
 
 def test_never_sends_no_body(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
@@ -272,6 +273,52 @@ def test_logging_true_reports_app_logger_records(receiver: Receiver, make_app: M
     assert message["logger"] == app.logger.name
     assert message["request"]["url"] == "http://localhost/log"
     assert errors[0]["exception"]["values"][-1]["mechanism"]["type"] == "flask"
+
+
+def test_log_record_and_manual_capture_share_the_request(receiver: Receiver, make_app: MakeApp,
+                                                          install: Install) -> None:
+    """A logged error, a client.captureMessage and the unhandled error of one request arrive
+    with the same request (body included), user and transaction."""
+    app = make_app(SENTRY_CONFIG={"send_default_pii": True})
+    sentry = install(app, logging=True, level=logging.ERROR)
+    http = app.test_client()
+    http.set_cookie("theme", "dark")
+    response = http.post("/three-ways?sku=A-1", data={"qty": "3"}, headers={"X-User": "42"},
+                         environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert response.status_code == 500
+    events = settle(receiver, sentry.client)
+    (logged,) = [e for e in events if e.get("logger") == app.logger.name and "exception" not in e]
+    (manual,) = [e for e in events if e.get("logentry", {}).get("formatted") == "stock checked by hand"]
+    (error,) = [e for e in events if "exception" in e]
+    assert len(events) == 3
+    assert logged["logentry"]["formatted"] == "stock low for A-1"
+    assert error["event_id"] == response.headers["X-Sentry-ID"]
+    assert error["request"]["url"] == "http://localhost/three-ways"
+    assert error["request"]["query_string"] == "sku=A-1"
+    assert error["request"]["data"] == {"qty": "3"}
+    assert error["request"]["cookies"] == {"theme": "dark"}
+    assert error["request"]["env"]["REMOTE_ADDR"] == "203.0.113.9"
+    assert error["user"] == {"id": "42", "username": "user-42", "email": "user-42@example.com",
+                             "ip_address": "203.0.113.9"}
+    assert error["transaction"] == "three_ways"
+    for event in (logged, manual):
+        assert (event["request"], event["user"], event["transaction"]) == (
+            error["request"], error["user"], error["transaction"])
+
+
+def test_log_record_before_the_view_reads_its_body(receiver: Receiver, make_app: MakeApp,
+                                                   install: Install) -> None:
+    """An event captured before the view reads its body carries the body, and the view still reads it."""
+    app = make_app()
+    sentry = install(app, logging=True, level=logging.ERROR)
+    http = app.test_client()
+    answers = [http.post("/log-then-read", json={"qty": 3}),
+               http.post("/log-then-read", data={"qty": "4"}),
+               http.post("/log-then-read", data="plain text", content_type="text/plain")]
+    assert [a.get_data(as_text=True).strip() for a in answers] == ['{"qty":3}', '{"qty":"4"}', "plain text"]
+    events = settle(receiver, sentry.client)
+    assert sorted(repr(e["request"]["data"]) for e in events) == sorted(
+        repr(d) for d in ({"qty": 3}, {"qty": "4"}, "plain text"))
 
 
 def test_logging_off_by_default(make_app: MakeApp, install: Install) -> None:

@@ -238,4 +238,4 @@ def test_a_failing_raven_never_breaks_the_app(make_app: MakeApp, install: Instal
     assert (response.status_code, response.get_data(as_text=True)) == (500, "our own error page")
     assert "X-Sentry-ID" not in response.headers
     assert [r.name for r in raven_internal_errors.records] == ["raven.flask"]
-    assert "capture the request's exception" in raven_internal_errors.records[0].getMessage()
+    assert "capturing the request's exception" in raven_internal_errors.records[0].getMessage()

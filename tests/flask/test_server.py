@@ -31,9 +31,30 @@ def test_raising_view_over_http(receiver: Receiver, make_app: MakeApp, install: 
     assert event["request"]["url"] == f"{base}/boom"
     assert event["request"]["query_string"] == "ref=mail"
     assert event["request"]["data"] == {"q": "shoes"}
-    assert event["request"]["env"]["REMOTE_ADDR"] == "127.0.0.1"
+    assert "REMOTE_ADDR" not in event["request"]["env"]  # the client's address needs send_default_pii
     assert event["user"] == {"id": "9"}
     assert event["transaction"] == "boom"
+
+
+def test_client_address_and_username_over_http_with_pii(receiver: Receiver, make_app: MakeApp,
+                                                        install: Install) -> None:
+    """With send_default_pii the peer's address is in the request env, and the user has username,
+    email and IP address (the first X-Forwarded-For entry when a proxy gave one)."""
+    app = make_app(SENTRY_CONFIG={"send_default_pii": True})
+    sentry = install(app)
+    with serve(app) as base:
+        direct = requests.get(f"{base}/boom", headers={"X-User": "9"}, timeout=10)
+        proxied = requests.get(f"{base}/shop/checkout", timeout=10,
+                               headers={"X-User": "10", "X-Forwarded-For": "203.0.113.7, 10.0.0.1"})
+    assert (direct.status_code, proxied.status_code) == (500, 500)
+    by_id = {e["event_id"]: e for e in settle(receiver, sentry.client)}
+    event = by_id[direct.headers["X-Sentry-ID"]]
+    assert event["request"]["env"]["REMOTE_ADDR"] == "127.0.0.1"
+    assert event["user"] == {"id": "9", "username": "user-9", "email": "user-9@example.com",
+                             "ip_address": "127.0.0.1"}
+    event = by_id[proxied.headers["X-Sentry-ID"]]
+    assert event["request"]["env"]["REMOTE_ADDR"] == "127.0.0.1"
+    assert event["user"]["ip_address"] == "203.0.113.7"
 
 
 def test_not_found_and_handled_errors_over_http(receiver: Receiver, make_app: MakeApp, install: Install) -> None:

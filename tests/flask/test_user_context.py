@@ -43,8 +43,9 @@ def test_anonymous_visitor_ip_address_only_with_pii(receiver: Receiver, make_app
 
 
 def test_user_attrs_without_pii(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
-    """SENTRY_USER_ATTRS is sent even without send_default_pii: the app asked for it by name."""
-    app = make_app(SENTRY_USER_ATTRS=["plan"])
+    """SENTRY_USER_ATTRS is sent even without send_default_pii (the app asked for it by name),
+    except the username and email, which always need send_default_pii."""
+    app = make_app(SENTRY_USER_ATTRS=["plan", "email", "username"])
     sentry = install(app)
     app.test_client().get("/boom", headers={"X-User": "5"})
     (event,) = settle(receiver, sentry.client)

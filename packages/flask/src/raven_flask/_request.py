@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Request
-from raven.httpdata import BODY_LIMITS, request_interface
+from raven.httpdata import body_limit, body_over_limit, request_interface
 
-logger = logging.getLogger("raven.flask")
+__all__ = ["request_data", "transaction_name"]
 
-__all__ = ["request_info", "transaction_name"]
-
-# WSGI environ keys worth sending; the rest is server internals (and sometimes secrets).
-_ENV_KEYS = ("REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT")
+# WSGI environ keys worth sending; the rest is server internals (and sometimes secrets). The
+# client's address is given apart, as ``remote_addr``: the core sends it only with PII allowed.
+_ENV_KEYS = ("SERVER_NAME", "SERVER_PORT")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def transaction_name(request: Request) -> str:
@@ -26,44 +25,38 @@ def transaction_name(request: Request) -> str:
     return request.path
 
 
-def request_info(request: Request, max_body_size: str, with_body: bool = True) -> dict[str, Any]:
-    """URL, method, query string, headers, cookies, ``REMOTE_ADDR`` and (when asked) the body.
+def request_data(request: Request, client: Any) -> dict[str, Any]:
+    """URL, method, query string, headers, cookies, server env, the peer's address and the body.
 
-    The body is read only when it is small enough for ``max_request_body_size`` to keep: a form
-    as a dict of fields, JSON as the parsed value, anything else as text. Scrubbing is left to
-    the client's processors.
+    Called when an event is captured, never up front. The body is read only when it is small
+    enough for ``max_request_body_size`` to keep, from what Flask caches (so the view can still
+    read it after): a form as a dict of fields, JSON as the parsed value, anything else as text.
+    The core applies the privacy rules; the client's processors scrub the values.
     """
     environ = request.environ
-    data: Any = None
-    if with_body:
-        data = _body(request, max_body_size)
-    headers = {key: value for key, value in request.headers.items() if key.lower() != "cookie"}
     return request_interface(
         url=request.base_url,
         method=request.method,
         query_string=environ.get("QUERY_STRING", ""),
-        headers=headers,
-        cookies=environ.get("HTTP_COOKIE") or None,
-        data=data,
+        headers=list(request.headers.items()),
+        data=_body(request, body_limit(client)),
+        remote_addr=request.remote_addr,
         env={key: environ[key] for key in _ENV_KEYS if key in environ},
-        max_body_size=max_body_size,
+        client=client,
     )
 
 
-def _body(request: Request, max_body_size: str) -> Any:
-    # A body over the limit is not even read: it would be dropped anyway.
-    limit = BODY_LIMITS.get(max_body_size, BODY_LIMITS["medium"])
+def _body(request: Request, limit: int) -> Any:
     length = request.content_length
     if not limit or not length:
         return None
-    if length > limit:
-        return f"<body of {length} bytes not read: over the {limit}-byte limit>"
+    if length > limit:  # not even read: it would be dropped anyway
+        return body_over_limit(length, limit)
     if request.is_json:
         return request.get_json(silent=True, cache=True)
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if request.mimetype in _FORM_TYPES:
         form: dict[str, Any] = {key: values[0] if len(values) == 1 else values
                                 for key, values in request.form.lists()}
-        if request.files:
-            form.update({key: f"<file {f.filename!r}>" for key, f in request.files.items()})
+        form.update({key: f"<file {upload.filename!r}>" for key, upload in request.files.items()})
         return form
     return request.get_data(cache=True, as_text=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import weakref
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +18,13 @@ from flask.signals import (
     request_tearing_down,
 )
 from raven.exceptions import ConfigurationError
+from raven.guard import capture_internal_errors
 from raven.handlers.logging import SentryHandler
 from raven.middleware import Sentry as SentryMiddleware
 from werkzeug.exceptions import HTTPException
 
-from ._request import request_info, transaction_name
-from ._user import login_user_info
+from ._request import request_data, transaction_name
+from ._user import user_data
 
 __all__ = ["Sentry"]
 
@@ -34,15 +34,6 @@ logger = logging.getLogger("raven.flask")
 # context is around it (``g`` outlives requests when a test pushes an app context itself).
 _SCOPE_KEY = "raven_flask.scope"
 _HEADER = "X-Sentry-ID"
-
-
-@contextmanager
-def _guard(what: str) -> Iterator[None]:
-    """Raven never breaks the app: log what failed on ``raven.flask`` and carry on."""
-    try:
-        yield
-    except Exception:
-        logger.exception("raven-flask failed to %s", what)
 
 
 @dataclass
@@ -191,86 +182,66 @@ class Sentry:
             g.sentry_event_id = value
 
     # -- signal receivers -----------------------------------------------------------------------
+    @capture_internal_errors("flask", "starting the request's context")
     def _on_request_started(self, app: Flask, **_: Any) -> None:
         state = self._apps.get(app)
         if state is None:
             return
-        with _guard("start the request's context"):
-            context = state.client.context
-            context.__enter__()
-            request.environ[_SCOPE_KEY] = context
-            g.pop("sentry_event_id", None)
-            # Computed only if an event is captured; no body here: reading it up front would
-            # consume a stream the view may want.
-            current = request._get_current_object()  # type: ignore[attr-defined]
-            body_size = state.client.options.max_request_body_size
-            context.merge({
-                "request": lambda: request_info(current, body_size, with_body=False),
-                "transaction": lambda: transaction_name(current),
-            })
+        client = state.client
+        context = client.context
+        context.__enter__()
+        request.environ[_SCOPE_KEY] = context
+        g.pop("sentry_event_id", None)
+        # Computed only when an event is captured, by whatever captures it during the request
+        # (this extension, a log record, the app calling the client): the body is read then,
+        # from Flask's cache, never up front where it would consume a stream the view wants.
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        user_attrs = state.user_attrs
+        context.merge({
+            "request": lambda: request_data(current, client),
+            "user": lambda: user_data(app, current, client, user_attrs),
+            "transaction": lambda: transaction_name(current),
+        })
 
+    @capture_internal_errors("flask", "capturing the request's exception")
     def _on_exception(self, app: Flask, exception: BaseException | None = None, **_: Any) -> None:
         state = self._apps.get(app)
         if state is None or exception is None:
             return
         if isinstance(exception, HTTPException) and (exception.code or 500) < 500:
             return
-        with _guard("capture the request's exception"):
-            self._capture(state, "exception", exception,
-                          mechanism={"type": "flask", "handled": False})
+        self._remember(state.client.captureException(exception, mechanism={"type": "flask", "handled": False}))
 
+    @capture_internal_errors("flask", "setting the X-Sentry-ID header")
     def _on_request_finished(self, app: Flask, response: Any = None, **_: Any) -> None:
         if response is None or app not in self._apps:
             return
-        with _guard("set the X-Sentry-ID header"):
-            event_id = g.get("sentry_event_id")
-            if event_id:
-                response.headers[_HEADER] = event_id
+        event_id = g.get("sentry_event_id")
+        if event_id:
+            response.headers[_HEADER] = event_id
 
+    @capture_internal_errors("flask", "ending the request's context")
     def _on_request_tearing_down(self, app: Flask, **_: Any) -> None:
-        with _guard("reset the request's context"):
-            context = request.environ.pop(_SCOPE_KEY, None)
-            if context is not None:
-                context.__exit__(None, None, None)
+        context = request.environ.pop(_SCOPE_KEY, None)
+        if context is not None:
+            context.__exit__(None, None, None)
 
     # -- capture helpers ------------------------------------------------------------------------
-    def _capture(self, state: _AppState, kind: str, what: Any, **kwargs: Any) -> str | None:
-        client = state.client
-        if has_request_context():
-            data = dict(kwargs.pop("data", None) or {})
-            kwargs["data"] = data
-            with _guard("read the request for an event"):  # the event still goes out without it
-                data.setdefault("request", request_info(request, client.options.max_request_body_size))
-                data.setdefault("transaction", transaction_name(request))
-                pii = client.options.send_default_pii
-                user = login_user_info(current_app, pii, state.user_attrs)
-                if pii and request.remote_addr:
-                    user = {**(user or {}), "ip_address": request.remote_addr}
-                if user is not None and "user" not in data:
-                    # What the app set with user_context wins over what Flask-Login says.
-                    data["user"] = {**user, **(client.context.get().get("user") or {})}
-        if kind == "exception":
-            event_id = client.captureException(what, **kwargs)
-        else:
-            event_id = client.captureMessage(what, **kwargs)
+    def _remember(self, event_id: str | None) -> str | None:
         if event_id is not None:
             self.last_event_id = event_id
-        return event_id  # type: ignore[no-any-return]
+        return event_id
 
-    def captureException(self, *args: Any, **kwargs: Any) -> str | None:
-        """``client.captureException`` with the current request and user attached."""
-        state = self._state()
-        if state is None:
-            return self._client.captureException(*args, **kwargs) if self._client is not None else None
-        exc_info = args[0] if args else kwargs.pop("exc_info", None)
-        return self._capture(state, "exception", exc_info, **kwargs)
+    def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
+        """``client.captureException`` of the current app's client; the request, user and
+        transaction come from the request's context. The id goes to ``last_event_id``."""
+        client = self.client
+        return self._remember(client.captureException(exc_info, **kwargs)) if client is not None else None
 
     def captureMessage(self, message: str, **kwargs: Any) -> str | None:
-        """``client.captureMessage`` with the current request and user attached."""
-        state = self._state()
-        if state is None:
-            return self._client.captureMessage(message, **kwargs) if self._client is not None else None
-        return self._capture(state, "message", message, **kwargs)
+        """``client.captureMessage`` of the current app's client, like :meth:`captureException`."""
+        client = self.client
+        return self._remember(client.captureMessage(message, **kwargs)) if client is not None else None
 
     def user_context(self, data: Mapping[str, Any]) -> None:
         """Set the user for what the current request captures from now on."""
