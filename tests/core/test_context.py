@@ -223,3 +223,19 @@ def test_failing_lazy_value_is_left_out_and_the_event_still_sent(collector: Coll
     assert collector.captureMessage("still sent")
     (event,) = collector.events
     assert "request" not in event and event["user"] == {"id": 7}
+
+
+def test_user_context_is_laid_over_a_lazy_user(collector: CollectingClient) -> None:
+    """An integration's lazy user is computed at capture; what the app merges later is laid over
+    it key by key instead of hiding it."""
+    computed: list[int] = []
+
+    def lazy_user() -> dict[str, str]:
+        computed.append(1)
+        return {"id": "42", "segment": "free"}
+
+    collector.context.merge({"user": lazy_user})
+    collector.user_context({"segment": "paid"})
+    assert computed == []  # nothing computed before a capture
+    collector.captureMessage("checkout")
+    assert collector.events[-1]["user"] == {"id": "42", "segment": "paid"}

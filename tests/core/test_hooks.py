@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import raven
+from raven import hooks
 
 from .conftest import Harness
 
@@ -106,3 +107,73 @@ def test_disabled_client_installs_no_hooks(monkeypatch: Any) -> None:
     client = raven.Client(install_sys_hook=True)
     assert sys.excepthook is original
     client.close()
+
+
+HOOKS_SCRIPT = textwrap.dedent("""
+    import http.client, logging, sys
+    import raven
+
+    dsn = sys.argv[1]
+    original_log, original_http = logging.Logger.callHandlers, http.client.HTTPConnection.putrequest
+
+    def activity(label):
+        logging.getLogger("shop").warning(label)
+        connection = http.client.HTTPConnection("127.0.0.1", int(dsn.rsplit(":", 1)[1].split("/")[0]), timeout=5)
+        connection.request("GET", "/" + label)
+        connection.getresponse().read()
+
+    first, second = raven.Client(dsn), raven.Client(dsn)   # both install the hooks
+    activity("hooked")
+    first.captureMessage("one")
+    first.close()
+    second.close()                                         # the last close undoes them
+    print("restored:", logging.Logger.callHandlers is original_log,
+          http.client.HTTPConnection.putrequest is original_http, flush=True)
+    third = raven.Client(dsn, install_logging_hook=False, hook_libraries=())
+    activity("unhooked")
+    third.captureMessage("two")
+    third.close()
+    again = raven.Client(dsn)                              # installed again after an uninstall
+    activity("again")
+    again.captureMessage("three")
+    again.close()
+""")
+
+
+def test_hooks_installed_once_undone_by_the_last_close_and_installable_again(sentry: Harness) -> None:
+    """Two clients install the logging and HTTP hooks once (one crumb each, not two); after the
+    last close both are restored and record nothing; a new client installs them again."""
+    result = run_script(HOOKS_SCRIPT, sentry.receiver.dsn.replace("http://", "sync+http://"))
+    assert result.returncode == 0, result.stderr
+    assert "restored: True True" in result.stdout
+    first, second, third = sentry.events(3)
+
+    def crumbs(event: dict[str, Any]) -> list[tuple[str, str]]:
+        values = event.get("breadcrumbs", {}).get("values", [])
+        return [(c["category"], c.get("message") or c["data"]["url"].rsplit("/", 1)[1]) for c in values]
+
+    assert crumbs(first) == [("shop", "hooked"), ("httplib", "hooked")]
+    assert crumbs(second) == []
+    assert crumbs(third) == [("shop", "again"), ("httplib", "again")]
+
+
+def test_registered_hook_is_reference_counted() -> None:
+    """A framework package's hook runs its install on the first acquire and its uninstall on the
+    last release, and can be installed again afterwards."""
+    calls: list[str] = []
+    hooks.register("test.counted", lambda: calls.append("install"), lambda: calls.append("uninstall"))
+    class Holder:
+        pass
+
+    one, two = Holder(), Holder()
+    hooks.acquire("test.counted", one)
+    hooks.acquire("test.counted", two)
+    hooks.acquire("test.counted", one)
+    assert calls == ["install"]
+    hooks.release("test.counted", one)
+    assert calls == ["install"]
+    hooks.release("test.counted", two)
+    assert calls == ["install", "uninstall"] and not hooks.is_installed("test.counted")
+    hooks.acquire("test.counted", one)
+    hooks.release("test.counted", one)
+    assert calls == ["install", "uninstall", "install", "uninstall"]

@@ -8,7 +8,13 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 import raven
-from raven.httpdata import get_headers_from_environ, request_from_wsgi_environ, request_interface
+from raven.httpdata import (
+    client_ip,
+    get_headers_from_environ,
+    request_from_wsgi_environ,
+    request_interface,
+    user_interface,
+)
 from raven.processors import MASK
 
 from .conftest import Harness
@@ -91,3 +97,35 @@ def test_request_data_arrives_scrubbed(sentry: Harness, client: raven.Client) ->
     request = sentry.event()["request"]
     assert request["data"] == {"user": "ann", "password": MASK}
     assert request["headers"]["Authorization"] == MASK
+
+
+def test_remote_addr_only_with_send_default_pii(sentry: Harness) -> None:
+    """The peer's address (``remote_addr`` or an ``env`` REMOTE_ADDR) is sent only with PII on."""
+    private, public = sentry.client(), sentry.client(send_default_pii=True)
+    for given in ({"remote_addr": "203.0.113.9"}, {"env": {"REMOTE_ADDR": "203.0.113.9", "SERVER_NAME": "web"}}):
+        assert "REMOTE_ADDR" not in request_interface(url="http://x/", client=private, **given).get("env", {})
+        assert request_interface(url="http://x/", client=public, **given)["env"]["REMOTE_ADDR"] == "203.0.113.9"
+    assert request_interface(env={"REMOTE_ADDR": "1.2.3.4"}) == {}  # no client: no PII
+
+
+def test_cookie_header_becomes_parsed_cookies() -> None:
+    """A ``Cookie`` header leaves the headers and arrives as a dict, as does a cookie string."""
+    request = request_interface(headers={"Cookie": "sessionid=s1; theme=dark", "Accept": "*/*"})
+    assert request == {"headers": {"Accept": "*/*"}, "cookies": {"sessionid": "s1", "theme": "dark"}}
+    assert request_interface(cookies='a="quoted"; flag')["cookies"] == {"a": "quoted", "flag": ""}
+
+
+def test_user_interface_follows_send_default_pii(sentry: Harness) -> None:
+    """``id`` is always sent; username, name, email and IP only with PII; asked-for fields as given."""
+    raw = {"id": 7, "username": "ada", "name": "Ada L.", "email": "ada@example.com", "ip_address": "10.0.0.1"}
+    assert user_interface(sentry.client(), **raw, team="core") == {"id": "7", "team": "core"}
+    assert user_interface(sentry.client(send_default_pii=True), **raw) == {
+        "id": "7", "username": "ada", "name": "Ada L.", "email": "ada@example.com", "ip_address": "10.0.0.1"}
+    assert user_interface(sentry.client(), username="ada") is None
+
+
+def test_client_ip_prefers_forwarded_for_and_validates() -> None:
+    """The first X-Forwarded-For entry wins over the peer; anything not an IP is dropped."""
+    assert client_ip("198.51.100.1, 10.0.0.1", "10.0.0.2") == "198.51.100.1"
+    assert client_ip(None, "10.0.0.2") == "10.0.0.2"
+    assert client_ip("unknown", None) is None and client_ip(None, None) is None

@@ -192,7 +192,7 @@ class Client:
             try:
                 # A string, not the client: the exception must stay picklable (Celery, multiprocessing).
                 exc.__raven_captured__ = self._token  # type: ignore[attr-defined]
-            except Exception:
+            except (AttributeError, TypeError):  # __slots__ or a read-only __setattr__: may report twice
                 pass
         return event_id
 

@@ -151,7 +151,7 @@ def user_interface(client: Any, *, id: Any = None, username: Any = None, name: A
     if id is not None and id != "":
         user["id"] = str(id)
     if send_default_pii(client):
-        for key, value in zip(_PII_USER_KEYS, (username, name, email, ip_address)):
+        for key, value in zip(_PII_USER_KEYS, (username, name, email, ip_address), strict=True):
             if value is not None and value != "":
                 user[key] = str(value)
     user.update({k: v for k, v in other.items() if v is not None})

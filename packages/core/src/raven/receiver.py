@@ -76,7 +76,6 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body are written separately
             disable_nagle_algorithm = True  # one small answer in two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, *args: Any) -> None:

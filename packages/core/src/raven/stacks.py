@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
+from .guard import capture_internal_errors
 from .serializer import Serializer
 
 __all__ = ["StackBuilder", "iter_stack_frames", "iter_traceback_frames"]
@@ -98,14 +99,12 @@ class StackBuilder:
                 data["pre_context"], data["context_line"], data["post_context"] = context
         # A module-level frame's locals are the module's globals: often large, rarely the cause.
         if with_locals and code.co_name != "<module>":
-            try:
+            with capture_internal_errors("stacks", "reading a frame's locals"):
                 serialize = self.serialize
                 data["vars"] = {
                     str(k): serialize(v) for k, v in list(frame.f_locals.items())[:50]
                     if not (isinstance(k, str) and k.startswith("__") and (k.endswith("__") or k.startswith("__traceback")))
                 }
-            except Exception:
-                pass
         return data
 
     def _static_fields(self, code: CodeType, module_globals: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..client import Client
+from ..guard import capture_internal_errors
 from ..stacks import iter_stack_frames
 
 __all__ = ["SentryHandler"]
@@ -52,11 +53,9 @@ class SentryHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if not self.can_record(record):
             return
-        try:
+        # Logged on raven.handlers, which this handler and the breadcrumb hook ignore: no loop.
+        with capture_internal_errors("handlers", "sending a log record"):
             self._emit(record)
-        except Exception:
-            # Never log through logging here (it could loop); print like logging does.
-            print(f"raven: failed to send a log record to Sentry: {sys.exc_info()[1]!r}", file=sys.stderr)
 
     def _emit(self, record: logging.LogRecord) -> str | None:
         client = self.client

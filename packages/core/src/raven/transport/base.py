@@ -18,6 +18,7 @@ from typing import Any
 
 from ..__about__ import __version__
 from ..dsn import Dsn
+from ..guard import capture_internal_errors
 from ..options import ClientOptions
 from ..versioning import get_module_versions
 from .envelope import category_of, dumps, encode_envelope, fit_event, gzip_body, rfc3339_now
@@ -92,10 +93,8 @@ _exit_hook_registered = False
 
 def _run_exit_hooks() -> None:
     for transport in list(_closing_at_exit):
-        try:
+        with capture_internal_errors("transport", "flushing at exit"):
             transport.at_exit()
-        except Exception:
-            pass  # the interpreter is going away: nothing left to tell
 
 
 class PreparedRequest:

@@ -18,6 +18,7 @@ import weakref
 from collections import deque
 from typing import Any
 
+from ..guard import capture_internal_errors
 from .base import REPORT_INTERVAL, Backoff, HTTPTransport, PreparedRequest
 from .envelope import category_of
 from .sync import post
@@ -329,10 +330,10 @@ class ThreadedTransport(HTTPTransport):
         return done
 
     def _safe_prepare(self, item: bytes | dict[str, Any]) -> PreparedRequest | None:
-        try:
+        with capture_internal_errors("transport", "encoding an event at close"):
             return self.prepare(marshal.loads(item) if isinstance(item, bytes) else item)
-        except Exception:
-            return None
+        self.reports.record("internal_sdk_error", "error")
+        return None
 
     def at_exit(self) -> None:
         pending = self.pending()
@@ -391,10 +392,8 @@ def _warm_up() -> None:
 
 
 def _safe_imports() -> None:
-    try:
+    with capture_internal_errors("transport", "importing what sending needs"):
         _import_sending_modules()
-    except Exception:  # sending reports the same problem where it can be handled
-        pass
 
 
 def _before_fork() -> None:
