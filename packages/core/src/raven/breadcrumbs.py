@@ -70,6 +70,7 @@ def deactivate(context: Context) -> None:
 
 
 def normalize_level(level: Any) -> str:
+    """Sentry's breadcrumb level for a logging level number or name (unknown: ``info``)."""
     if isinstance(level, int):
         level = logging.getLevelName(level)
     name = str(level or "info").lower()
@@ -193,6 +194,7 @@ class BreadcrumbBuffer:
     def record(self, timestamp: float | None = None, level: str | None = None, message: str | None = None,
                category: str | None = None, data: Mapping[str, Any] | None = None, type: str | None = None,
                processor: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        """Record one breadcrumb into this context (after ``processor`` and ``before_breadcrumb``)."""
         crumb = make_crumb(timestamp=timestamp, level=level, message=message, category=category,
                            data=data, type=type, processor=processor,
                            before_breadcrumb=self._context.before_breadcrumb)
@@ -200,9 +202,11 @@ class BreadcrumbBuffer:
             self._context.record_breadcrumb(crumb)
 
     def get_buffer(self) -> list[dict[str, Any]]:
+        """The breadcrumbs of the current thread or task, oldest first."""
         return list(self._context.snapshot()[1])
 
     def clear(self) -> None:
+        """Forget the breadcrumbs of the current thread or task."""
         self._context.clear_breadcrumbs()
 
     def __len__(self) -> int:

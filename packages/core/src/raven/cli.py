@@ -14,6 +14,7 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``raven test [DSN]``: send a test event and report what happened; returns the exit status."""
     parser = argparse.ArgumentParser(prog="raven", description="Raven, a Sentry client for Python.")
     parser.add_argument("--version", action="version", version=f"raven {__version__}")
     commands = parser.add_subparsers(dest="command")
@@ -56,6 +57,7 @@ def _capture_test_error(client: Any) -> str | None:
 
 
 def send_to_server(dsn: str, timeout: float) -> int:
+    """Send the test event to the server of ``dsn`` and report its answer."""
     from .dsn import Dsn
     from .exceptions import APIError, ConfigurationError
 
@@ -84,6 +86,7 @@ def send_to_server(dsn: str, timeout: float) -> int:
 
 
 def send_to_local_receiver(timeout: float) -> int:
+    """Send the test event to an embedded loopback receiver and print what arrived."""
     from .receiver import Receiver
 
     receiver = Receiver().start()

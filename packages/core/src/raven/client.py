@@ -144,9 +144,11 @@ class Client:
         return self._context.last_event_id
 
     def get_public_dsn(self, scheme: str | None = None) -> str | None:
+        """The DSN without its secret, for browser SDKs (``scheme`` overrides the scheme)."""
         return self.dsn.public(scheme) if self.dsn else None
 
     def get_module_versions(self) -> dict[str, str]:
+        """Installed distributions and their versions, as sent in ``modules``."""
         from .versioning import get_module_versions
 
         return get_module_versions()
@@ -158,15 +160,19 @@ class Client:
 
     # -- context helpers (raven-python names) -----------------------------------------------------
     def user_context(self, data: Mapping[str, Any]) -> None:
+        """Set the user for what the current thread or task captures next."""
         self.context.merge({"user": dict(data)})
 
     def tags_context(self, data: Mapping[str, Any]) -> None:
+        """Add tags to what the current thread or task captures next."""
         self.context.merge({"tags": dict(data)})
 
     def extra_context(self, data: Mapping[str, Any]) -> None:
+        """Add extra data to what the current thread or task captures next."""
         self.context.merge({"extra": dict(data)})
 
     def http_context(self, data: Mapping[str, Any]) -> None:
+        """Set (or lay over a lazily computed) request for what the current thread or task captures next."""
         self.context.merge({"request": dict(data)})
 
     def captureBreadcrumb(self, message: str | None = None, timestamp: float | None = None, level: Any = None,

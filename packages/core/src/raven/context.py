@@ -153,6 +153,7 @@ class Context:
 
     @last_event_id.setter
     def last_event_id(self, event_id: str | None) -> None:
+        """The id of the last event captured in this scope (thread, task or ``with`` block)."""
         state = self._var.get()
         self._var.set(_State(state.data, state.breadcrumbs, event_id))
 

@@ -41,6 +41,7 @@ class Dsn:
 
     @classmethod
     def parse(cls, value: str) -> Dsn:
+        """Parse a DSN string; :class:`InvalidDsn` names the part that is wrong."""
         raw = value.strip() if isinstance(value, str) else ""
         if not raw:
             raise InvalidDsn(f"DSN must be a non-empty string, got {value!r}")
@@ -74,11 +75,13 @@ class Dsn:
 
     @classmethod
     def from_env(cls) -> Dsn | None:
+        """The DSN of ``SENTRY_DSN``, or None when it is unset or empty."""
         value = os.environ.get("SENTRY_DSN", "").strip()
         return cls.parse(value) if value else None
 
     @property
     def netloc(self) -> str:
+        """``host[:port]`` of the server."""
         default = 443 if self.scheme == "https" else 80
         return self.host if self.port in (None, default) else f"{self.host}:{self.port}"
 
@@ -98,6 +101,7 @@ class Dsn:
         return f"{prefix}//{self.public_key}@{self.netloc}{self.path}/{self.project_id}"
 
     def auth_header(self, client: str) -> str:
+        """The ``X-Sentry-Auth`` header value for this DSN's key."""
         parts = ["sentry_version=7", f"sentry_client={client}", f"sentry_key={self.public_key}"]
         if self.secret_key:
             parts.append(f"sentry_secret={self.secret_key}")

@@ -175,6 +175,7 @@ def get_headers_from_environ(environ: Mapping[str, Any]) -> dict[str, str]:
 
 
 def get_url_from_environ(environ: Mapping[str, Any]) -> str:
+    """``scheme://host[:port]/script/path`` of a WSGI request, without the query string."""
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST")
     if not host:

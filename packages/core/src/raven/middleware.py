@@ -33,6 +33,7 @@ class Sentry:
         return _ClosingIterator(self, iterable, environ)
 
     def handle_exception(self, environ: dict[str, Any] | None = None) -> str | None:
+        """Capture the exception being handled, unless it is a clean exit or an early close."""
         exc = sys.exc_info()[1]
         if isinstance(exc, SystemExit) and exc.code in (0, None):
             return None  # a clean exit is not an error

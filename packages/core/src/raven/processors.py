@@ -64,9 +64,11 @@ class Processor:
         self.client = client
 
     def get_data(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+        """raven-python's hook: extra data for the event (none by default)."""
         return None
 
     def process(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Run the ``filter_*`` methods over the event's interfaces; returns the event."""
         replaced = self.get_data(data, **kwargs)
         if replaced:
             data = replaced
@@ -79,12 +81,15 @@ class Processor:
         return data
 
     def filter_stacktrace(self, data: dict[str, Any]) -> None:
+        """Change a ``stacktrace`` in place."""
         pass
 
     def filter_http(self, data: dict[str, Any]) -> None:
+        """Change the ``request`` interface in place."""
         pass
 
     def filter_extra(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Change ``extra`` in place."""
         return data
 
 
@@ -106,6 +111,7 @@ class RemovePostDataProcessor(Processor):
     """Drop the request body."""
 
     def filter_http(self, data: dict[str, Any]) -> None:
+        """Drop the request body."""
         data.pop("data", None)
 
 
@@ -113,6 +119,7 @@ class RemoveStackLocalsProcessor(Processor):
     """Drop local variables from every frame."""
 
     def filter_stacktrace(self, data: dict[str, Any]) -> None:
+        """Drop every frame's local variables."""
         for frame in data.get("frames", []):
             frame.pop("vars", None)
 
@@ -130,6 +137,7 @@ class SanitizeKeysProcessor(Processor):
         self._decisions: dict[str, bool] = {}
 
     def is_sensitive(self, key: Any) -> bool:
+        """True when ``key`` names a secret (it contains one of the sensitive words)."""
         if not isinstance(key, str):
             return False
         decision = self._decisions.get(key)
@@ -182,6 +190,7 @@ class SanitizeKeysProcessor(Processor):
 
     # -- the parts of an event -----------------------------------------------------------------
     def process(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Mask secrets everywhere they may hide: extra, user, contexts, request, frames, breadcrumbs."""
         data = super().process(data, **kwargs)
         for key in ("contexts", "user", "tags"):
             if isinstance(data.get(key), dict):
@@ -204,11 +213,13 @@ class SanitizeKeysProcessor(Processor):
         return f"{base}?{self.scrub_pairs(query, '&')}{hash_sign}{fragment}"
 
     def filter_stacktrace(self, data: dict[str, Any]) -> None:
+        """Mask sensitive local variables of every frame."""
         for frame in data.get("frames", []):
             if isinstance(frame.get("vars"), dict):
                 frame["vars"] = self.scrub(frame["vars"])
 
     def filter_http(self, data: dict[str, Any]) -> None:
+        """Mask sensitive headers, cookies, query parameters and body fields."""
         if isinstance(data.get("url"), str):
             data["url"] = self.scrub_url(data["url"])
         for key in ("data", "env"):
@@ -235,6 +246,7 @@ class SanitizeKeysProcessor(Processor):
                                for k, v in cookies.items()}
 
     def filter_extra(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Mask sensitive keys of ``extra``."""
         scrubbed: dict[str, Any] = self.scrub(data)
         return scrubbed
 

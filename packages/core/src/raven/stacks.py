@@ -85,6 +85,7 @@ class StackBuilder:
         return result
 
     def frame(self, frame: FrameType, lineno: int, with_locals: bool) -> dict[str, Any]:
+        """One Sentry frame: file, module, function, line, context lines and (optionally) locals."""
         code = frame.f_code
         static = self._static_cache.get(code)
         if static is None:
@@ -145,6 +146,7 @@ class StackBuilder:
         return context
 
     def in_app(self, module: str, abs_path: str) -> bool:
+        """Whether ``module`` is the application's, by ``include_paths`` and ``exclude_paths``."""
         key = (module, abs_path)
         cached = self._in_app_cache.get(key)
         if cached is None:

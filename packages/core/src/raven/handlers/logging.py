@@ -47,10 +47,12 @@ class SentryHandler(logging.Handler):
         self.client = client
 
     def can_record(self, record: logging.LogRecord) -> bool:
+        """False for records of Raven's own loggers (and raven-python's ``sentry.errors``)."""
         name = record.name
         return not any(name == x or name.startswith(x + ".") for x in _EXCLUDED)
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Capture ``record`` as an event; a failure is logged on ``raven.handlers``, never raised."""
         if not self.can_record(record):
             return
         # Logged on raven.handlers, which this handler and the breadcrumb hook ignore: no loop.

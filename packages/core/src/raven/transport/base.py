@@ -49,9 +49,11 @@ class Backoff:
         return delay
 
     def succeeded(self) -> None:
+        """Forget earlier failures: the next failure pauses briefly again."""
         self.failures = 0
 
     def remaining(self) -> float:
+        """Seconds left in the current pause (zero or negative when none)."""
         return self.until - time.monotonic()
 
 
@@ -72,6 +74,7 @@ class Transport(abc.ABC):
         return True
 
     def close(self, timeout: float | None = None) -> bool:
+        """Flush for up to ``timeout`` and accept nothing more."""
         return self.flush(timeout)
 
     def at_exit(self) -> None:

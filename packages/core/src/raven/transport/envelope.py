@@ -15,6 +15,7 @@ __all__ = ["category_of", "dumps", "encode_envelope", "fit_event", "gzip_body"]
 
 
 def dumps(value: Any) -> bytes:
+    """Compact JSON bytes; values JSON cannot take become their repr."""
     import json
 
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=safe_repr).encode("utf-8")
@@ -104,6 +105,7 @@ def _trim_strings(event: dict[str, Any], limit: int = 256) -> None:
 
 
 def rfc3339_now() -> str:
+    """The current UTC time as RFC 3339, as envelope headers want it."""
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
 
@@ -118,6 +120,7 @@ def encode_envelope(headers: dict[str, Any], items: list[tuple[str, bytes]]) -> 
 
 
 def gzip_body(body: bytes) -> bytes:
+    """The body gzip-compressed (with no timestamp, so equal bodies compress to equal bytes)."""
     import gzip
 
     return gzip.compress(body, compresslevel=6, mtime=0)

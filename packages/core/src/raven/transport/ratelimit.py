@@ -23,6 +23,7 @@ class RateLimits:
         self._lock = threading.Lock()
 
     def is_limited(self, category: str) -> bool:
+        """True while the server asked not to send events of ``category``."""
         until = self._until
         if not until:
             return False

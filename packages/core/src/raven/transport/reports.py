@@ -30,6 +30,7 @@ class ClientReports:
         logger.debug("dropped %d %s event(s): %s", quantity, category, reason)
 
     def pending(self) -> bool:
+        """True when drops are counted that no report took yet."""
         return bool(self._pending)
 
     def take(self) -> dict[str, Any] | None:

@@ -44,6 +44,7 @@ class SyncTransport(HTTPTransport):
         return self._session
 
     def send_event(self, event: dict[str, Any]) -> None:
+        """Send ``event`` now, in the calling thread."""
         if self._closed:  # like the background sender: a closed client sends nothing
             self.reports.record("network_error", category_of(event))
             logger.debug("event %s dropped: transport closed", event.get("event_id"))
@@ -70,6 +71,7 @@ class SyncTransport(HTTPTransport):
                 raise APIError(f"HTTP {status}: {text[:200]}", status)
 
     def close(self, timeout: float | None = None) -> bool:
+        """Close the HTTP session; nothing is pending in a synchronous transport."""
         self._closed = True
         if self._session is not None:
             self._session.close()

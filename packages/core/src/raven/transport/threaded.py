@@ -83,6 +83,7 @@ class ThreadedTransport(HTTPTransport):
 
     # -- the calling thread ----------------------------------------------------------------------
     def send_event(self, event: dict[str, Any]) -> None:
+        """Queue ``event`` for the background threads; never waits for the network."""
         if self._pid != os.getpid():
             self._reset_state()  # forked without our at-fork hook (e.g. os.fork from C)
         category = self.admit(event)
@@ -277,6 +278,7 @@ class ThreadedTransport(HTTPTransport):
 
     # -- flush and shutdown ----------------------------------------------------------------------
     def pending(self) -> int:
+        """Events queued, being encoded or being sent."""
         with self._cond:
             return len(self._raw) + len(self._ready) + self._in_flight + self._encoding
 
@@ -336,6 +338,7 @@ class ThreadedTransport(HTTPTransport):
         return None
 
     def at_exit(self) -> None:
+        """Say on stderr how many events are still pending, then close for up to ``shutdown_timeout``."""
         pending = self.pending()
         if pending and self._pid == os.getpid():
             print(f"raven: sending {pending} pending events", file=sys.stderr, flush=True)
