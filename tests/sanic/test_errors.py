@@ -6,6 +6,7 @@ Each test serves its app on a real server on a free loopback port and talks HTTP
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 
@@ -47,9 +48,10 @@ async def test_unhandled_exception_is_reported_with_request_data(receiver: Recei
     assert request["headers"]["X-Trace"] == "t-1"
     assert request["headers"]["Content-Type"] == "application/json"
     assert "Cookie" not in request["headers"]
-    assert "theme" in json.dumps(request["cookies"])
+    assert set(request["cookies"]) == {"theme"} and request["cookies"]["theme"] != "dark"  # scrubbed
     assert request["data"] == {"item": "book"}
-    assert request["env"] == {"REMOTE_ADDR": "127.0.0.1"}
+    assert "env" not in request  # the client's address needs send_default_pii
+    assert "user" not in event
 
 
 async def test_successful_requests_send_nothing(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
@@ -212,6 +214,68 @@ async def test_error_in_request_middleware_is_reported(receiver: Receiver, make_
     assert exception_of(event)["type"] == "PermissionError"
     assert event["transaction"] == f"{app.name}.ok"
     assert event["request"]["url"].endswith("/ok")
+
+
+async def test_error_before_the_request_middleware_carries_the_request(receiver: Receiver,
+                                                                       make_app: Callable[..., Sanic]) -> None:
+    """An error raised while routing (before any middleware) is reported with the request and route."""
+    app = app_with_routes(make_app)
+
+    @app.signal("http.routing.after")
+    async def routed(request: Request, **_: object) -> None:
+        raise RuntimeError("routing hook broke")
+
+    Sentry(app, dsn=receiver.dsn)
+
+    async with http(app) as client:
+        assert (await client.get("/ok?x=1")).status_code == 500
+
+    (event,) = validated(receiver.wait_for(1))
+    assert exception_of(event)["value"] == "routing hook broke"
+    assert event["transaction"] == f"{app.name}.ok"
+    assert event["request"]["url"].endswith("/ok")
+    assert event["request"]["query_string"] == "x=1"
+
+
+async def test_log_record_and_manual_capture_share_the_request(receiver: Receiver,
+                                                               make_app: Callable[..., Sanic]) -> None:
+    """A logged error, a client.captureMessage and the unhandled error of one request arrive with the
+    same request (the peer's address included with send_default_pii), user and transaction."""
+    app = make_app()
+    sentry = Sentry(app, dsn=receiver.dsn, logging=True, level=logging.ERROR, send_default_pii=True)
+    shop_logger = logging.getLogger("tests.sanic.shop")
+
+    @app.post("/checkout")
+    async def checkout(request: Request) -> HTTPResponse:
+        client = sentry.client
+        assert client is not None
+        client.user_context({"id": "u-7", "username": "ada"})
+        shop_logger.error("stock low for %s", request.args.get("sku"))
+        client.captureMessage("stock checked by hand")
+        raise RuntimeError("out of stock")
+
+    async with http(app) as client:
+        response = await client.post("/checkout?sku=A-1", json={"qty": 3}, headers={"Cookie": "theme=dark"})
+        base_url = str(client.base_url).rstrip("/")
+
+    assert response.status_code == 500
+    events = validated(receiver.wait_for(3))
+    assert len(events) == 3
+    (logged,) = [e for e in events if e.get("logger") == "tests.sanic.shop"]
+    (manual,) = [e for e in events if e.get("logentry", {}).get("formatted") == "stock checked by hand"]
+    (error,) = [e for e in events if "exception" in e]
+    assert logged["logentry"]["formatted"] == "stock low for A-1"
+    assert exception_of(error)["value"] == "out of stock"
+    request = error["request"]
+    assert (request["url"], request["query_string"]) == (f"{base_url}/checkout", "sku=A-1")
+    assert request["data"] == {"qty": 3}
+    assert request["cookies"] == {"theme": "dark"}
+    assert request["env"] == {"REMOTE_ADDR": "127.0.0.1"}
+    assert error["user"] == {"id": "u-7", "username": "ada"}
+    assert error["transaction"] == f"{app.name}.checkout"
+    for event in (logged, manual):
+        assert (event["request"], event["user"], event["transaction"]) == (
+            error["request"], error["user"], error["transaction"])
 
 
 async def test_context_set_in_the_route_is_in_the_event(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:

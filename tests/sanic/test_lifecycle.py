@@ -261,10 +261,12 @@ async def _asgi_lifespan(app: Sanic) -> AsyncIterator[None]:
         await task
 
 
-async def test_asgi_mode_reports_errors(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
-    """Served as an ASGI app, Sanic still gets a client at startup and its 500s are reported."""
+@pytest.mark.parametrize("pii", [False, True])
+async def test_asgi_mode_reports_errors(receiver: Receiver, make_app: Callable[..., Sanic], pii: bool) -> None:
+    """Served as an ASGI app, Sanic still gets a client at startup and its 500s are reported; the
+    client's address is in the request only with send_default_pii."""
     app = app_with_routes(make_app)
-    sentry = Sentry(app, dsn=receiver.dsn)
+    sentry = Sentry(app, dsn=receiver.dsn, send_default_pii=pii)
 
     async with _asgi_lifespan(app):
         assert sentry.client_for(app) is not None
@@ -278,4 +280,4 @@ async def test_asgi_mode_reports_errors(receiver: Receiver, make_app: Callable[.
     (event,) = validated(receiver.wait_for(1))
     assert event["transaction"] == f"{app.name}.fail"
     assert event["request"]["url"] == "http://shop.test/fail"
-    assert event["request"]["env"] == {"REMOTE_ADDR": "10.0.0.7"}
+    assert event["request"].get("env") == ({"REMOTE_ADDR": "10.0.0.7"} if pii else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from raven.httpdata import BODY_LIMITS, request_interface
+from raven.httpdata import body_limit, request_interface
 from sanic.request import Request
 
 __all__ = ["request_data", "transaction_name"]
@@ -17,38 +17,37 @@ def transaction_name(request: Request) -> str | None:
     return request.name or request.path or None
 
 
-def request_data(request: Request, max_body_size: Any) -> dict[str, Any]:
-    """URL, method, query, headers, cookies, capped body and remote address of ``request``."""
-    url = request.url.split("?", 1)[0]
-    remote_addr = request.remote_addr or request.ip
+def request_data(request: Request, client: Any) -> dict[str, Any]:
+    """URL, method, query, headers, cookies, the body read so far and the client's address.
+
+    The core applies the privacy rules (the address only with ``send_default_pii``) and caps the
+    body at the client's ``max_request_body_size``.
+    """
     return request_interface(
-        url=url,
+        url=request.url.split("?", 1)[0],
         method=request.method,
         query_string=request.query_string,
         headers=_headers(request),
-        cookies=request.headers.get("cookie") or None,
-        data=_body(request, max_body_size),
-        env={"REMOTE_ADDR": remote_addr} if remote_addr else {},
-        max_body_size=max_body_size,
+        data=_body(request, body_limit(client)),
+        remote_addr=request.remote_addr or request.ip,
+        client=client,
     )
 
 
 def _headers(request: Request) -> dict[str, str]:
-    # A header sent several times is one comma-joined value, as HTTP allows.
+    # A header sent several times is one value, joined as HTTP allows (cookies with "; ").
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
-        if name.lower() == "cookie":  # sent as the cookies, like the core's WSGI request data
-            continue
         key = "-".join(part.capitalize() for part in name.split("-"))
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        separator = "; " if key == "Cookie" else ", "
+        headers[key] = f"{headers[key]}{separator}{value}" if key in headers else value
     return headers
 
 
-def _body(request: Request, max_body_size: Any) -> Any:
+def _body(request: Request, limit: int) -> Any:
     body = request.body
     if not body:
         return None
-    limit = max_body_size if isinstance(max_body_size, int) else BODY_LIMITS.get(str(max_body_size), 0)
     content_type = (request.content_type or "").split(";", 1)[0].strip().lower()
     if content_type in _FORM_TYPES and len(body) <= limit:
         # Parsed form fields (never file contents); the first value of a repeated field.

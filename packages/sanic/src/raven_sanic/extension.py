@@ -2,7 +2,10 @@
 
 Sanic serves many requests concurrently on one event loop, each HTTP connection in its own task.
 Raven's context lives in ``contextvars``, so a fresh context set at the start of each request (the
-``http.lifecycle.handle`` signal, before any middleware) belongs to that request's task alone.
+``http.lifecycle.handle`` signal, before routing and any middleware) belongs to that request's task
+alone. The request's data and route name are merged into it lazily there: computed only when an
+event is captured, by whatever captures it during the request (this extension, a log record, the
+app calling the client).
 
 An exception is reported once Sanic has produced its error response and that response is a 5xx:
 the app's own error handlers decide, and a handler that turns an error into a 4xx page handled
@@ -12,14 +15,14 @@ it. ``SanicException``\\ s below 500 (``NotFound``, ``BadRequest``, ...) are nev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from raven import Client
+from raven.guard import capture_internal_errors
 from raven.handlers.logging import SentryHandler
 from sanic import Sanic
 from sanic.exceptions import SanicException
@@ -31,22 +34,11 @@ from ._request import request_data, transaction_name
 
 __all__ = ["Sentry"]
 
-logger = logging.getLogger("raven.sanic")
-
 _STATE_ATTR = "raven_sanic"
 # The exception of the current request waiting for its response's status (one per task).
 _pending: ContextVar[BaseException | None] = ContextVar("raven_sanic.pending", default=None)
 _MECHANISM = {"type": "sanic", "handled": False}
 _FIRST = 1_000_000  # a hook priority above any the app is likely to use
-
-
-@contextlib.contextmanager
-def _guard(what: str) -> Iterator[None]:
-    """Log and swallow an error of Raven's own: it must never reach the app."""
-    try:
-        yield
-    except Exception:
-        logger.exception("raven-sanic: %s failed", what)
 
 
 @dataclass
@@ -115,7 +107,7 @@ class Sentry:
         client, owned = state.client, state.owns_client
         state.client, state.owns_client = None, False
         if client is not None and owned:
-            with _guard("closing the client"):
+            with capture_internal_errors("sanic", "closing the client"):
                 client.close()
 
     def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
@@ -160,7 +152,7 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
             state.client, state.owns_client = sentry._make_client(app), True
             sentry._last_client = state.client
         if sentry.logging:
-            with _guard("installing the logging handler"):
+            with capture_internal_errors("sanic", "installing the logging handler"):
                 _add_log_handler(state, sentry.level)
 
     async def raven_stop(app: Sanic[Any, Any]) -> None:
@@ -172,7 +164,7 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
             state.client, state.owns_client = None, False
             if state.sentry._last_client is client:
                 state.sentry._last_client = None
-        with _guard("flushing on server stop"):
+        with capture_internal_errors("sanic", "flushing on server stop"):
             # Waiting for delivery blocks: do it off the loop.
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, client.close if owned else client.flush)
@@ -182,29 +174,21 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
         client = state.client
         if client is None or not state.active:
             return
-        with _guard("starting the request's context"):
+        with capture_internal_errors("sanic", "starting the request's context"):
             client.context.clear()
-            client.context.activate()
-
-    async def raven_request_data(request: Request) -> None:
-        client = state.client
-        if client is None or not state.active:
-            return
-        with _guard("reading the request"):
-            body_size = client.options.max_request_body_size
-            client.context.merge({  # computed only if an event is captured
+            client.context.merge({
+                "request": lambda: request_data(request, client),
                 "transaction": lambda: transaction_name(request),
-                "request": lambda: request_data(request, body_size),
             })
 
     async def raven_exception(request: Request, exception: BaseException) -> None:
         if state.client is None or not state.active or not _reportable(exception):
             return
-        with _guard("handling the exception"):
+        with capture_internal_errors("sanic", "handling the exception"):
             stream = getattr(request, "stream", None)
             if stream is not None and getattr(stream, "stage", Stage.HANDLER) is not Stage.HANDLER:
                 # Part of the response is already out: no error response will follow.
-                _capture(state, request, exception)
+                _capture(state, exception)
             elif _pending.get() is None:
                 _pending.set(exception)
 
@@ -213,15 +197,15 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
         if exception is None:
             return
         _pending.set(None)
-        with _guard("reading the response"):
+        with capture_internal_errors("sanic", "reading the response"):
             if state.client is not None and state.active and (response.status or 0) >= 500:
-                _capture(state, request, exception)
+                _capture(state, exception)
 
     async def raven_request_end(request: Request, response: BaseHTTPResponse) -> None:
         # The connection's task lives on (keep-alive): drop this request's data now.
         client = state.client
         if client is not None:
-            with _guard("clearing the request's context"):
+            with capture_internal_errors("sanic", "clearing the request's context"):
                 client.context.clear()
 
     # Sanic runs higher priorities first, except for "after" server events, which run in reverse:
@@ -229,7 +213,6 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
     app.register_listener(raven_start, "before_server_start", priority=_FIRST)
     app.register_listener(raven_stop, "after_server_stop", priority=_FIRST)
     app.signal("http.lifecycle.handle", priority=_FIRST)(raven_request)
-    app.register_middleware(raven_request_data, "request", priority=_FIRST)
     app.signal("http.lifecycle.exception", priority=_FIRST)(raven_exception)
     app.signal("http.lifecycle.response", priority=_FIRST)(raven_response)
     app.signal("http.lifecycle.response", priority=-_FIRST)(raven_request_end)
@@ -241,17 +224,13 @@ def _reportable(exception: BaseException) -> bool:
     return isinstance(exception, Exception)
 
 
-def _capture(state: _AppState, request: Request | None, exception: BaseException) -> None:
+def _capture(state: _AppState, exception: BaseException) -> None:
+    """Report the request's exception; its request data comes from the request's context."""
     client = state.client
     if client is None:
         return
-    with _guard("capturing the exception"):
-        data: dict[str, Any] = {}
-        if request is not None and "request" not in client.context:
-            data["transaction"] = transaction_name(request)
-            data["request"] = request_data(request, client.options.max_request_body_size)
-        client.captureException((type(exception), exception, exception.__traceback__),
-                                data=data, mechanism=dict(_MECHANISM))
+    with capture_internal_errors("sanic", "capturing the exception"):
+        client.captureException((type(exception), exception, exception.__traceback__), mechanism=dict(_MECHANISM))
 
 
 class _SkipPending(logging.Filter):
