@@ -47,6 +47,7 @@ def test_request_error_becomes_an_issue_with_request_and_scope(shop: str, projec
     assert req["query_string"] == "coupon=SPRING"
     assert req["data"] == {"note": "leave at door"}
     assert req["headers"]["User-Agent"] == "e2e-browser/1.0"
+    assert "REMOTE_ADDR" not in req.get("env", {})  # the client's address needs send_default_pii
     assert data["transaction"] == "order"
     assert data["user"]["id"] == "7"
     assert data["tags"]["shop.region"] == "eu-west"

@@ -45,6 +45,7 @@ def test_handler_error_becomes_an_issue_with_request_and_user(shop: str, project
     assert req["method"] == "GET"
     assert req["query_string"] == "coupon=SPRING"
     assert req["headers"]["User-Agent"] == "e2e-browser/1.0"
+    assert "REMOTE_ADDR" not in req.get("env", {})  # the client's address needs send_default_pii
     assert data["user"]["id"] == "alice"
     assert data["tags"]["shop.region"] == "eu-west"
     assert data["transaction"] == "sanic_shop.order"
