@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from typing import Any
 
@@ -123,6 +124,29 @@ class CustomDataHandler(SentryMixin, RequestHandler):
         raise ValueError("custom data")
 
 
+class DefaultContextHandler(SentryMixin, RequestHandler):
+    """Overrides get_default_context itself: what it returns is what is attached."""
+
+    def get_default_context(self) -> dict[str, Any]:
+        data = super().get_default_context()
+        data["user"] = {"id": "from-default-context"}
+        data["extra"] = {"via": "get_default_context"}
+        return data
+
+    def get(self) -> None:
+        raise ValueError("default context")
+
+
+class SkippedPrepareHandler(SentryMixin, RequestHandler):
+    """A prepare() that does not call super(): the mixin's own reports still carry the request."""
+
+    def prepare(self) -> None:
+        pass
+
+    def get(self) -> None:
+        raise ValueError("no super().prepare()")
+
+
 class BrokenUserHandler(SentryMixin, RequestHandler):
     """A data hook that fails: the app's own answer must not change."""
 
@@ -146,6 +170,19 @@ class ContextHandler(SentryMixin, RequestHandler):
         if self.get_query_argument("raise", None):
             raise RuntimeError(f"raised after tag={tag}")
         self.write("ok")
+
+
+class LogsAndCapturesHandler(SentryMixin, RequestHandler):
+    """Logs an error, reports a message through the client itself, then fails."""
+
+    def get_current_user(self) -> Any:
+        return {"id": 7, "username": "grace", "email": "grace@example.com"}
+
+    async def get(self) -> None:
+        await asyncio.sleep(0)
+        logging.getLogger("tests.tornado.view").error("stock check failed for %s", "order-9")
+        self.application.sentry_client.captureMessage("manual capture in the view")
+        raise RuntimeError("unhandled after logging")
 
 
 class NoClientHandler(SentryMixin, RequestHandler):
@@ -220,8 +257,11 @@ def make_app(client: Any = None, **settings: Any) -> tornado.web.Application:
         (r"/string-user", StringUserHandler),
         (r"/custom-data", CustomDataHandler),
         (r"/broken-hook", BrokenUserHandler),
+        (r"/default-context", DefaultContextHandler),
+        (r"/skipped-prepare", SkippedPrepareHandler),
         (r"/context", ContextHandler),
         (r"/no-client", NoClientHandler),
+        (r"/logs-and-captures", LogsAndCapturesHandler),
         (r"/own-prepare", OwnPrepareHandler),
         (r"/isolated/(\d+)", IsolatedHandler),
     ], logged=[], **settings)

@@ -47,14 +47,14 @@ async def async_client(receiver: Receiver) -> AsyncIterator[AsyncSentryClient]:
     client.close(timeout=0)
 
 
-@pytest.fixture(params=["threaded", "tornado"])
+@pytest.fixture(params=["plain", "async"])
 async def any_client(request: pytest.FixtureRequest, receiver: Receiver) -> AsyncIterator[raven.Client]:
     """Each test using it runs once with a plain ``raven.Client`` and once with ``AsyncSentryClient``."""
-    cls = raven.Client if request.param == "threaded" else AsyncSentryClient
+    cls = raven.Client if request.param == "plain" else AsyncSentryClient
     client = cls(receiver.dsn, **CLIENT_OPTIONS)
     yield client
     await flush(client)
-    client.close(timeout=0 if isinstance(client, AsyncSentryClient) else 5)
+    client.close(timeout=5)
 
 
 async def flush(client: raven.Client, timeout: float = 30.0) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import raven
+from raven.handlers.logging import SentryHandler
 from raven_tornado import AsyncSentryClient
 
 from tests.receiver import Receiver
@@ -54,7 +55,7 @@ async def test_unhandled_exception_is_reported_with_request(serve: Serve, any_cl
     assert request["headers"]["X-Custom"] == "kept"
     assert request["headers"]["Authorization"] == "********"
     assert "Cookie" not in request["headers"]
-    assert request["cookies"] == "session=********; theme=********"  # all values, without PII
+    assert request["cookies"] == {"session": "********", "theme": "********"}  # parsed; values masked without PII
     assert "s3cr3t" not in json.dumps(event) and "xyz" not in json.dumps(event)
     assert "env" not in request  # no IP address without send_default_pii
 
@@ -214,15 +215,16 @@ async def test_large_body_is_not_sent(serve: Serve, receiver: Receiver) -> None:
 
 
 async def test_user_from_get_current_user(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
-    """The user comes from get_current_user(): id and username, no email or IP without PII."""
+    """The user comes from get_current_user(): only the id without PII (no username, email or IP)."""
     server = await serve(make_app(client))
     assert (await server.fetch("/user")).code == 500
     event = await one_event(receiver, client)
-    assert event["user"] == {"id": "42", "username": "ada"}
+    assert event["user"] == {"id": "42"}
+    assert "env" not in event["request"]
 
 
 async def test_user_email_and_ip_with_send_default_pii(serve: Serve, receiver: Receiver) -> None:
-    """With send_default_pii, the user's email and IP address and the remote address are sent."""
+    """With send_default_pii, the user's username, email and IP address and the remote address are sent."""
     client = raven.Client(receiver.dsn, install_sys_hook=False, send_default_pii=True)
     try:
         server = await serve(make_app(client))
@@ -233,6 +235,39 @@ async def test_user_email_and_ip_with_send_default_pii(serve: Serve, receiver: R
         assert event["request"]["env"] == {"REMOTE_ADDR": "127.0.0.1"}
     finally:
         client.close(timeout=5)
+
+
+async def test_log_record_and_manual_capture_carry_the_request(serve: Serve, receiver: Receiver) -> None:
+    """An error logged through a SentryHandler and a client.captureMessage() in the handler arrive
+    with the same request, user and transaction as the request's unhandled exception."""
+    client = raven.Client(receiver.dsn, install_sys_hook=False, send_default_pii=True)
+    handler = SentryHandler(client, level=logging.ERROR)
+    view_logger = logging.getLogger("tests.tornado.view")
+    view_logger.addHandler(handler)
+    try:
+        server = await serve(make_app(client))
+        response = await server.fetch("/logs-and-captures?page=2", headers={"Cookie": "theme=dark"})
+        assert response.code == 500
+        assert await flush(client)
+        events = await asyncio.to_thread(receiver.wait_for, 3)
+    finally:
+        view_logger.removeHandler(handler)
+        client.close(timeout=5)
+    by_kind = {("exception" if "exception" in e else e["logentry"]["message"]): e for e in events}
+    assert set(by_kind) == {"exception", "stock check failed for %s", "manual capture in the view"}
+    unhandled = by_kind["exception"]
+    assert exception_of(unhandled)["value"] == "unhandled after logging"
+    assert unhandled["transaction"] == "tests.tornado.apps.LogsAndCapturesHandler.get"
+    assert unhandled["user"] == {"id": "7", "username": "grace", "email": "grace@example.com",
+                                 "ip_address": "127.0.0.1"}
+    assert unhandled["request"]["url"] == server.url("/logs-and-captures")
+    assert unhandled["request"]["query_string"] == "page=2"
+    assert unhandled["request"]["cookies"] == {"theme": "dark"}
+    for event in events:
+        validate_event(event)
+        assert event["request"] == unhandled["request"]
+        assert event["user"] == unhandled["user"]
+        assert event["transaction"] == unhandled["transaction"]
 
 
 async def test_string_user_becomes_id(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
@@ -261,10 +296,31 @@ async def test_overridden_data_hooks(serve: Serve, client: raven.Client, receive
     assert event["request"]["headers"] == {"X-Only": "this"}
 
 
+async def test_overridden_get_default_context(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+    """An overridden get_default_context decides the request, user and extra attached."""
+    server = await serve(make_app(client))
+    assert (await server.fetch("/default-context")).code == 500
+    event = await one_event(receiver, client)
+    assert event["user"] == {"id": "from-default-context"}
+    assert event["extra"]["via"] == "get_default_context"
+    assert event["request"]["url"] == server.url("/default-context")
+
+
+async def test_prepare_without_super_still_reports_the_request(serve: Serve, client: raven.Client,
+                                                               receiver: Receiver) -> None:
+    """A handler whose prepare() skips super() is reported with its request and transaction."""
+    server = await serve(make_app(client))
+    assert (await server.fetch("/skipped-prepare")).code == 500
+    event = await one_event(receiver, client)
+    assert event["request"]["url"] == server.url("/skipped-prepare")
+    assert event["transaction"] == "tests.tornado.apps.SkippedPrepareHandler.get"
+
+
 @pytest.mark.raven_errors_expected
-async def test_failing_hook_does_not_change_the_response(serve: Serve, client: raven.Client,
+async def test_failing_hook_does_not_change_the_response(serve: Serve, client: raven.Client, receiver: Receiver,
                                                          caplog: pytest.LogCaptureFixture) -> None:
-    """A bug in a data hook is logged on raven.tornado; the app's own 500 answer is unchanged."""
+    """A bug in a data hook is logged on raven.tornado; the app's own 500 answer is unchanged and
+    the exception is still reported, with what the other hooks give."""
     server = await serve(make_app(client))
     with caplog.at_level(logging.ERROR, logger="raven.tornado"):
         response = await server.fetch("/broken-hook")
@@ -272,6 +328,9 @@ async def test_failing_hook_does_not_change_the_response(serve: Serve, client: r
     assert b"Internal Server Error" in response.body
     assert any(r.name == "raven.tornado" and "bug in the app's hook" in r.exc_text for r in caplog.records
                if r.exc_text)
+    event = await one_event(receiver, client)
+    assert exception_of(event)["value"] == "original"
+    assert event["request"]["url"] == server.url("/broken-hook")
 
 
 async def test_no_client_on_application(serve: Serve, receiver: Receiver) -> None:

@@ -5,6 +5,5 @@ from __future__ import annotations
 from .__about__ import __version__
 from .client import AsyncSentryClient
 from .mixin import SentryMixin
-from .transport import TornadoTransport
 
-__all__ = ["AsyncSentryClient", "SentryMixin", "TornadoTransport", "__version__"]
+__all__ = ["AsyncSentryClient", "SentryMixin", "__version__"]

@@ -6,10 +6,13 @@ sees the exception (``send_error`` also covers handlers that override ``log_exce
 calling ``super()``, and ``send_error(500)`` called by hand inside an ``except`` block).
 ``HTTPError`` below 500 is the app answering on purpose and is never reported.
 
-Isolation: Tornado runs each request's ``_execute`` in its own asyncio task, so changes to the
-client's context (contextvars) made while handling a request are never seen by another request.
-``prepare()`` additionally starts each request from an empty context, so nothing set outside the
-request (on the connection's task, say) leaks into its events.
+Request data: ``prepare()`` starts the request from an empty Raven context and puts the request,
+the user and the transaction in it, lazily (computed only when an event is captured). So every
+event captured while the request is handled carries them: the mixin's own, a log record through
+``raven.handlers.logging.SentryHandler``, and ``client.captureMessage()`` called in the handler.
+
+Isolation: Tornado runs each request's ``_execute`` in its own asyncio task, so the context set
+while handling a request (contextvars) is never seen by another request and ends with it.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from raven.guard import capture_internal_errors
 from tornado.web import HTTPError
 
-from .request import request_data, user_data
+from ._request import request_data, transaction_name
+from ._user import user_data
 
 __all__ = ["SentryMixin"]
 
@@ -43,11 +48,10 @@ class SentryMixin(_Base):
     """Mix into a ``tornado.web.RequestHandler`` (before it) to report its errors to Sentry.
 
     The client is ``self.application.sentry_client`` (override :meth:`get_sentry_client` to find
-    it elsewhere): an :class:`~raven_tornado.AsyncSentryClient` sends on the IOLoop, a plain
-    ``raven.Client`` sends from its background thread; both work.
+    it elsewhere): an :class:`~raven_tornado.AsyncSentryClient` (whose ``flush()`` can be awaited)
+    or a plain ``raven.Client``.
 
-    If you override ``prepare()``, call ``super().prepare()`` so each request starts from an
-    empty context.
+    If you override ``prepare()``, call ``super().prepare()``: it opens the request's context.
     """
 
     # -- the client and the data attached to every event --------------------------------------
@@ -58,35 +62,56 @@ class SentryMixin(_Base):
     def get_sentry_data_from_request(self) -> dict[str, Any]:
         """``{"request": {...}}``: URL, method, query string, headers, cookies, body, remote IP.
 
-        Values are attached raw; the client's processors scrub secrets before sending.
+        Called when an event is captured. Values are attached raw; the client's processors scrub
+        secrets before sending, and the IP address is only sent with ``send_default_pii``.
         """
         return {"request": request_data(self.request, self.get_sentry_client())}
 
     def get_sentry_user_info(self) -> dict[str, Any]:
         """``{"user": {...}}`` built from ``self.current_user`` (``get_current_user()``).
 
-        Dicts and objects contribute ``id``, ``username`` and ``name``; a plain string or number
-        becomes ``id``. Email and IP address are only added when ``send_default_pii`` is on.
+        Called when an event is captured. A dict or an object contributes ``id``, ``username``,
+        ``name`` and ``email``; a plain string or number becomes ``id``. All but the id, and the
+        IP address, are only sent with ``send_default_pii``.
         """
         try:
             current = self.current_user
         except Exception:
+            # The app's user lookup may fail for the very reason the request failed (a database
+            # down): the event goes out without a user rather than not at all.
             logger.debug("get_current_user() failed; event sent without user", exc_info=True)
             current = None
         user = user_data(current, self.request, self.get_sentry_client())
         return {"user": user} if user else {}
 
     def get_sentry_extra_info(self) -> dict[str, Any]:
-        """``{"extra": {...}}`` added to every event of this handler; empty unless overridden."""
+        """``{"extra": {...}}`` added to the events the mixin captures; empty unless overridden."""
         return {"extra": {}}
 
     def get_default_context(self) -> dict[str, Any]:
-        """The event data the mixin attaches: request, user, extra and transaction."""
+        """The event data the mixin attaches, at capture: request, user and extra.
+
+        Override it, or one of the three hooks above, to change what is attached.
+        """
         data: dict[str, Any] = {}
         data.update(self.get_sentry_data_from_request())
         data.update(self.get_sentry_user_info())
         data.update(self.get_sentry_extra_info())
         return data
+
+    def _sentry_part(self, key: str) -> Any:
+        """One key of :meth:`get_default_context`, computed at capture.
+
+        Unless ``get_default_context`` is overridden, only the hook for ``key`` runs, so a failing
+        hook costs only its own part and nothing is computed twice.
+        """
+        with capture_internal_errors("tornado", f"computing the event's {key}"):
+            if type(self).get_default_context is not SentryMixin.get_default_context:
+                return self.get_default_context().get(key)
+            hook = {"request": self.get_sentry_data_from_request, "user": self.get_sentry_user_info,
+                    "extra": self.get_sentry_extra_info}[key]
+            return hook().get(key)
+        return None
 
     # -- capturing --------------------------------------------------------------------------------
     def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
@@ -100,52 +125,24 @@ class SentryMixin(_Base):
         """Report a message with this request's data."""
         return self._sentry_capture("captureMessage", message, **kwargs)
 
-    def _sentry_capture(self, method: str, first: Any, data: Any = None, **kwargs: Any) -> str | None:
-        try:
-            client = self.get_sentry_client()
-            if client is None:
-                return None
-            event_data = self._sentry_event_data(client, data)
-            result: str | None = getattr(client, method)(first, data=event_data, **kwargs)
-            return result
-        except Exception:
-            logger.exception("could not report to Sentry from %s", type(self).__qualname__)
+    @capture_internal_errors("tornado", "reporting to Sentry")
+    def _sentry_capture(self, method: str, first: Any, **kwargs: Any) -> str | None:
+        client = self.get_sentry_client()
+        if client is None:
             return None
-
-    def _sentry_event_data(self, client: Any, data: Any) -> dict[str, Any]:
-        """This handler's data, under whatever the request set in the context, under ``data``."""
-        event = self.get_default_context()
-        current = client.context.get()
-        for key in ("request", "user"):
-            # Set during this request (http_context / user_context): more specific than ours.
-            if isinstance(current.get(key), Mapping) and isinstance(event.get(key), Mapping):
-                event[key] = {**event[key], **current[key]}
-        if not current.get("transaction"):
-            cls = type(self)
-            event["transaction"] = f"{cls.__module__}.{cls.__qualname__}.{(self.request.method or 'get').lower()}"
-        if isinstance(data, Mapping):
-            for key, value in data.items():
-                if key in ("extra", "tags", "request", "user") and isinstance(value, Mapping) \
-                        and isinstance(event.get(key), Mapping):
-                    event[key] = {**event[key], **value}
-                else:
-                    event[key] = value
-        elif data is not None:
-            event.setdefault("extra", {})["extra_data"] = data
-        if not event.get("extra"):
-            event.pop("extra", None)
-        return event
+        if not getattr(self, "_raven_context_open", False):
+            # Before prepare() ran (or a prepare() that skips super()): the request still counts.
+            self._sentry_open_context()
+        extra = self._sentry_part("extra")
+        if extra:
+            kwargs["extra"] = {**extra, **(kwargs.get("extra") or {})}
+        result: str | None = getattr(client, method)(first, **kwargs)
+        return result
 
     # -- Tornado's hooks --------------------------------------------------------------------------
     def prepare(self) -> Awaitable[None] | None:
-        """Start the request from an empty Raven context, then run the handler's own ``prepare``."""
-        try:
-            client = self.get_sentry_client()
-            if client is not None:
-                client.context.clear()
-                client.context.activate()  # breadcrumbs recorded during the request land here
-        except Exception:
-            logger.exception("could not reset the Raven context")
+        """Open the request's Raven context, then run the handler's own ``prepare``."""
+        self._sentry_open_context()
         result = super().prepare()
         if result is None:
             # Awaitable either way: a subclass may write `super().prepare()` or
@@ -153,26 +150,37 @@ class SentryMixin(_Base):
             result = _done_future()
         return result
 
+    @capture_internal_errors("tornado", "opening the request's context")
+    def _sentry_open_context(self) -> None:
+        client = self.get_sentry_client()
+        if client is None:
+            return
+        # This request's own task: nothing set outside it (on the connection's task) leaks in,
+        # and what it sets ends with it.
+        client.context.clear()
+        self._raven_context_open = True
+        client.context.merge({
+            "request": lambda: self._sentry_part("request"),
+            "user": lambda: self._sentry_part("user"),
+            "transaction": lambda: transaction_name(self),
+        })
+
     def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
                       tb: TracebackType | None) -> None:
         """Report exceptions Tornado answers with a 5xx, then log them as Tornado does."""
-        try:
+        with capture_internal_errors("tornado", "reporting an exception"):
             if value is not None and _is_server_error(value) and not self._sentry_reported(value):
                 self._sentry_report((typ, value, tb))
-        except Exception:
-            logger.exception("could not report an exception to Sentry")
         super().log_exception(typ, value, tb)
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         """Report a 5xx sent for an exception ``log_exception`` did not see, then send it."""
-        try:
+        with capture_internal_errors("tornado", "reporting an exception"):
             if status_code >= 500:
                 exc_info = kwargs.get("exc_info") or sys.exc_info()
                 value = _exception_of(exc_info)
                 if value is not None and not self._sentry_reported(value):
                     self._sentry_report(exc_info)
-        except Exception:
-            logger.exception("could not report an exception to Sentry")
         super().send_error(status_code, **kwargs)
 
     def _sentry_report(self, exc_info: Any) -> None:
