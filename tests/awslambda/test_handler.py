@@ -15,6 +15,7 @@ import raven
 import raven_lambda
 from awslambdaric.lambda_context import LambdaContext
 from raven.exceptions import ConfigurationError
+from raven.handlers.logging import SentryHandler
 
 from tests.awslambda.runtime import ARN
 from tests.receiver import Receiver
@@ -165,7 +166,7 @@ def test_function_url_request(client: raven_lambda.LambdaClient, receiver: Recei
     assert request["url"] == "https://abcdef.lambda-url.us-east-2.on.aws/checkout"
     assert request["method"] == "PUT"
     assert request["query_string"].startswith("step=2&token=") and "t0k3n" not in request["query_string"]
-    assert "s3cr3t" not in json.dumps(request["cookies"]) and "lang=" in json.dumps(request["cookies"])
+    assert request["cookies"] == {"session": "********", "lang": "********"}  # parsed; values masked without PII
     assert request["headers"]["content-type"] == "application/json"
     assert request["headers"]["x-api-key"] != "key-material"
     assert request["data"]["qty"] == 1 and "4111" not in json.dumps(request["data"])
@@ -175,18 +176,60 @@ def test_function_url_request(client: raven_lambda.LambdaClient, receiver: Recei
 
 
 def test_source_ip_with_send_default_pii(receiver: Receiver) -> None:
-    """With ``send_default_pii`` the caller's address is kept, as ``REMOTE_ADDR``."""
+    """With ``send_default_pii`` the caller's address is kept, as ``REMOTE_ADDR``, and cookies unmasked."""
     client = raven_lambda.LambdaClient(dsn=receiver.dsn, send_default_pii=True, install_sys_hook=False)
     try:
         event = {"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"host": "api.example.com"},
+                 "cookies": ["lang=en"],
                  "routeKey": "GET /", "requestContext": {"http": {"method": "GET", "sourceIp": "198.51.100.9"},
                                                          "domainName": "api.example.com", "stage": "$default"}}
         sent = run_failing(client, receiver, event)
     finally:
         client.close()
     assert sent["request"]["env"] == {"REMOTE_ADDR": "198.51.100.9"}
+    assert sent["request"]["cookies"] == {"lang": "en"}
     assert sent["contexts"]["aws_event"]["trigger"] == "api_gateway_v2"
     assert sent["contexts"]["aws_event"]["route_key"] == "GET /"
+
+
+def test_log_record_and_manual_capture_carry_the_invocation(receiver: Receiver) -> None:
+    """An error logged through a SentryHandler and a client.captureMessage() in the handler arrive
+    with the same request (the caller's address too, with PII on), user and transaction as the
+    handler's exception."""
+    client = raven_lambda.LambdaClient(dsn=receiver.dsn, send_default_pii=True, install_sys_hook=False)
+    sentry_handler = SentryHandler(client, level=logging.ERROR)
+    view_logger = logging.getLogger("tests.awslambda.view")
+    view_logger.addHandler(sentry_handler)
+
+    def handle(event: Any, context: Any) -> Any:
+        view_logger.error("order %s could not be priced", 9)
+        client.captureMessage("manual capture in the handler")
+        raise RuntimeError("unhandled after logging")
+
+    event = {"version": "2.0", "rawPath": "/orders", "rawQueryString": "page=2",
+             "headers": {"host": "api.example.com"}, "cookies": ["theme=dark"], "routeKey": "GET /orders",
+             "requestContext": {"http": {"method": "GET", "sourceIp": "198.51.100.9"},
+                                "domainName": "api.example.com", "stage": "$default"}}
+    try:
+        with pytest.raises(RuntimeError):
+            raven_lambda.handler(client=client)(handle)(event, lambda_context())
+        events = receiver.wait_for(3)
+    finally:
+        view_logger.removeHandler(sentry_handler)
+        client.close()
+    by_kind = {("exception" if "exception" in e else e["logentry"]["message"]): e for e in events}
+    assert set(by_kind) == {"exception", "order %s could not be priced", "manual capture in the handler"}
+    unhandled = by_kind["exception"]
+    assert unhandled["transaction"] == "in-process"
+    assert unhandled["request"]["url"] == "https://api.example.com/orders"
+    assert unhandled["request"]["env"] == {"REMOTE_ADDR": "198.51.100.9"}
+    assert unhandled["request"]["cookies"] == {"theme": "dark"}
+    for sent in events:
+        validate_event(sent)
+        assert sent["request"] == unhandled["request"]
+        assert sent.get("user") == unhandled.get("user")
+        assert sent["transaction"] == unhandled["transaction"]
+        assert sent["contexts"]["aws_event"] == unhandled["contexts"]["aws_event"]
 
 
 def sqs_event() -> dict[str, Any]:

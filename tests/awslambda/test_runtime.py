@@ -168,6 +168,7 @@ def test_api_gateway_request(runtime: RuntimeAPI, start_function: Any, receiver:
     headers = request["headers"]
     assert headers["Content-Type"] == "application/json" and headers["User-Agent"] == "curl/8.5.0"
     assert headers["Authorization"] == MASK
+    assert "Cookie" not in headers and request["cookies"] == {"sessionid": MASK, "theme": MASK}
     assert "abc123;" not in json.dumps(request) and "sessionid=abc123" not in json.dumps(request)
     body = request["data"] if isinstance(request["data"], dict) else json.loads(request["data"])
     assert body["item"] == "book" and body["password"] == MASK

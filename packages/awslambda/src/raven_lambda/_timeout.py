@@ -5,17 +5,15 @@ running any of its code."""
 from __future__ import annotations
 
 import contextvars
-import logging
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from raven.guard import capture_internal_errors
 from raven.stacks import iter_stack_frames
 
 __all__ = ["TIMEOUT_MESSAGE", "TimeoutWatch"]
-
-logger = logging.getLogger("raven.awslambda")
 
 TIMEOUT_MESSAGE = "function is about to time out"
 
@@ -52,10 +50,8 @@ class TimeoutWatch:
     def _run(self) -> None:
         if self._done.wait(self.delay):
             return
-        try:
+        with capture_internal_errors("awslambda", "sending the timeout warning"):
             self.warn()
-        except Exception:
-            logger.exception("raven_lambda: could not send the timeout warning")
 
     def warn(self) -> None:
         data = self.event_data()

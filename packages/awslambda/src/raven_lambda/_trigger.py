@@ -65,10 +65,8 @@ def _http_v1(event: Mapping[str, Any], ctx: Mapping[str, Any], client: Any) -> t
     identity = ctx.get("identity")
     source_ip = identity.get("sourceIp") if isinstance(identity, Mapping) else None
     kind = "alb" if "elb" in ctx else "api_gateway_v1"
-    cookie_header = next((k for k in headers if k.lower() == "cookie"), None)
-    cookies = headers.pop(cookie_header) if cookie_header else None
     request = _request(client, method=event.get("httpMethod"), headers=headers, host=host, path=path,
-                       query=query, cookies=cookies, event=event, source_ip=source_ip)
+                       query=query, cookies=None, event=event, source_ip=source_ip)
     trigger = _compact({"trigger": kind, "source": "aws:elasticloadbalancing" if kind == "alb" else "aws:apigateway",
                         "ids": [ctx["requestId"]] if ctx.get("requestId") else None,
                         "resource": event.get("resource"), "stage": ctx.get("stage"), "api_id": ctx.get("apiId")})
@@ -97,19 +95,19 @@ def _http_v2(event: Mapping[str, Any], ctx: Mapping[str, Any], client: Any) -> t
 
 def _request(client: Any, *, method: Any, headers: dict[str, str], host: Any, path: Any, query: str,
              cookies: str | None, event: Mapping[str, Any], source_ip: Any) -> dict[str, Any]:
+    """The request interface from raw values; the core applies the privacy rules (the caller's
+    address only with ``send_default_pii``, a ``Cookie`` header parsed into ``cookies``, the body
+    capped by ``max_request_body_size``)."""
     scheme = (_header(headers, "x-forwarded-proto") or "https").split(",")[0].strip()
-    env: dict[str, str] = {}
-    if source_ip and client.options.send_default_pii:
-        env["REMOTE_ADDR"] = str(source_ip)
     return request_interface(
         url=f"{scheme}://{host}{path}" if host else str(path),
-        method=str(method).upper() if method else None,
+        method=str(method) if method else None,
         query_string=query,
         headers=headers,
         cookies=cookies,
         data=_body(event),
-        env=env,
-        max_body_size=client.options.max_request_body_size,
+        remote_addr=str(source_ip) if source_ip else None,
+        client=client,
     )
 
 

@@ -4,14 +4,13 @@ them before the invocation ends (Lambda freezes the process as soon as the handl
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from raven.exceptions import ConfigurationError
+from raven.guard import capture_internal_errors
 
 from ._invocation import aws_lambda_context, remaining_seconds, take_cold_start
 from ._timeout import TimeoutWatch
@@ -19,7 +18,6 @@ from ._trigger import describe_trigger
 
 __all__ = ["DEFAULT_TIMEOUT_MARGIN", "default_client", "handler"]
 
-logger = logging.getLogger("raven.awslambda")
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_TIMEOUT_MARGIN = 1.5
@@ -82,15 +80,6 @@ def handler(func: Any = None, /, *, client: Any = None, timeout_warning: bool = 
     return decorate(func) if func is not None else decorate
 
 
-@contextmanager
-def _guard(what: str) -> Iterator[None]:
-    """Raven's own failures are logged and swallowed: they never reach the function."""
-    try:
-        yield
-    except Exception:
-        logger.exception("raven_lambda: %s failed", what)
-
-
 class _Invoker:
     def __init__(self, func: Callable[[Any, Any], Any], client: Any, timeout_warning: bool, margin: float) -> None:
         self.func = func
@@ -106,22 +95,22 @@ class _Invoker:
             return self.func(event, context)
         with client.context:  # a fresh scope: nothing from the previous invocation leaks in
             watch: TimeoutWatch | None = None
-            with _guard("describing the invocation"):
+            with capture_internal_errors("awslambda", "describing the invocation"):
                 self._describe(client, event, context, cold_start)
             if self.timeout_warning:
-                with _guard("starting the timeout warning"):
+                with capture_internal_errors("awslambda", "starting the timeout warning"):
                     watch = self._watch(client, context, cold_start)
             try:
                 return self.func(event, context)
             except Exception:
-                with _guard("capturing the handler's exception"):
+                with capture_internal_errors("awslambda", "capturing the handler's exception"):
                     client.captureException(sys.exc_info(), mechanism={"type": "aws_lambda", "handled": False},
                                             data=_now(context, cold_start))
                 raise
             finally:
                 if watch is not None:
                     watch.cancel()
-                with _guard("flushing events"):
+                with capture_internal_errors("awslambda", "flushing events"):
                     client.flush(_flush_timeout(client, context))
 
     @staticmethod
@@ -131,7 +120,7 @@ class _Invoker:
         if lambda_context.get("function_name"):
             data["transaction"] = lambda_context["function_name"]
         client.context.merge(data)
-        with _guard("describing the triggering event"):
+        with capture_internal_errors("awslambda", "describing the triggering event"):
             request, trigger = describe_trigger(event, client)
             if request is not None:
                 client.context.merge({"request": request})
