@@ -20,7 +20,7 @@ from raven_celery import (
     unregister_logger_signal,
 )
 
-from celery import Celery
+from celery import Celery, signals
 from tests.receiver import Receiver
 from tests.relay import validate_event
 
@@ -70,6 +70,16 @@ def message(mark: str, inner: bool = False) -> None:
     if inner:
         message.apply((f"{mark}-inner",))
     current["client"].captureMessage(f"message {mark}")
+
+
+task_logger = logging.getLogger("tests.celery.eager")
+
+
+@eager.task(name="eager.log_capture_fail")
+def log_capture_fail(mark: str) -> None:
+    task_logger.error("task logged %s", mark)
+    current["client"].captureMessage(f"manual capture {mark}")
+    raise RuntimeError(f"failed after logging {mark}")
 
 
 @pytest.fixture
@@ -163,6 +173,59 @@ def test_task_context_is_a_scope_of_its_own(
     # And the caller got its own.
     assert client.context.get()["tags"] == {"request": "outer"}
     assert [c["message"] for c in client.context.breadcrumbs.get_buffer()] == ["before the task"]
+    client.context.clear()
+
+
+def test_log_record_and_manual_capture_in_a_task_carry_the_task(
+        app: Celery, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    """An error logged through a SentryHandler and a client.captureMessage() in a task arrive with
+    the same transaction (the task's name), tags and job details as the task's failure."""
+    client = raven.Client(dsn=receiver.dsn, send_default_pii=True)
+    current["client"] = client
+    handler = register_signal(client)
+    sentry_handler = SentryHandler(client, level=logging.ERROR)
+    task_logger.addHandler(sentry_handler)
+    try:
+        result = app.tasks["eager.log_capture_fail"].apply(("m1",), {})
+        events = _events(client, receiver)
+    finally:
+        task_logger.removeHandler(sentry_handler)
+        handler.uninstall()
+        client.close()
+    assert result.state == "FAILURE"
+    by_kind = {("exception" if "exception" in e else e["logentry"]["message"]): e for e in events}
+    assert set(by_kind) == {"exception", "task logged %s", "manual capture m1"}
+    failure = by_kind["exception"]
+    assert failure["transaction"] == "eager.log_capture_fail"
+    assert failure["tags"]["celery_task_name"] == "eager.log_capture_fail"
+    assert failure["extra"]["celery-job"]["task_id"] == result.id
+    assert failure["extra"]["celery-job"]["args"] == ["m1"]
+    for event in events:
+        assert event["transaction"] == failure["transaction"]
+        assert event.get("user") == failure.get("user")
+        assert event["tags"]["celery_task_name"] == failure["tags"]["celery_task_name"]
+        assert event["extra"]["celery-job"] == failure["extra"]["celery-job"]
+
+
+def test_failure_reported_outside_the_task_gets_the_task_data(
+        app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    """A failure reported outside the task's context (as the worker does for a hard time limit)
+    carries the task's name and details, and leaves the caller's context as it was."""
+    installed.append(register_signal(client))
+    client.context.merge({"tags": {"caller": "worker"}})
+    try:
+        raise TimeoutError("hard limit")
+    except TimeoutError as exc:
+        signals.task_failure.send(sender=app.tasks["eager.fail"], task_id="t-outside", exception=exc,
+                                  args=["late"], kwargs={}, traceback=exc.__traceback__, einfo=None)
+    (event,) = _events(client, receiver)
+    assert event["exception"]["values"][-1]["value"] == "hard limit"
+    assert event["transaction"] == "eager.fail"
+    assert event["tags"]["celery_task_name"] == "eager.fail"
+    assert event["extra"]["celery-job"]["task_id"] == "t-outside"
+    assert event["extra"]["celery-job"]["args"] == ["late"]
+    assert "caller" not in event["tags"]
+    assert client.context.get() == {"tags": {"caller": "worker"}}
     client.context.clear()
 
 

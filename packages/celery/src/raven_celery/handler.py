@@ -16,10 +16,11 @@ from typing import Any
 from celery import signals
 from celery.exceptions import Ignore, Reject, Retry, SoftTimeLimitExceeded
 from celery.utils.serialization import UnpickleableExceptionWrapper
+from raven.guard import capture_internal_errors
 
-from ._guard import guarded
+from ._signals import Receivers
 
-__all__ = ["SentryCeleryHandler", "is_reported", "job_data", "register_signal"]
+__all__ = ["SentryCeleryHandler", "is_reported", "job_data", "register_signal", "task_context"]
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -113,6 +114,20 @@ def job_data(task: Any, task_id: str | None, args: Sequence[Any] | None,
     return job
 
 
+def task_context(job: Mapping[str, Any]) -> dict[str, Any]:
+    """What a task puts in the context, for every event captured while it runs: the task's name as
+    the transaction, its name and routing as tags, and :func:`job_data` as ``extra["celery-job"]``."""
+    return {"transaction": job["task_name"], "tags": _tags(job), "extra": {"celery-job": job}}
+
+
+def _in_task_context(context: Any, task_id: str | None) -> bool:
+    """Whether the current context is the one ``task_prerun`` opened for ``task_id``."""
+    data, _crumbs = context.snapshot()
+    extra = data.get("extra")
+    job = extra.get("celery-job") if isinstance(extra, Mapping) else None
+    return task_id is not None and isinstance(job, Mapping) and job.get("task_id") == task_id
+
+
 def _tags(job: Mapping[str, Any]) -> dict[str, str]:
     tags = {"celery_task_name": str(job["task_name"])}
     if job.get("queue"):
@@ -152,49 +167,34 @@ class SentryCeleryHandler:
     def __init__(self, client: Any, ignore_expected: bool = False) -> None:
         self.client = client
         self.ignore_expected = ignore_expected
-        self._lock = threading.Lock()
-        self._installed = False
-
-    # -- install / uninstall --------------------------------------------------------------------
-    def _receivers(self) -> list[tuple[Any, Any]]:
-        return [
+        self._receivers = Receivers(
             (signals.task_prerun, self.handle_task_prerun),
             (signals.task_postrun, self.handle_task_postrun),
             (signals.task_failure, self.process_failure_signal),
             (signals.worker_process_shutdown, self.handle_shutdown),
             (signals.worker_shutdown, self.handle_shutdown),
-        ]
+        )
 
-    def _uid(self, signal: Any) -> str:
-        return f"raven_celery.{signal.name}.{id(self):x}"
-
+    # -- install / uninstall --------------------------------------------------------------------
     def install(self) -> None:
         """Connect the receivers; calling it again changes nothing."""
-        with self._lock:
-            if self._installed:
-                return
-            for signal, receiver in self._receivers():
-                signal.connect(receiver, weak=False, dispatch_uid=self._uid(signal))
-            self._installed = True
+        self._receivers.connect()
 
     def uninstall(self) -> None:
         """Disconnect the receivers; the client reports nothing more from Celery."""
-        with self._lock:
-            if not self._installed:
-                return
-            for signal, _receiver in self._receivers():
-                signal.disconnect(dispatch_uid=self._uid(signal))
-            self._installed = False
+        if not self._receivers.disconnect():
+            return
         with _registry_lock:
             if _registry.get(id(self.client)) is self:
                 del _registry[id(self.client)]
 
     @property
     def installed(self) -> bool:
-        return self._installed
+        """Whether the receivers are connected."""
+        return self._receivers.connected
 
     # -- receivers ------------------------------------------------------------------------------
-    @guarded
+    @capture_internal_errors("celery")
     def handle_task_prerun(self, sender: Any = None, task_id: str | None = None, task: Any = None,
                            args: Sequence[Any] | None = None, kwargs: Mapping[str, Any] | None = None,
                            **_: Any) -> None:
@@ -203,19 +203,14 @@ class SentryCeleryHandler:
         # A scope, not clear(): an eager task run inside a web request (or inside another task)
         # gives the outer context back at task_postrun.
         self.client.context.__enter__()
-        job = job_data(task, task_id, args, kwargs)
-        self.client.context.merge({
-            "transaction": job["task_name"],
-            "tags": _tags(job),
-            "extra": {"celery-job": job},
-        })
+        self.client.context.merge(task_context(job_data(task, task_id, args, kwargs)))
 
-    @guarded
+    @capture_internal_errors("celery")
     def handle_task_postrun(self, **_: Any) -> None:
         """Drop whatever the task put in the context."""
         self.client.context.__exit__(None, None, None)
 
-    @guarded
+    @capture_internal_errors("celery")
     def process_failure_signal(self, sender: Any = None, task_id: str | None = None,
                                exception: BaseException | None = None,
                                args: Sequence[Any] | None = None,
@@ -235,14 +230,19 @@ class SentryCeleryHandler:
         if isinstance(exc_info[1], SoftTimeLimitExceeded):
             # Time limits hit many unrelated lines: one issue per task, not per line it stopped on.
             fingerprint = ["celery", "SoftTimeLimitExceeded", job["task_name"]]
-        self.client.captureException(
-            exc_info=exc_info,
-            data={"transaction": job["task_name"]},
-            tags=_tags(job),
-            extra={"celery-job": job},
-            fingerprint=fingerprint,
-            mechanism={"type": "celery", "handled": False},
-        )
+        context = self.client.context
+        # Outside the task's own context (a hard time limit or a lost pool process, reported by
+        # the worker's main process), the failure gets a scope of its own with the task's data.
+        outside = not _in_task_context(context, task_id)
+        if outside:
+            context.__enter__()
+            context.merge(task_context(job))
+        try:
+            self.client.captureException(exc_info=exc_info, fingerprint=fingerprint,
+                                         mechanism={"type": "celery", "handled": False})
+        finally:
+            if outside:
+                context.__exit__(None, None, None)
         _mark_reported(self.client, exception, exc_info[1])
 
     @staticmethod
@@ -252,7 +252,7 @@ class SentryCeleryHandler:
             throws = (throws,)
         return bool(throws) and isinstance(exc, tuple(throws))
 
-    @guarded
+    @capture_internal_errors("celery")
     def handle_shutdown(self, **_: Any) -> None:
         """Deliver pending events before a pool child or the worker exits.
 

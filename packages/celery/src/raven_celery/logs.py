@@ -7,9 +7,10 @@ import threading
 from typing import Any
 
 from celery import signals
+from raven.guard import capture_internal_errors
 from raven.handlers.logging import SentryHandler
 
-from ._guard import guarded
+from ._signals import Receivers
 from .handler import is_reported
 
 __all__ = ["CeleryFilter", "register_logger_signal", "unregister_logger_signal"]
@@ -56,21 +57,14 @@ class _LoggerSignal:
         self.handler.addFilter(self.filter)
         self._attached: list[logging.Logger] = []
         self._filtered: list[logging.Handler] = []
-        self._connected = False
+        self._receivers = Receivers((signals.after_setup_logger, self.on_setup_logger),
+                                    (signals.after_setup_task_logger, self.on_setup_logger))
         self._lock = threading.Lock()
 
-    def _uid(self, signal: Any) -> str:
-        return f"raven_celery.{signal.name}.{id(self):x}"
-
     def connect(self) -> None:
-        with self._lock:
-            if self._connected:
-                return
-            for signal in (signals.after_setup_logger, signals.after_setup_task_logger):
-                signal.connect(self.on_setup_logger, weak=False, dispatch_uid=self._uid(signal))
-            self._connected = True
+        self._receivers.connect()
 
-    @guarded
+    @capture_internal_errors("celery")
     def on_setup_logger(self, logger: logging.Logger | None = None, **_: Any) -> None:
         if logger is not None:
             self.attach(logger)
@@ -91,10 +85,8 @@ class _LoggerSignal:
             self._attached.append(logger)
 
     def uninstall(self) -> None:
+        self._receivers.disconnect()
         with self._lock:
-            for signal in (signals.after_setup_logger, signals.after_setup_task_logger):
-                signal.disconnect(dispatch_uid=self._uid(signal))
-            self._connected = False
             for logger in self._attached:
                 logger.removeHandler(self.handler)
             for handler in self._filtered:
