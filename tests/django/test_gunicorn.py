@@ -1,4 +1,5 @@
-"""The test project served by a real WSGI server (gunicorn), hit with real HTTP requests."""
+"""The test project served by real servers (gunicorn: its gthread worker for WSGI, its asgi worker
+for ASGI), hit with real HTTP requests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +27,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(receiver: Receiver, tmp_path: Path) -> Iterator[str]:
-    """gunicorn with one gthread worker and one thread, so consecutive requests share a thread."""
+@contextmanager
+def _gunicorn(receiver: Receiver, tmp_path: Path, app: str, *worker: str, pii: bool = False) -> Iterator[str]:
+    """gunicorn serving the test project (one worker process) on a free port; its base URL."""
     port = _free_port()
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "tests.django.project.settings",
-           "RAVEN_TEST_CONFIG": json.dumps({"dsn": receiver.dsn, "release": "gunicorn-test"})}
+           "RAVEN_TEST_CONFIG": json.dumps({"dsn": receiver.dsn, "release": "gunicorn-test", "send_default_pii": pii})}
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class",
-         "gthread", "--threads", "1", "--no-control-socket", "tests.django.project.wsgi:application"],
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", *worker,
+         "--no-control-socket", app],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -53,6 +55,25 @@ def server(receiver: Receiver, tmp_path: Path) -> Iterator[str]:
         process.terminate()
         process.wait(15)
         log.close()
+
+
+@pytest.fixture
+def server(receiver: Receiver, tmp_path: Path) -> Iterator[str]:
+    """gunicorn with one gthread worker and one thread, so consecutive requests share a thread."""
+    with _gunicorn(receiver, tmp_path, "tests.django.project.wsgi:application",
+                   "--worker-class", "gthread", "--threads", "1") as base:
+        yield base
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def any_server(request: pytest.FixtureRequest, receiver: Receiver, tmp_path: Path) -> Iterator[str]:
+    """The project under gunicorn's gthread worker (WSGI) and its asyncio worker (ASGI), with send_default_pii."""
+    if request.param == "wsgi":
+        app, worker = "tests.django.project.wsgi:application", ("--worker-class", "gthread", "--threads", "1")
+    else:
+        app, worker = "tests.django.project.asgi:application", ("--worker-class", "asgi")
+    with _gunicorn(receiver, tmp_path, app, *worker, pii=True) as base:
+        yield base
 
 
 def _by_value(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -81,7 +102,9 @@ def test_errors_under_gunicorn(server: str, receiver: Receiver) -> None:
     assert view["request"]["url"] == f"http://127.0.0.1:{port}/boom/"
     assert view["request"]["query_string"] == "from=gunicorn"
     assert view["request"]["headers"]["User-Agent"] == "raven-gunicorn-test"
-    assert view["request"]["env"] == {"REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": port}
+    # no peer address without send_default_pii (it was sent under gunicorn: the privacy bug)
+    assert view["request"]["env"] == {"SERVER_NAME": "127.0.0.1", "SERVER_PORT": port}
+    assert "user" not in view
     assert view["transaction"] == "boom"
 
     sql = events["after raw sql"]
@@ -92,3 +115,26 @@ def test_errors_under_gunicorn(server: str, receiver: Receiver) -> None:
     stream = events["stream exploded"]
     assert stream["exception"]["values"][-1]["mechanism"]["type"] == "wsgi"
     assert stream["request"]["url"] == f"http://127.0.0.1:{port}/stream-boom/"
+
+
+@pytest.mark.parametrize("path", ["log-capture-boom", "async-log-capture-boom"])
+def test_every_event_of_a_request_carries_it(any_server: str, receiver: Receiver, path: str) -> None:
+    """Under a real WSGI and a real ASGI server, an error logged and a message captured in a sync or
+    async view carry the request, user and transaction of the view's error."""
+    response = requests.get(f"{any_server}/{path}/?q=1", cookies={"theme": "dark"}, timeout=10)
+    assert response.status_code == 500
+    events = receiver.wait_for(3, timeout=20)
+    assert len(receiver.events) == 3
+    for event in events:
+        validate_event(event)
+    (logged,) = [e for e in events if e.get("logger") == "tests.django.project.views"]
+    (manual,) = [e for e in events if e.get("logentry", {}).get("formatted") == "captured in the view"]
+    (error,) = [e for e in events if "exception" in e]
+    assert error["request"]["url"] == f"{any_server}/{path}/"
+    assert error["request"]["query_string"] == "q=1"
+    assert list(error["request"]["cookies"]) == ["theme"]
+    assert error["transaction"] == path
+    assert error["user"] == {"ip_address": "127.0.0.1"}
+    for event in (logged, manual):
+        assert (event["request"], event["user"], event["transaction"]) == (
+            error["request"], error["user"], error["transaction"])

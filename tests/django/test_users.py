@@ -25,23 +25,27 @@ def alice() -> Member:
     return Member.objects.create_user("alice", "alice@example.com", "pw")
 
 
-def test_user_id_and_username_of_a_custom_user_model(web: Any, alice: Member, received: Any) -> None:
-    """An authenticated user (USERNAME_FIELD "handle") is reported by id and username only, loaded by Raven."""
+def test_only_the_user_id_without_send_default_pii(web: Any, alice: Member, received: Any) -> None:
+    """An authenticated user (loaded by Raven) is reported by id only: no username, email or IP address."""
     web.force_login(alice)
-    web.get("/boom/")  # the view never touches request.user
+    web.get("/boom/", HTTP_X_FORWARDED_FOR="203.0.113.7")  # the view never touches request.user
     (event,) = received(1)
-    assert event["user"] == {"id": str(alice.pk), "username": "alice"}
+    assert event["user"] == {"id": str(alice.pk)}
+    assert "REMOTE_ADDR" not in event["request"].get("env", {})
+    assert "203.0.113.7" not in str(event["user"])
 
 
 def test_email_and_ip_only_with_send_default_pii(settings: Any, sentry: Any, web: Any, alice: Member,
                                                  received: Any) -> None:
-    """With send_default_pii the user's email (EMAIL_FIELD "contact_email") and IP address are added."""
+    """With send_default_pii the username (USERNAME_FIELD "handle"), email (EMAIL_FIELD "contact_email")
+    and IP address are added, and the request's env has the peer's address."""
     settings.RAVEN_CONFIG = {**settings.RAVEN_CONFIG, "send_default_pii": True}
     web.force_login(alice)
     web.get("/boom/")
     (event,) = received(1)
     assert event["user"] == {"id": str(alice.pk), "username": "alice", "email": "alice@example.com",
                              "ip_address": "127.0.0.1"}
+    assert event["request"]["env"]["REMOTE_ADDR"] == "127.0.0.1"
 
 
 def test_ip_address_is_the_first_forwarded_address(settings: Any, sentry: Any, web: Any, received: Any) -> None:
@@ -77,7 +81,7 @@ async def test_user_loaded_by_auser_is_reported_from_async_code(aweb: Any, alice
     await sync_to_async(aweb.force_login)(alice)
     await aweb.get("/async-capture/?auser=1")
     (event,) = received(1)
-    assert event["user"] == {"id": str(alice.pk), "username": "alice"}
+    assert event["user"] == {"id": str(alice.pk)}
 
 
 def test_failing_user_lookup_leaves_the_request_and_its_transaction_alone(settings: Any, web: Any, alice: Member,
@@ -135,17 +139,17 @@ def _make_users(count: int) -> list[Member]:
 
 
 def _assert_only_own_user(events: list[dict[str, Any]], users: list[Member]) -> None:
-    by_name = {u.handle: u for u in users}
+    by_id = {str(u.pk): u for u in users}
     seen = []
     for event in events:
-        name = event["user"]["username"]
+        assert set(event["user"]) == {"id"}
+        name = by_id[event["user"]["id"]].handle
         seen.append(name)
-        assert event["user"] == {"id": str(by_name[name].pk), "username": name}
         assert event["exception"]["values"][-1]["value"] == f"boom for {name}"
         assert event["tags"]["who"] == name
         crumbs = [c["message"] for c in event["breadcrumbs"]["values"] if c.get("category") == "test"]
         assert crumbs == [f"crumb of {name}"]
-    assert sorted(seen) == sorted(by_name)
+    assert sorted(seen) == sorted(u.handle for u in users)
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")

@@ -22,6 +22,8 @@ urlpatterns = [
     path("stream-boom/", views.stream_boom),
     path("async-capture/", views.async_capture),
     path("log-then-boom/", views.log_then_boom),
+    path("log-capture-boom/", views.log_capture_boom, name="log-capture-boom"),
+    path("async-log-capture-boom/", views.async_log_capture_boom, name="async-log-capture-boom"),
     path("atomic-capture/", views.atomic_capture),
     path("items/<int:pk>/boom/", views.boom, name="item-boom"),
 ]

@@ -137,6 +137,21 @@ async def async_capture(request: HttpRequest) -> HttpResponse:
     return HttpResponse(event_id or "")
 
 
+def log_capture_boom(request: HttpRequest) -> HttpResponse:
+    """Logs an error, captures a message, then fails: three events of one request."""
+    logger.error("could not frobnicate %s", "widget")
+    get_client().captureMessage("captured in the view")
+    raise ValueError("after logging and capturing")
+
+
+async def async_log_capture_boom(request: HttpRequest) -> HttpResponse:
+    """The same from an async view (which loads the user itself: Raven never queries from async code)."""
+    await _load_user(request)
+    logger.error("could not frobnicate %s", "widget")
+    get_client().captureMessage("captured in the view")
+    raise ValueError("after logging and capturing")
+
+
 def log_then_boom(request: HttpRequest) -> HttpResponse:
     logger.info("loading widget %s", 7)
     raise ValueError("after logging")

@@ -1,5 +1,4 @@
-"""The Sentry ``request`` interface from a Django ``HttpRequest`` (or, before Django has built one,
-from the WSGI environ / ASGI scope), and the transaction name of a request."""
+"""The Sentry ``request`` interface and the transaction name of a Django ``HttpRequest``."""
 
 from __future__ import annotations
 
@@ -10,28 +9,35 @@ from urllib.parse import quote
 
 from django.http import HttpRequest, QueryDict
 from django.http.request import RawPostDataException
-from raven.httpdata import body_limit, request_from_wsgi_environ, request_interface
+from raven.httpdata import UNAVAILABLE, body_limit, body_over_limit, request_interface
 
-__all__ = ["UNAVAILABLE", "remember_event", "request_data", "request_data_from_source", "transaction_name"]
+__all__ = ["absolute_url", "remember_event", "request_body", "request_data", "transaction_name"]
 
-UNAVAILABLE = "<unavailable>"
-_ENV_KEYS = ("REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT")
+# Server env worth sending; the client's address is given apart, as ``remote_addr``: the core
+# sends it only with ``send_default_pii``.
+_ENV_KEYS = ("SERVER_NAME", "SERVER_PORT")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def request_data(request: HttpRequest, client: Any) -> dict[str, Any]:
-    """URL, method, query string, headers, cookies, body (capped) and server env of ``request``."""
+    """URL, method, query string, headers, cookies, body (capped), server env and the peer's address.
+
+    Called when an event is captured, never up front; the core applies the privacy rules (the
+    address only with ``send_default_pii``, the ``Cookie`` header parsed into ``cookies``) and
+    the client's processors scrub the values.
+    """
     meta = request.META
     limit = body_limit(client)
     return request_interface(
         url=absolute_url(request),
         method=request.method,
         query_string=meta.get("QUERY_STRING") or None,
-        headers={name: value for name, value in request.headers.items() if value and name != "Cookie"},
-        cookies=dict(request.COOKIES) or None,
+        headers={name: value for name, value in request.headers.items() if value},
         data=request_body(request, limit),
+        remote_addr=meta.get("REMOTE_ADDR") or None,
         env={key: str(meta[key]) for key in _ENV_KEYS if meta.get(key) not in (None, "")},
         max_body_size=limit,
+        client=client,
     )
 
 
@@ -64,7 +70,7 @@ def request_body(request: HttpRequest, limit: int) -> Any:
     except ValueError:
         length = 0
     if length > limit:
-        return f"<body of {length} bytes not sent: over the {limit}-byte limit>"
+        return body_over_limit(length, limit)
     content_type = request.content_type or ""
     try:
         raw = request.body
@@ -109,39 +115,6 @@ def transaction_name(request: HttpRequest) -> str | None:
             return str(name)
     path = getattr(request, "path_info", None) or getattr(request, "path", None)
     return str(path) if path else None
-
-
-def request_data_from_source(source: Mapping[str, Any], client: Any) -> dict[str, Any] | None:
-    """Request data for events captured during a request outside Django's exception handling
-    (a log record, a manual capture): from the WSGI environ or ASGI scope, without the body."""
-    if "REQUEST_METHOD" in source:
-        return request_from_wsgi_environ(source, client=client)
-    if source.get("type") != "http":
-        return None
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in source.get("headers") or ():
-        name = raw_name.decode("latin1").title()
-        value = raw_value.decode("latin1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    cookies = headers.pop("Cookie", None)
-    scheme = source.get("scheme") or "http"
-    host = headers.get("Host")
-    server = source.get("server") or (None, None)
-    if not host:
-        host = f"{server[0]}:{server[1]}" if server[0] and server[1] else (server[0] or "localhost")
-    path = quote(source.get("root_path", "") + source.get("path", ""))
-    env: dict[str, str] = {}
-    client_addr = source.get("client")
-    if client_addr:
-        env["REMOTE_ADDR"] = str(client_addr[0])
-    if server[0]:
-        env["SERVER_NAME"] = str(server[0])
-        if server[1]:
-            env["SERVER_PORT"] = str(server[1])
-    query = source.get("query_string") or b""
-    return request_interface(url=f"{scheme}://{host}{path}", method=source.get("method"),
-                             query_string=query.decode("latin1") if isinstance(query, bytes) else str(query),
-                             headers=headers, cookies=cookies, env=env, client=client)
 
 
 def remember_event(request: Any, client: Any, event_id: str) -> None:

@@ -7,20 +7,18 @@ set up (``connection_created``), so it also times the application's own wrappers
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import connections
 from django.db.backends.signals import connection_created
+from raven.guard import capture_internal_errors
 
 from . import conf
 from ._db import in_raven_queries
 
 __all__ = ["QueryBreadcrumbs", "install", "installed", "uninstall"]
-
-logger = logging.getLogger("raven.django")
 
 MAX_PARAMS = 50
 
@@ -42,10 +40,8 @@ class QueryBreadcrumbs:
             failed = False
             return result
         finally:
-            try:
+            with capture_internal_errors("django", "recording a query breadcrumb"):
                 self.record(sql, params, many, context, time.perf_counter() - start, failed)
-            except Exception:
-                logger.exception("recording a query breadcrumb failed")
 
     def record(self, sql: Any, params: Any, many: bool, context: Mapping[str, Any], seconds: float,
                failed: bool) -> None:
@@ -104,4 +100,5 @@ def uninstall() -> None:
 
 
 def installed() -> bool:
+    """True between :func:`install` and :func:`uninstall`."""
     return _wrapper.enabled

@@ -1,37 +1,40 @@
-"""``DjangoClient``: a :class:`raven.Client` that adds a Django request's data to its events."""
+"""``DjangoClient``: a :class:`raven.Client` that knows Django's request, user, site and templates."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 import raven
 from django.http import HttpRequest
 from raven.exceptions import ConfigurationError
+from raven.guard import capture_internal_errors
+from raven.processors import Processor
 
 from ._db import guarded_queries
-from ._request import request_data, request_data_from_source, transaction_name
+from ._request import request_data, transaction_name
+from ._scope import current_request
 from ._template import template_info
-from ._user import user_info
+from ._user import user_data
 
-__all__ = ["DjangoClient", "current_request_source"]
+__all__ = ["DjangoClient"]
 
 logger = logging.getLogger("raven.django")
 
-# The WSGI environ (or, on Django 4.2, the ASGI scope) of the request being handled, set by
-# ``request_started``, for events captured outside Django's exception handling: log records,
-# manual captures in a view. (Django 5 sends ``request_started`` to ASGI receivers from a task of
-# its own, so there the request data comes only from ``request=`` or the log record's request.)
-current_request_source: ContextVar[Mapping[str, Any] | None] = ContextVar("raven_django.request", default=None)
+# What the capture being built knows that the event does not: the exception object (for its
+# template) and the ``request=`` it was given (for the site), read by ``_SiteAndTemplate``.
+_capturing: ContextVar[tuple[BaseException | None, HttpRequest | None]] = ContextVar(
+    "raven_django.capturing", default=(None, None))
 
 
 class DjangoClient(raven.Client):
-    """Adds request, user, transaction, template and site data to events.
+    """Adds Django's request, user and transaction (through the request's context), the ``site``
+    tag and the ``template`` of a template error to events.
 
-    Pass ``request=`` (an ``HttpRequest``) to ``captureException``/``captureMessage``. Subclass it
-    and name the subclass in the ``SENTRY_CLIENT`` setting to change what is collected.
+    Subclass it and name the subclass in the ``SENTRY_CLIENT`` setting to change what is
+    collected (:meth:`get_data_from_request`, :meth:`get_user_info`, :meth:`get_site_name`).
     ``install_sql_hook=False`` turns SQL query breadcrumbs off.
     """
 
@@ -40,28 +43,28 @@ class DjangoClient(raven.Client):
             raise ConfigurationError(f"option 'install_sql_hook' must be a boolean, got {install_sql_hook!r}")
         self.install_sql_hook = install_sql_hook
         super().__init__(*args, **kwargs)
+        self.processors.append(_SiteAndTemplate(self))
 
     # -- what is collected (override in a SENTRY_CLIENT subclass) ---------------------------------
     def get_user_info(self, request: HttpRequest) -> dict[str, Any] | None:
-        return user_info(request, self.options.send_default_pii)
+        """The ``user`` of ``request``, computed when an event is captured (see ``_user``)."""
+        return user_data(request, self)
 
-    def get_data_from_request(self, request: HttpRequest) -> dict[str, Any]:
-        """Event keys for ``request``: ``request``, ``user`` (when known) and ``transaction``."""
-        data: dict[str, Any] = {}
-        for key, build in (("request", lambda: request_data(request, self)),
-                           ("user", lambda: self.get_user_info(request)),
-                           ("transaction", lambda: transaction_name(request))):
-            try:
-                value = build()
-            except Exception:
-                logger.exception("reading the %s of a Django request failed", key)
-                continue
-            if value:
-                data[key] = value
-        return data
+    def get_data_from_request(self, request: HttpRequest) -> dict[str, Callable[[], Any]]:
+        """``request``, ``user`` and ``transaction`` of ``request`` as zero-argument callables.
+
+        The request's scope holds them and each event captured during the request computes them
+        (a failing one is logged and left out). To change a value, wrap its callable.
+        """
+        return {
+            "request": _guarded("reading the request", lambda: request_data(request, self)),
+            "user": _guarded("reading the user", lambda: self.get_user_info(request)),
+            "transaction": _guarded("naming the transaction", lambda: transaction_name(request)),
+        }
 
     def get_site_name(self, request: HttpRequest | None) -> str | None:
-        """The ``site`` option, else the current site's name (or domain) from ``django.contrib.sites``."""
+        """The current site's name (or domain) from ``django.contrib.sites``, for the ``site`` tag
+        of events that have none; the ``site`` option when set."""
         if self.options.site:
             return self.options.site
         from django.apps import apps
@@ -80,47 +83,52 @@ class DjangoClient(raven.Client):
             return None
         return str(getattr(site, "name", "") or getattr(site, "domain", "")) or None
 
-    # -- event building ----------------------------------------------------------------------------
-    def build_msg(self, event_type: str, data: Mapping[str, Any] | None = None, date: Any = None,
-                  time_spent: Any = None, extra: Mapping[str, Any] | None = None, stack: Any = None,
-                  public_key: Any = None, tags: Mapping[str, Any] | None = None, fingerprint: Any = None,
-                  request: Any = None, **kwargs: Any) -> dict[str, Any]:
-        data = dict(data or {})
-        context = self.context
+    # -- capture -----------------------------------------------------------------------------------
+    def capture(self, event_type: str, data: Mapping[str, Any] | None = None, date: Any = None,
+                time_spent: Any = None, extra: Mapping[str, Any] | None = None, stack: Any = None,
+                tags: Mapping[str, Any] | None = None, sample_rate: float | None = None, *,
+                request: Any = None, **kwargs: Any) -> str | None:
+        """:meth:`raven.Client.capture`, with raven-python's ``request=``: an ``HttpRequest``
+        adds its request, user and transaction where the context (or ``data``) has none; a dict
+        is the event's ``request``."""
         if isinstance(request, HttpRequest):
+            given = dict(data or {})
             for key, value in self.get_data_from_request(request).items():
-                # What the application set itself (context, call data) wins.
-                if key not in data and key not in context:
-                    data[key] = value
+                if key not in given and key not in self.context:
+                    given[key] = value
+            data = given
         elif isinstance(request, Mapping):
-            data["request"] = dict(request)
-        elif "request" not in data and "request" not in context:
-            source = current_request_source.get()
-            if source is not None:
-                try:
-                    fallback = request_data_from_source(source, self)
-                except Exception:
-                    logger.exception("reading the current request failed")
-                    fallback = None
-                if fallback:
-                    data["request"] = fallback
-        site_tags = dict(data.get("tags") or {})
-        context_tags = context["tags"] if "tags" in context else {}
-        if not any("site" in source for source in (site_tags, tags or {}, context_tags, self.options.tags)):
-            site = self.get_site_name(request if isinstance(request, HttpRequest) else None)
-            if site:
-                site_tags["site"] = site
-                data["tags"] = site_tags
-        template = None
+            data = {**(data or {}), "request": dict(request)}
         exc = kwargs.get("exc_info")
-        if isinstance(exc, BaseException):
-            try:
-                template = template_info(exc, self.options.context_lines)
-            except Exception:
-                logger.exception("reading the template of an error failed")
-        event = super().build_msg(event_type, data=data, date=date, time_spent=time_spent, extra=extra,
-                                  stack=stack, public_key=public_key, tags=tags, fingerprint=fingerprint,
-                                  **kwargs)
-        if template is not None and "template" not in event:
-            event["template"] = template
-        return event
+        token = _capturing.set((exc if isinstance(exc, BaseException) else None,
+                                request if isinstance(request, HttpRequest) else None))
+        try:
+            return super().capture(event_type, data, date, time_spent, extra, stack, tags, sample_rate, **kwargs)
+        finally:
+            _capturing.reset(token)
+
+
+def _guarded(what: str, compute: Callable[[], Any]) -> Callable[[], Any]:
+    return capture_internal_errors("django", what)(compute)
+
+
+class _SiteAndTemplate(Processor):
+    """The client's last processor: the ``site`` tag when no layer set one, and the ``template``
+    interface of an exception raised while Django compiled or rendered a template."""
+
+    client: DjangoClient
+
+    def process(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        exc, request = _capturing.get()
+        with capture_internal_errors("django", "reading the current site"):
+            tags = data.setdefault("tags", {})
+            if "site" not in tags:
+                site = self.client.get_site_name(request or current_request.get())
+                if site:
+                    tags["site"] = site
+        if exc is not None and "template" not in data:
+            with capture_internal_errors("django", "reading the template of an error"):
+                template = template_info(exc, self.client.options.context_lines)
+                if template is not None:
+                    data["template"] = template
+        return data

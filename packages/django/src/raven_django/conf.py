@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from raven.exceptions import ConfigurationError
+from raven.guard import capture_internal_errors
 
 if TYPE_CHECKING:
     from .client import DjangoClient
@@ -122,11 +123,9 @@ def reset_client() -> None:
         _close(old)
 
 
+@capture_internal_errors("django", "closing the previous client")
 def _close(client: DjangoClient) -> None:
-    try:
-        client.close(timeout=client.options.shutdown_timeout)
-    except Exception:
-        logger.exception("closing the previous Raven client failed")
+    client.close(timeout=client.options.shutdown_timeout)
 
 
 def on_setting_changed(setting: str, **kwargs: Any) -> None:

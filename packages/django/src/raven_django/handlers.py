@@ -1,9 +1,10 @@
 """``SentryHandler`` for the ``LOGGING`` setting: log records become events of the configured client.
 
 ``LOGGING = {..., "handlers": {"sentry": {"level": "ERROR",
-"class": "raven_django.handlers.SentryHandler"}}, ...}``. Records that carry a ``request``
-(``django.request``, ``django.security``) get its request and user data. An exception Raven already
-reported through ``got_request_exception`` is not reported twice.
+"class": "raven_django.handlers.SentryHandler"}}, ...}``. A record logged while Django handles a
+request carries that request, its user and its transaction (from the request's scope, like every
+event captured then). An exception Raven already reported through ``got_request_exception`` is not
+reported twice.
 """
 
 from __future__ import annotations

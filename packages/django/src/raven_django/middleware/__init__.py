@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
+from raven.guard import capture_internal_errors
 from raven.httpdata import body_limit
 
 from .. import conf
@@ -28,13 +30,11 @@ class SentryResponseErrorIdMiddleware(MiddlewareMixin):
     """Adds the id of the event reported for this request to its 500 response."""
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        try:
+        with capture_internal_errors("django", "adding X-Sentry-ID"):
             if response.status_code == 500:
                 ident = (getattr(request, "sentry", None) or {}).get("id")
                 if ident:
                     response["X-Sentry-ID"] = ident
-        except Exception:
-            logger.exception("adding X-Sentry-ID failed")
         return response
 
 
@@ -42,14 +42,11 @@ class Sentry404CatchMiddleware(MiddlewareMixin):
     """Reports 404 responses as ``warning`` events from the ``http404`` logger."""
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if response.status_code != 404:
-            return response
-        try:
+        if response.status_code == 404:
             self._report(request)
-        except Exception:
-            logger.exception("reporting a 404 failed")
         return response
 
+    @capture_internal_errors("django", "reporting a 404")
     def _report(self, request: HttpRequest) -> None:
         path = request.get_full_path()
         if any(pattern.search(path) for pattern in getattr(settings, "IGNORABLE_404_URLS", ())):
@@ -57,8 +54,9 @@ class Sentry404CatchMiddleware(MiddlewareMixin):
         client = conf.client_or_none()
         if client is None or not client.is_enabled():
             return
-        event_id = client.captureMessage(f"Page Not Found: {absolute_url(request)}", request=request,
-                                         level="warning", logger="http404")
+        # The request itself is in the request's scope (see ``_scope``).
+        event_id = client.captureMessage(f"Page Not Found: {absolute_url(request)}", level="warning",
+                                         logger="http404")
         if event_id:
             remember_event(request, client, event_id)
 
@@ -66,13 +64,17 @@ class Sentry404CatchMiddleware(MiddlewareMixin):
 class DjangoRestFrameworkCompatMiddleware(MiddlewareMixin):
     """Caches ``request.body`` (when small enough to report) before any parser reads the stream."""
 
+    @capture_internal_errors("django", "caching the request body")
     def process_request(self, request: HttpRequest) -> None:
+        if request.content_type == "multipart/form-data":
+            return  # uploads are streamed to the form parser; their raw bytes are not reported
         try:
-            if request.content_type == "multipart/form-data":
-                return  # uploads are streamed to the form parser; their raw bytes are not reported
             length = int(request.META.get("CONTENT_LENGTH") or 0)
-            client = conf.client_or_none()
-            if 0 < length <= body_limit(client):
+        except ValueError:
+            return
+        if 0 < length <= body_limit(conf.client_or_none()):
+            try:
                 request.body  # noqa: B018  (reading caches it)
-        except Exception:
-            logger.debug("caching the request body failed", exc_info=True)
+            except (OSError, SuspiciousOperation) as exc:
+                # A client gone mid-body, DATA_UPLOAD_MAX_MEMORY_SIZE: the view meets it too.
+                logger.debug("caching the request body failed: %r", exc)
