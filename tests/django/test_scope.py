@@ -27,6 +27,13 @@ class SegmentClient(DjangoClient):
         return {**(super().get_user_info(request) or {}), "segment": "beta"}
 
 
+class BrokenUserClient(DjangoClient):
+    """A SENTRY_CLIENT subclass whose user lookup fails."""
+
+    def get_user_info(self, request: Any) -> dict[str, Any] | None:
+        raise RuntimeError("no user today")
+
+
 @pytest.fixture
 def alice() -> Member:
     return Member.objects.create_user("alice", "alice@example.com", "pw")
@@ -98,6 +105,19 @@ def test_get_user_info_of_a_sentry_client_feeds_every_event(settings: Any, sentr
     web.cookies["theme"] = "dark"
     web.get("/log-capture-boom/?q=1")
     _assert_same_request(received(3), "log-capture-boom", {"id": str(alice.pk), "segment": "beta"})
+
+
+@pytest.mark.raven_errors_expected
+def test_failing_lazy_value_is_logged_and_left_out(settings: Any, sentry: Any, web: Any, received: Any,
+                                                   raven_internal_errors: Any) -> None:
+    """A user lookup that raises leaves the user out of the event (request and transaction stay), logged on raven.django."""
+    settings.SENTRY_CLIENT = "tests.django.test_scope.BrokenUserClient"
+    web.get("/boom/")
+    (event,) = received(1)
+    assert "user" not in event and event["transaction"] == "boom" and event["request"]["url"]
+    (record,) = raven_internal_errors.records
+    assert record.name == "raven.django" and record.getMessage() == "raven.django: reading a request's data failed"
+    assert "no user today" in str(record.exc_info[1])
 
 
 def test_request_keyword_outside_a_request(sentry: Any, alice: Member, received: Any) -> None:

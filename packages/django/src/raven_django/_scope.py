@@ -46,7 +46,7 @@ def _open(request: HttpRequest) -> _Scope | None:
         client = conf.client_or_none()
         if client is None or not client.is_enabled():
             return None
-        lazy = client.get_data_from_request(request)  # a subclass's override may fail: before entering
+        lazy = dict(client.get_data_from_request(request))  # a subclass's override may fail: before entering
         context = client.context
         context.__enter__()
         context.merge(lazy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -54,12 +55,12 @@ class DjangoClient(raven.Client):
         """``request``, ``user`` and ``transaction`` of ``request`` as zero-argument callables.
 
         The request's scope holds them and each event captured during the request computes them
-        (a failing one is logged and left out). To change a value, wrap its callable.
+        (one that fails is logged and left out). To change a value, wrap its callable.
         """
         return {
-            "request": _guarded("reading the request", lambda: request_data(request, self)),
-            "user": _guarded("reading the user", lambda: self.get_user_info(request)),
-            "transaction": _guarded("naming the transaction", lambda: transaction_name(request)),
+            "request": functools.partial(_compute, request_data, request, self),
+            "user": functools.partial(_compute, self.get_user_info, request),
+            "transaction": functools.partial(_compute, transaction_name, request),
         }
 
     def get_site_name(self, request: HttpRequest | None) -> str | None:
@@ -108,8 +109,10 @@ class DjangoClient(raven.Client):
             _capturing.reset(token)
 
 
-def _guarded(what: str, compute: Callable[[], Any]) -> Callable[[], Any]:
-    return capture_internal_errors("django", what)(compute)
+@capture_internal_errors("django", "reading a request's data")
+def _compute(build: Callable[..., Any], *args: Any) -> Any:
+    # One guarded function for every lazy value: wrapping each in a guard per request costs more.
+    return build(*args)
 
 
 class _SiteAndTemplate(Processor):
