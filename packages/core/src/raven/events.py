@@ -145,7 +145,7 @@ _EVENT_KINDS = {
 # Keys copied from the context, the call's ``data`` and keyword arguments straight into the event.
 _PASSTHROUGH = ("user", "request", "contexts", "fingerprint", "transaction", "culprit", "logger",
                 "level", "server_name", "release", "environment", "dist", "message", "logentry",
-                "stacktrace", "threads", "modules", "breadcrumbs", "platform", "sdk", "timestamp")
+                "stacktrace", "threads", "modules", "breadcrumbs", "platform", "sdk", "timestamp", "template")
 # Keys whose value may be a zero-argument callable, computed only at capture (see Context.merge).
 LAZY_KEYS = ("request", "user", "transaction", "culprit")
 _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",

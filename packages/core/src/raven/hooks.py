@@ -47,7 +47,8 @@ def register(name: str, install_hook: Callable[[], None], uninstall_hook: Callab
 
 
 def acquire(name: str, holder: Any) -> None:
-    """Hold hook ``name`` for ``holder`` (a client); the first holder installs it."""
+    """Hold hook ``name`` for ``holder`` (a client, or any object that can be weakly referenced);
+    the first holder installs it."""
     install_hook, _ = _HOOKS[name]
     with _lock:
         _holders.setdefault(name, weakref.WeakSet()).add(holder)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from typing import Any
 
 import raven
 from django.http import HttpRequest
 from raven.exceptions import ConfigurationError
 from raven.guard import capture_internal_errors
-from raven.processors import Processor
 
 from ._db import guarded_queries
 from ._request import request_data, transaction_name
@@ -23,12 +21,6 @@ from ._user import user_data
 __all__ = ["DjangoClient"]
 
 logger = logging.getLogger("raven.django")
-
-# What the capture being built knows that the event does not: the exception object (for its
-# template) and the ``request=`` it was given (for the site), read by ``_SiteAndTemplate``.
-_capturing: ContextVar[tuple[BaseException | None, HttpRequest | None]] = ContextVar(
-    "raven_django.capturing", default=(None, None))
-
 
 class DjangoClient(raven.Client):
     """Adds Django's request, user and transaction (through the request's context), the ``site``
@@ -44,7 +36,6 @@ class DjangoClient(raven.Client):
             raise ConfigurationError(f"option 'install_sql_hook' must be a boolean, got {install_sql_hook!r}")
         self.install_sql_hook = install_sql_hook
         super().__init__(*args, **kwargs)
-        self.processors.append(_SiteAndTemplate(self))
 
     # -- what is collected (override in a SENTRY_CLIENT subclass) ---------------------------------
     def get_user_info(self, request: HttpRequest) -> dict[str, Any] | None:
@@ -91,47 +82,29 @@ class DjangoClient(raven.Client):
                 request: Any = None, **kwargs: Any) -> str | None:
         """:meth:`raven.Client.capture`, with raven-python's ``request=``: an ``HttpRequest``
         adds its request, user and transaction where the context (or ``data``) has none; a dict
-        is the event's ``request``."""
+        is the event's ``request``. Adds the ``site`` tag when no layer set one, and the
+        ``template`` of an exception raised while Django compiled or rendered a template."""
+        given = dict(data or {})
         if isinstance(request, HttpRequest):
-            given = dict(data or {})
             for key, value in self.get_data_from_request(request).items():
                 if key not in given and key not in self.context:
                     given[key] = value
-            data = given
         elif isinstance(request, Mapping):
-            data = {**(data or {}), "request": dict(request)}
+            given["request"] = dict(request)
+        with capture_internal_errors("django", "reading the current site"):
+            layers = (self.options.tags, self.context.get().get("tags") or {}, given.get("tags") or {}, tags or {})
+            if not any("site" in layer for layer in layers):
+                site = self.get_site_name(request if isinstance(request, HttpRequest) else current_request.get())
+                if site:
+                    given["tags"] = {**(given.get("tags") or {}), "site": site}
         exc = kwargs.get("exc_info")
-        token = _capturing.set((exc if isinstance(exc, BaseException) else None,
-                                request if isinstance(request, HttpRequest) else None))
-        try:
-            return super().capture(event_type, data, date, time_spent, extra, stack, tags, sample_rate, **kwargs)
-        finally:
-            _capturing.reset(token)
+        if isinstance(exc, BaseException) and "template" not in kwargs:
+            with capture_internal_errors("django", "reading the template of an error"):
+                kwargs["template"] = template_info(exc, self.options.context_lines)
+        return super().capture(event_type, given, date, time_spent, extra, stack, tags, sample_rate, **kwargs)
 
 
 @capture_internal_errors("django", "reading a request's data")
 def _compute(build: Callable[..., Any], *args: Any) -> Any:
     # One guarded function for every lazy value: wrapping each in a guard per request costs more.
     return build(*args)
-
-
-class _SiteAndTemplate(Processor):
-    """The client's last processor: the ``site`` tag when no layer set one, and the ``template``
-    interface of an exception raised while Django compiled or rendered a template."""
-
-    client: DjangoClient
-
-    def process(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        exc, request = _capturing.get()
-        with capture_internal_errors("django", "reading the current site"):
-            tags = data.setdefault("tags", {})
-            if "site" not in tags:
-                site = self.client.get_site_name(request or current_request.get())
-                if site:
-                    tags["site"] = site
-        if exc is not None and "template" not in data:
-            with capture_internal_errors("django", "reading the template of an error"):
-                template = template_info(exc, self.client.options.context_lines)
-                if template is not None:
-                    data["template"] = template
-        return data
