@@ -19,7 +19,10 @@ def main() -> int:
     if not missing:
         return 0
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        print(f"servers: missing {missing}; install them (tests that need them will fail)", file=sys.stderr)
+        print(
+            f"servers: missing {missing}; install them (tests that need them will fail)",
+            file=sys.stderr,
+        )
         return 0
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)

@@ -31,11 +31,22 @@ HELLO = "Hello, World!"
 
 def _wsgi_timer(app: Callable[..., Any]) -> Callable[[], None]:
     template = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": "/hello", "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000", "HTTP_USER_AGENT": "bench/1.0", "HTTP_ACCEPT": "*/*",
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/hello",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_USER_AGENT": "bench/1.0",
+        "HTTP_ACCEPT": "*/*",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
         "SCRIPT_NAME": "",
     }
 
@@ -105,8 +116,12 @@ def django_bench(sdk: str, dsn: str, iterations: int, warmup: int) -> list[float
     import django
     from django.conf import settings
 
-    apps = ["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions",
-            "django.contrib.messages"]
+    apps = [
+        "django.contrib.contenttypes",
+        "django.contrib.auth",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+    ]
     extra: dict[str, Any] = {}
     if sdk == "raven":
         apps.append("raven_django")
@@ -119,7 +134,11 @@ def django_bench(sdk: str, dsn: str, iterations: int, warmup: int) -> list[float
 
         sentry_sdk.init(dsn)
     settings.configure(
-        DEBUG=False, SECRET_KEY="bench", ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"], INSTALLED_APPS=apps,
+        DEBUG=False,
+        SECRET_KEY="bench",
+        ROOT_URLCONF=__name__,
+        ALLOWED_HOSTS=["*"],
+        INSTALLED_APPS=apps,
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         MIDDLEWARE=[  # what `django-admin startproject` writes
             "django.middleware.security.SecurityMiddleware",
@@ -130,7 +149,10 @@ def django_bench(sdk: str, dsn: str, iterations: int, warmup: int) -> list[float
             "django.contrib.messages.middleware.MessageMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
         ],
-        USE_TZ=True, LOGGING_CONFIG=None, **extra)
+        USE_TZ=True,
+        LOGGING_CONFIG=None,
+        **extra,
+    )
     django.setup()
     from django.core.handlers.wsgi import WSGIHandler
     from django.http import HttpResponse
@@ -167,7 +189,9 @@ def sanic_bench(sdk: str, dsn: str, iterations: int, warmup: int) -> list[float]
     return asyncio.run(_asgi_measure(app, iterations, warmup))
 
 
-async def _measure_async(one_request: Callable[[], Any], iterations: int, warmup: int) -> list[float]:
+async def _measure_async(
+    one_request: Callable[[], Any], iterations: int, warmup: int
+) -> list[float]:
     """:func:`_measure` for a coroutine function."""
     for _ in range(warmup):
         await one_request()
@@ -189,10 +213,22 @@ async def _asgi_measure(app: Any, iterations: int, warmup: int) -> list[float]:
     if started["type"] != "lifespan.startup.complete":
         raise RuntimeError(f"Sanic did not start: {started}")
     request_scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": "/hello", "raw_path": b"/hello", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench/1.0"), (b"accept", b"*/*")],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/hello",
+        "raw_path": b"/hello",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"user-agent", b"bench/1.0"),
+            (b"accept", b"*/*"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
     }
 
     async def one_request() -> None:
@@ -271,7 +307,9 @@ async def _tornado_measure(handler: type, client: Any, iterations: int, warmup: 
     stream = tornado.iostream.IOStream(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
     await stream.connect(("127.0.0.1", port))
     stream.set_nodelay(True)
-    request = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n"
+    request = (
+        b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n"
+    )
 
     async def one_request() -> None:
         await stream.write(request)
@@ -291,7 +329,7 @@ async def _tornado_measure(handler: type, client: Any, iterations: int, warmup: 
 
 
 # -- Celery --------------------------------------------------------------------------------------
-CELERY_APP = '''
+CELERY_APP = """
 import os
 from celery import Celery
 
@@ -322,7 +360,7 @@ elif SDK == "raven-6.10":
 @app.task
 def hello():
     return "Hello, World!"
-'''
+"""
 
 
 def _free_port() -> int:
@@ -349,17 +387,53 @@ def celery_bench(sdk: str, dsn: str, iterations: int, warmup: int) -> list[float
     (workdir / "bench_tasks.py").write_text(CELERY_APP)
     port = _free_port()
     broker = f"redis://127.0.0.1:{port}/0"
-    redis_proc = subprocess.Popen([redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                   "no", "--daemonize", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis_proc = subprocess.Popen(
+        [
+            redis,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     worker = None
     try:
         _wait_port(port, 10)
-        env = dict(os.environ, BENCH_SDK=sdk, BENCH_DSN=dsn, BENCH_BROKER=broker, PYTHONPATH=str(workdir))
-        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "bench_tasks", "worker", "--pool",
-                                   "prefork", "--concurrency", "1", "--loglevel", "WARNING", "--without-gossip",
-                                   "--without-mingle", "--without-heartbeat"],
-                                  cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True)
+        env = dict(
+            os.environ, BENCH_SDK=sdk, BENCH_DSN=dsn, BENCH_BROKER=broker, PYTHONPATH=str(workdir)
+        )
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "bench_tasks",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         os.environ.update(BENCH_SDK=sdk, BENCH_DSN=dsn, BENCH_BROKER=broker)
         sys.path.insert(0, str(workdir))
         import bench_tasks  # the producer side, with the same SDK set-up as the worker
@@ -388,8 +462,13 @@ class NotSupported(Exception):
     """The SDK has no integration for this framework (reported as n/a)."""
 
 
-BENCHES = {"flask": flask_bench, "django": django_bench, "sanic": sanic_bench, "tornado": tornado_bench,
-           "celery": celery_bench}
+BENCHES = {
+    "flask": flask_bench,
+    "django": django_bench,
+    "sanic": sanic_bench,
+    "tornado": tornado_bench,
+    "celery": celery_bench,
+}
 
 
 def bench_overhead(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -398,7 +477,9 @@ def bench_overhead(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
     logging.disable(logging.WARNING)  # Sanic and Celery announce themselves; not measured
     framework, enabled = args["framework"], args["enabled"]
     try:
-        samples = BENCHES[framework](sdk if enabled else "off", args["dsn"], args["iterations"], args["warmup"])
+        samples = BENCHES[framework](
+            sdk if enabled else "off", args["dsn"], args["iterations"], args["warmup"]
+        )
     except NotSupported as exc:
         return {"error": str(exc), "unsupported": True}
     except Exception as exc:  # a peer failing on today's framework version is a result too

@@ -34,16 +34,23 @@ def headline(results: dict[str, Any]) -> str:
         for row in bench["capture"]["rows"]:
             if row["case"] == "message" and row["mode"].startswith("full"):
                 continue
-            label = f"captureException 20 frames, {row['case'].split(', ')[-1]}" if row["case"] != "message" \
+            label = (
+                f"captureException 20 frames, {row['case'].split(', ')[-1]}"
+                if row["case"] != "message"
                 else "captureMessage"
+            )
             label += " — " + ("calling thread" if row["mode"] == "calling thread" else "full cost")
             values = [f"{row['sdks'][s]['median']:,.0f} µs" for s in SDKS]
             rows.append([label, *values, *(_ratio(row["ratio"][p]) for p in PEERS)])
     if "startup" in bench:
         s = bench["startup"]
-        rows.append(["startup: import + init, over `python -c pass`",
-                     *(f"{s['sdk_cost'][sdk]:,.0f} ms" for sdk in SDKS),
-                     *(_ratio(s["ratio_sdk_cost"][p]) for p in PEERS)])
+        rows.append(
+            [
+                "startup: import + init, over `python -c pass`",
+                *(f"{s['sdk_cost'][sdk]:,.0f} ms" for sdk in SDKS),
+                *(_ratio(s["ratio_sdk_cost"][p]) for p in PEERS),
+            ]
+        )
     if "storm" in bench:
         by = {(r["mode"], r["sdk"]): r for r in bench["storm"]["rows"]}
         errors = bench["storm"]["errors"]
@@ -51,9 +58,15 @@ def headline(results: dict[str, Any]) -> str:
             if all((mode, s) in by for s in SDKS):
                 cells = [f"{by[(mode, s)]['app_thread_seconds']:.2f} s" for s in SDKS]
                 mine = by[(mode, "raven")]["app_thread_seconds"]
-                rows.append([f"storm of {errors:,} errors, server {mode}: app-thread time", *cells,
-                             *(_ratio(mine / by[(mode, p)]["app_thread_seconds"]) for p in PEERS)])
+                rows.append(
+                    [
+                        f"storm of {errors:,} errors, server {mode}: app-thread time",
+                        *cells,
+                        *(_ratio(mine / by[(mode, p)]["app_thread_seconds"]) for p in PEERS),
+                    ]
+                )
         if all(("healthy", s) in by for s in SDKS):
+
             def fate(r: dict[str, Any]) -> str:
                 parts = [f"{r['delivered']:,} delivered"]
                 if r["dropped_counted"]:
@@ -64,17 +77,33 @@ def headline(results: dict[str, Any]) -> str:
                     parts.append("drops not counted")
                 return ", ".join(parts)
 
-            rows.append([f"storm of {errors:,} errors, server healthy: delivered within "
-                         f"{bench['storm']['flush_timeout']:.0f} s of flush",
-                         *(fate(by[("healthy", s)]) for s in SDKS), "", ""])
+            rows.append(
+                [
+                    f"storm of {errors:,} errors, server healthy: delivered within "
+                    f"{bench['storm']['flush_timeout']:.0f} s of flush",
+                    *(fate(by[("healthy", s)]) for s in SDKS),
+                    "",
+                    "",
+                ]
+            )
             cells = [f"{by[('healthy', s)]['peak_rss_growth_mb']:.0f} MB" for s in SDKS]
             mine = by[("healthy", "raven")]["peak_rss_growth_mb"]
-            rows.append(["storm, server healthy: peak RSS growth", *cells,
-                         *(_ratio(mine / by[("healthy", p)]["peak_rss_growth_mb"]) for p in PEERS)])
+            rows.append(
+                [
+                    "storm, server healthy: peak RSS growth",
+                    *cells,
+                    *(_ratio(mine / by[("healthy", p)]["peak_rss_growth_mb"]) for p in PEERS),
+                ]
+            )
     if "size" in bench:
         row = bench["size"]["rows"][0]
-        rows.append([f"bytes on the wire, {row['case']}", *(f"{row['sdks'][s]['compressed']:,} B" for s in SDKS),
-                     *(_ratio(row["ratio_compressed"][p]) for p in PEERS)])
+        rows.append(
+            [
+                f"bytes on the wire, {row['case']}",
+                *(f"{row['sdks'][s]['compressed']:,} B" for s in SDKS),
+                *(_ratio(row["ratio_compressed"][p]) for p in PEERS),
+            ]
+        )
     if "overhead" in bench:
         for row in bench["overhead"]["rows"]:
             if "skipped" in row:
@@ -83,13 +112,17 @@ def headline(results: dict[str, Any]) -> str:
             for sdk in SDKS:
                 data = row["sdks"].get(sdk, {})
                 cells.append("n/a" if "error" in data else f"{data['overhead_us']:+,.0f} µs")
-            label = "Celery task round trip overhead" if row["framework"] == "celery" else \
-                f"{row['framework'].capitalize()} per-request overhead"
-            rows.append([label, *cells,
-                         *(_ratio(row["ratio_overhead"][p]) for p in PEERS)])
+            label = (
+                "Celery task round trip overhead"
+                if row["framework"] == "celery"
+                else f"{row['framework'].capitalize()} per-request overhead"
+            )
+            rows.append([label, *cells, *(_ratio(row["ratio_overhead"][p]) for p in PEERS)])
     header = ["", "Raven", "sentry-sdk", "raven 6.10", "Raven / sentry-sdk", "Raven / raven 6.10"]
-    return _table(header, rows) + ("\nMedians; ratio below 1: Raven is cheaper. n/a: no integration in that SDK, or "
-                                   "its measured overhead is zero or below (within noise).\n")
+    return _table(header, rows) + (
+        "\nMedians; ratio below 1: Raven is cheaper. n/a: no integration in that SDK, or "
+        "its measured overhead is zero or below (within noise).\n"
+    )
 
 
 def write_markdown(results: dict[str, Any]) -> str:
@@ -107,7 +140,8 @@ def write_markdown(results: dict[str, Any]) -> str:
         f"raven {v['raven-6.10']}\n"
         f"- Frameworks: " + ", ".join(f"{k} {val}" for k, val in fw.items()) + "\n"
         f"- Run: {results['started_at']}, {results['duration_seconds']:.0f} s"
-        + (" (--quick: harness check, not figures)" if results.get("quick") else "") + "\n",
+        + (" (--quick: harness check, not figures)" if results.get("quick") else "")
+        + "\n",
         "\n## Headline\n\n",
         headline(results),
     ]
@@ -120,13 +154,30 @@ def write_markdown(results: dict[str, Any]) -> str:
             "own background transport sending to a healthy loopback receiver, 3 ms between captures. *Full*: a "
             "transport that does everything up to the wire (JSON, envelope/store body, compression) in the "
             f"calling thread, then drops the bytes. {c['iterations']} calls per process, best of {c.get('rounds', 1)} "
-            "processes (the one with the lowest median: the least disturbed by other load), µs.\n\n")
+            "processes (the one with the lowest median: the least disturbed by other load), µs.\n\n"
+        )
         rows = []
         for row in c["rows"]:
-            cells = [f"{row['sdks'][s]['median']:,.0f} / {row['sdks'][s]['p95']:,.0f}" for s in SDKS]
-            rows.append([row["mode"], row["case"], *cells, *(_ratio(row["ratio"][p]) for p in PEERS)])
-        parts.append(_table(["mode", "case", "Raven median / p95", "sentry-sdk median / p95",
-                             "raven 6.10 median / p95", "Raven / sentry-sdk", "Raven / raven 6.10"], rows))
+            cells = [
+                f"{row['sdks'][s]['median']:,.0f} / {row['sdks'][s]['p95']:,.0f}" for s in SDKS
+            ]
+            rows.append(
+                [row["mode"], row["case"], *cells, *(_ratio(row["ratio"][p]) for p in PEERS)]
+            )
+        parts.append(
+            _table(
+                [
+                    "mode",
+                    "case",
+                    "Raven median / p95",
+                    "sentry-sdk median / p95",
+                    "raven 6.10 median / p95",
+                    "Raven / sentry-sdk",
+                    "Raven / raven 6.10",
+                ],
+                rows,
+            )
+        )
     if "startup" in bench:
         s = bench["startup"]
         parts.append(
@@ -136,15 +187,25 @@ def write_markdown(results: dict[str, Any]) -> str:
             "`python -c pass` in the same virtualenv. Every virtualenv has the same five frameworks installed; "
             "sentry-sdk's auto-enabling integrations import each supported framework they find (Flask, Django, "
             "Celery, Sanic, Tornado, Redis here), which an app using one of them partly pays anyway, so its "
-            "`auto_enabling_integrations=False` variant is shown too. ms.\n\n")
+            "`auto_enabling_integrations=False` variant is shown too. ms.\n\n"
+        )
         rows = []
         for name, row in s["rows"].items():
             cost = s["sdk_cost"].get(name)
-            rows.append([f"`{name}`" if name.startswith("python") else name, _num(row["median"], 1),
-                         _num(row["p95"], 1), "" if cost is None else _num(cost, 1)])
+            rows.append(
+                [
+                    f"`{name}`" if name.startswith("python") else name,
+                    _num(row["median"], 1),
+                    _num(row["p95"], 1),
+                    "" if cost is None else _num(cost, 1),
+                ]
+            )
         parts.append(_table(["command", "median", "p95", "SDK cost"], rows))
-        parts.append("\nRaven / peer, SDK cost: " + ", ".join(
-            f"{p} {_ratio(s['ratio_sdk_cost'][p])}" for p in PEERS) + "\n")
+        parts.append(
+            "\nRaven / peer, SDK cost: "
+            + ", ".join(f"{p} {_ratio(s['ratio_sdk_cost'][p])}" for p in PEERS)
+            + "\n"
+        )
     if "storm" in bench:
         st = bench["storm"]
         parts.append(
@@ -154,27 +215,71 @@ def write_markdown(results: dict[str, Any]) -> str:
             "(what its client reports tell the server; raven 6.10 counts nothing). *Queued*: still in the SDK's "
             "queue when the flush time ran out (kept for retry). *Unaccounted*: none of these: lost without "
             "being counted (for 429 this includes the few events in flight that the server refused, which the "
-            "server counts itself). *Requests*: requests the server saw. Times for the app thread only.\n\n")
+            "server counts itself). *Requests*: requests the server saw. Times for the app thread only.\n\n"
+        )
         rows = []
         for r in st["rows"]:
-            rows.append([r["mode"], r["sdk"], _num(r["delivered"]), _num(r["dropped_counted"]),
-                     _num(r["still_queued"]), _num(r["unaccounted"]),
-                         _num(r["requests_seen"]), f"{r['app_thread_seconds']:.2f}",
-                         f"{r['per_call_us']['median']:,.0f} / {r['per_call_us']['p99']:,.0f}",
-                         f"{r['max_stall_ms']:,.1f}", f"{r['flush_seconds']:.1f}", f"{r['peak_rss_growth_mb']:.1f}"])
-        parts.append(_table(["server", "SDK", "delivered", "counted dropped", "queued", "unaccounted", "requests",
-                             "app-thread s", "per call µs median / p99", "max stall ms", "flush s",
-                             "peak RSS growth MB"], rows))
+            rows.append(
+                [
+                    r["mode"],
+                    r["sdk"],
+                    _num(r["delivered"]),
+                    _num(r["dropped_counted"]),
+                    _num(r["still_queued"]),
+                    _num(r["unaccounted"]),
+                    _num(r["requests_seen"]),
+                    f"{r['app_thread_seconds']:.2f}",
+                    f"{r['per_call_us']['median']:,.0f} / {r['per_call_us']['p99']:,.0f}",
+                    f"{r['max_stall_ms']:,.1f}",
+                    f"{r['flush_seconds']:.1f}",
+                    f"{r['peak_rss_growth_mb']:.1f}",
+                ]
+            )
+        parts.append(
+            _table(
+                [
+                    "server",
+                    "SDK",
+                    "delivered",
+                    "counted dropped",
+                    "queued",
+                    "unaccounted",
+                    "requests",
+                    "app-thread s",
+                    "per call µs median / p99",
+                    "max stall ms",
+                    "flush s",
+                    "peak RSS growth MB",
+                ],
+                rows,
+            )
+        )
     if "size" in bench:
-        parts.append("\n## size\n\nBytes of one event's request as it arrived at the receiver: on the wire "
-                     "(compressed as the SDK sends it) and decompressed.\n\n")
+        parts.append(
+            "\n## size\n\nBytes of one event's request as it arrived at the receiver: on the wire "
+            "(compressed as the SDK sends it) and decompressed.\n\n"
+        )
         rows = []
         for row in bench["size"]["rows"]:
-            cells = [f"{row['sdks'][s]['compressed']:,} / {row['sdks'][s]['uncompressed']:,} "
-                     f"({row['sdks'][s]['encoding'] or 'none'})" for s in SDKS]
+            cells = [
+                f"{row['sdks'][s]['compressed']:,} / {row['sdks'][s]['uncompressed']:,} "
+                f"({row['sdks'][s]['encoding'] or 'none'})"
+                for s in SDKS
+            ]
             rows.append([row["case"], *cells, *(_ratio(row["ratio_compressed"][p]) for p in PEERS)])
-        parts.append(_table(["event", "Raven wire / raw", "sentry-sdk wire / raw", "raven 6.10 wire / raw",
-                             "Raven / sentry-sdk (wire)", "Raven / raven 6.10 (wire)"], rows))
+        parts.append(
+            _table(
+                [
+                    "event",
+                    "Raven wire / raw",
+                    "sentry-sdk wire / raw",
+                    "raven 6.10 wire / raw",
+                    "Raven / sentry-sdk (wire)",
+                    "Raven / raven 6.10 (wire)",
+                ],
+                rows,
+            )
+        )
     if "overhead" in bench:
         parts.append(
             "\n## overhead\n\nPer-request cost of a hello-world route with no error, SDK off vs on (the "
@@ -182,7 +287,8 @@ def write_markdown(results: dict[str, Any]) -> str:
             "default integrations; raven 6.10's contrib modules). Flask and Django through their WSGI "
             "callable, Sanic through its ASGI callable, Tornado over a keep-alive loopback connection, Celery "
             "as a `delay().get()` round trip through a prefork worker and Redis. Off and on alternate, each the "
-            "best of 3 processes (lowest median). µs, median (p95).\n\n")
+            "best of 3 processes (lowest median). µs, median (p95).\n\n"
+        )
         rows = []
         for row in bench["overhead"]["rows"]:
             if "skipped" in row:
@@ -194,9 +300,24 @@ def write_markdown(results: dict[str, Any]) -> str:
                 if "error" in data:
                     cells.append(f"n/a ({data['error']})")
                 else:
-                    cells.append(f"{data['off']['median']:,.1f} → {data['on']['median']:,.1f} "
-                                 f"(p95 {data['on']['p95']:,.0f}): **{data['overhead_us']:+,.1f}**")
-            rows.append([row["framework"], *cells, *(_ratio(row["ratio_overhead"][p]) for p in PEERS)])
-        parts.append(_table(["framework", "Raven off → on", "sentry-sdk off → on", "raven 6.10 off → on",
-                             "Raven / sentry-sdk (overhead)", "Raven / raven 6.10 (overhead)"], rows))
+                    cells.append(
+                        f"{data['off']['median']:,.1f} → {data['on']['median']:,.1f} "
+                        f"(p95 {data['on']['p95']:,.0f}): **{data['overhead_us']:+,.1f}**"
+                    )
+            rows.append(
+                [row["framework"], *cells, *(_ratio(row["ratio_overhead"][p]) for p in PEERS)]
+            )
+        parts.append(
+            _table(
+                [
+                    "framework",
+                    "Raven off → on",
+                    "sentry-sdk off → on",
+                    "raven 6.10 off → on",
+                    "Raven / sentry-sdk (overhead)",
+                    "Raven / raven 6.10 (overhead)",
+                ],
+                rows,
+            )
+        )
     return "".join(parts)

@@ -33,7 +33,9 @@ from stats import summary  # noqa: E402
 from venvs import FRAMEWORKS, SdkEnv, prepare_envs  # noqa: E402
 
 SDKS = ["raven", "sentry-sdk", "raven-6.10"]
-ROUNDS = 3  # capture and overhead: each measurement process runs this many times; the best round counts
+ROUNDS = (
+    3  # capture and overhead: each measurement process runs this many times; the best round counts
+)
 PEERS = ["sentry-sdk", "raven-6.10"]
 DEAD_DSN_HOST = "127.0.0.1"
 
@@ -49,14 +51,28 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_worker(env: SdkEnv, benchmark: str, args: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "SENTRY_DSN",
-                                                                "SENTRY_RELEASE", "SENTRY_ENVIRONMENT")}
-    result = subprocess.run([env.python, str(HERE / "worker.py"), env.name, benchmark, json.dumps(args)],
-                            capture_output=True, text=True, timeout=timeout, cwd=HERE, env=clean)
+def run_worker(
+    env: SdkEnv, benchmark: str, args: dict[str, Any], timeout: float = 600
+) -> dict[str, Any]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("VIRTUAL_ENV", "PYTHONPATH", "SENTRY_DSN", "SENTRY_RELEASE", "SENTRY_ENVIRONMENT")
+    }
+    result = subprocess.run(
+        [env.python, str(HERE / "worker.py"), env.name, benchmark, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=HERE,
+        env=clean,
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
-        raise RuntimeError(f"{env.name} {benchmark} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{env.name} {benchmark} failed ({result.returncode}):\n{result.stderr[-3000:]}"
+        )
     parsed: dict[str, Any] = json.loads(lines[-1])
     return parsed
 
@@ -67,7 +83,9 @@ def ratios(values: dict[str, float | None]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for peer in PEERS:
         theirs = values.get(peer)
-        out[peer] = (mine / theirs) if mine is not None and theirs is not None and theirs > 0 else None
+        out[peer] = (
+            (mine / theirs) if mine is not None and theirs is not None and theirs > 0 else None
+        )
     return out
 
 
@@ -97,8 +115,17 @@ def bench_capture(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
                 for sdk in SDKS:
                     receiver = Receiver().start()
                     try:
-                        result = run_worker(envs[sdk], "capture", {"dsn": receiver.dsn, "iterations": iterations,
-                                                                   "warmup": warmup, **case, **mode})
+                        result = run_worker(
+                            envs[sdk],
+                            "capture",
+                            {
+                                "dsn": receiver.dsn,
+                                "iterations": iterations,
+                                "warmup": warmup,
+                                **case,
+                                **mode,
+                            },
+                        )
                     finally:
                         receiver.stop()
                     versions[sdk] = result["version"]
@@ -107,9 +134,17 @@ def bench_capture(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
                 row["sdks"][sdk] = best_round(per_round[sdk])
             row["ratio"] = ratios({s: row["sdks"][s]["median"] for s in SDKS})
             rows.append(row)
-            log(f"[capture] {mode_name:28} {case_name:22} " + "  ".join(
-                f"{s}={row['sdks'][s]['median']:.0f}us" for s in SDKS))
-    return {"unit": "us", "iterations": iterations, "rounds": rounds, "rows": rows, "versions": versions}
+            log(
+                f"[capture] {mode_name:28} {case_name:22} "
+                + "  ".join(f"{s}={row['sdks'][s]['median']:.0f}us" for s in SDKS)
+            )
+    return {
+        "unit": "us",
+        "iterations": iterations,
+        "rounds": rounds,
+        "rows": rows,
+        "versions": versions,
+    }
 
 
 def best_round(rounds: list[dict[str, float]]) -> dict[str, float]:
@@ -130,13 +165,17 @@ def bench_startup(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
         # Its default auto-enabling integrations import every supported framework that is installed
         # (all five here); this variant shows the SDK's own share.
         "sentry-sdk, auto_enabling_integrations=False": (
-            envs["sentry-sdk"], f"import sentry_sdk; sentry_sdk.init({dsn!r}, auto_enabling_integrations=False)"),
+            envs["sentry-sdk"],
+            f"import sentry_sdk; sentry_sdk.init({dsn!r}, auto_enabling_integrations=False)",
+        ),
         "raven-6.10": (envs["raven-6.10"], f"import raven; raven.Client({dsn!r})"),
     }
     baselines = {name: (env, "pass") for name, env in envs.items()}
     samples: dict[str, list[float]] = {name: [] for name in commands}
     base_samples: dict[str, list[float]] = {name: [] for name in baselines}
-    clean = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "SENTRY_DSN")}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "SENTRY_DSN")
+    }
 
     def once(env: SdkEnv, code: str) -> float:
         start = time.perf_counter()
@@ -154,12 +193,22 @@ def bench_startup(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
                 base_samples[name].append(elapsed)
     rows = {name: summary(values, scale=1e3) for name, values in samples.items()}
     base = {name: summary(values, scale=1e3) for name, values in base_samples.items()}
-    cost = {name: rows[name]["median"] - base[env.name]["median"]
-            for name, (env, code) in commands.items() if code != "pass"}
+    cost = {
+        name: rows[name]["median"] - base[env.name]["median"]
+        for name, (env, code) in commands.items()
+        if code != "pass"
+    }
     for name, row in rows.items():
         log(f"[startup] {name:16} median {row['median']:.1f} ms  p95 {row['p95']:.1f} ms")
-    return {"unit": "ms", "runs": runs, "rows": rows, "baseline_per_venv": base, "sdk_cost": cost,
-            "ratio_total": ratios({s: rows[s]["median"] for s in SDKS}), "ratio_sdk_cost": ratios({s: cost[s] for s in SDKS})}
+    return {
+        "unit": "ms",
+        "runs": runs,
+        "rows": rows,
+        "baseline_per_venv": base,
+        "sdk_cost": cost,
+        "ratio_total": ratios({s: rows[s]["median"] for s in SDKS}),
+        "ratio_sdk_cost": ratios({s: cost[s] for s in SDKS}),
+    }
 
 
 # -- storm ------------------------------------------------------------------------------------------
@@ -179,10 +228,14 @@ def bench_storm(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
                 if mode.startswith("slow"):
                     receiver.respond_with(200, delay=0.2)
                 elif mode.startswith("rate"):
-                    receiver.respond_with(429, {"X-Sentry-Rate-Limits": "60::key", "Retry-After": "60"})
+                    receiver.respond_with(
+                        429, {"X-Sentry-Rate-Limits": "60::key", "Retry-After": "60"}
+                    )
                 dsn = receiver.dsn
             try:
-                result = run_worker(envs[sdk], "storm", {"dsn": dsn, "count": count, "flush_timeout": flush_timeout})
+                result = run_worker(
+                    envs[sdk], "storm", {"dsn": dsn, "count": count, "flush_timeout": flush_timeout}
+                )
                 # The worker exits without its SDK's exit hooks: what arrived by now is what it delivered.
                 delivered = len(receiver.events) if receiver else 0
                 requests = len(receiver.requests) if receiver else 0
@@ -192,25 +245,36 @@ def bench_storm(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
             calls = summary(result.pop("samples"), scale=1e6)
             dropped = result["dropped_counted"]
             row = {
-                "mode": mode, "sdk": sdk, "errors": count, "delivered": delivered, "requests_seen": requests,
-                "dropped_counted": dropped, "still_queued": result["pending"],
+                "mode": mode,
+                "sdk": sdk,
+                "errors": count,
+                "delivered": delivered,
+                "requests_seen": requests,
+                "dropped_counted": dropped,
+                "still_queued": result["pending"],
                 # Clamped: a queue snapshot may still count an event the receiver just took.
                 "unaccounted": max(0, count - delivered - (dropped or 0) - result["pending"]),
-                "app_thread_seconds": result["app_thread_seconds"], "per_call_us": calls,
-                "max_stall_ms": result["max_stall"] * 1e3, "flush_seconds": result["flush_seconds"],
+                "app_thread_seconds": result["app_thread_seconds"],
+                "per_call_us": calls,
+                "max_stall_ms": result["max_stall"] * 1e3,
+                "flush_seconds": result["flush_seconds"],
                 "peak_rss_growth_mb": result["peak_rss_growth"] / 2**20,
             }
             rows.append(row)
-            log(f"[storm] {mode:20} {sdk:11} delivered {delivered:6} dropped(counted) {dropped!s:>6} "
+            log(
+                f"[storm] {mode:20} {sdk:11} delivered {delivered:6} dropped(counted) {dropped!s:>6} "
                 f"app-thread {row['app_thread_seconds']:.2f}s max stall {row['max_stall_ms']:.1f}ms "
-                f"rss +{row['peak_rss_growth_mb']:.1f}MB")
+                f"rss +{row['peak_rss_growth_mb']:.1f}MB"
+            )
     return {"errors": count, "flush_timeout": flush_timeout, "rows": rows}
 
 
 # -- size -------------------------------------------------------------------------------------------
-SIZE_CASES = [("exception, 20 frames, locals on", "exception", True),
-              ("exception, 20 frames, locals off", "exception", False),
-              ("message", "message", True)]
+SIZE_CASES = [
+    ("exception, 20 frames, locals on", "exception", True),
+    ("exception, 20 frames, locals off", "exception", False),
+    ("message", "message", True),
+]
 
 
 def bench_size(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
@@ -220,20 +284,32 @@ def bench_size(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
         for sdk in SDKS:
             receiver = Receiver().start()
             try:
-                run_worker(envs[sdk], "size", {"dsn": receiver.dsn, "kind": kind, "locals": with_locals})
-                carrying = [r for r in receiver.requests if "event" in r.item_types or "/store/" in r.path]
+                run_worker(
+                    envs[sdk], "size", {"dsn": receiver.dsn, "kind": kind, "locals": with_locals}
+                )
+                carrying = [
+                    r for r in receiver.requests if "event" in r.item_types or "/store/" in r.path
+                ]
             finally:
                 receiver.stop()
             if not carrying:
                 raise RuntimeError(f"{sdk} sent no event for the size benchmark")
             request = carrying[0]
-            row["sdks"][sdk] = {"compressed": request.wire_bytes, "uncompressed": len(request.body),
-                                "encoding": request.headers.get("content-encoding", "")}
+            row["sdks"][sdk] = {
+                "compressed": request.wire_bytes,
+                "uncompressed": len(request.body),
+                "encoding": request.headers.get("content-encoding", ""),
+            }
         row["ratio_compressed"] = ratios({s: row["sdks"][s]["compressed"] for s in SDKS})
         row["ratio_uncompressed"] = ratios({s: row["sdks"][s]["uncompressed"] for s in SDKS})
         rows.append(row)
-        log(f"[size] {case_name:34} " + "  ".join(
-            f"{s}={row['sdks'][s]['compressed']}/{row['sdks'][s]['uncompressed']}B" for s in SDKS))
+        log(
+            f"[size] {case_name:34} "
+            + "  ".join(
+                f"{s}={row['sdks'][s]['compressed']}/{row['sdks'][s]['uncompressed']}B"
+                for s in SDKS
+            )
+        )
     return {"rows": rows}
 
 
@@ -244,9 +320,13 @@ OVERHEAD_FRAMEWORKS = ["flask", "django", "sanic", "tornado", "celery"]
 def bench_overhead(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
     rows = []
     for framework in OVERHEAD_FRAMEWORKS:
-        iterations, rounds = (150, 1) if quick else ((500, ROUNDS) if framework == "celery" else (3000, ROUNDS))
+        iterations, rounds = (
+            (150, 1) if quick else ((500, ROUNDS) if framework == "celery" else (3000, ROUNDS))
+        )
         if framework not in envs["raven"].raven_packages:
-            rows.append({"framework": framework, "skipped": f"packages/{framework} is not installable yet"})
+            rows.append(
+                {"framework": framework, "skipped": f"packages/{framework} is not installable yet"}
+            )
             continue
         receiver = Receiver().start()
         row: dict[str, Any] = {"framework": framework, "sdks": {}}
@@ -257,8 +337,13 @@ def bench_overhead(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
                 error = None
                 for _ in range(rounds):  # alternate off/on processes so drift hits both
                     for enabled, bucket in ((False, off), (True, on)):
-                        args = {"dsn": receiver.dsn, "framework": framework, "enabled": enabled,
-                                "iterations": iterations, "warmup": max(20, iterations // 10)}
+                        args = {
+                            "dsn": receiver.dsn,
+                            "framework": framework,
+                            "enabled": enabled,
+                            "iterations": iterations,
+                            "warmup": max(20, iterations // 10),
+                        }
                         result = run_worker(envs[sdk], "overhead", args)
                         if "error" in result:
                             error = result["error"]
@@ -271,9 +356,15 @@ def bench_overhead(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
                     log(f"[overhead] {framework:8} {sdk:11} n/a: {error}")
                     continue
                 s_off, s_on = best_round(off), best_round(on)
-                row["sdks"][sdk] = {"off": s_off, "on": s_on, "overhead_us": s_on["median"] - s_off["median"]}
-                log(f"[overhead] {framework:8} {sdk:11} off {s_off['median']:.1f}us on {s_on['median']:.1f}us "
-                    f"(+{s_on['median'] - s_off['median']:.1f}us)")
+                row["sdks"][sdk] = {
+                    "off": s_off,
+                    "on": s_on,
+                    "overhead_us": s_on["median"] - s_off["median"],
+                }
+                log(
+                    f"[overhead] {framework:8} {sdk:11} off {s_off['median']:.1f}us on {s_on['median']:.1f}us "
+                    f"(+{s_on['median'] - s_off['median']:.1f}us)"
+                )
         finally:
             receiver.stop()
         row["ratio_overhead"] = ratios({s: row["sdks"][s].get("overhead_us") for s in SDKS})
@@ -283,7 +374,10 @@ def bench_overhead(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
 
 # -- main -------------------------------------------------------------------------------------------
 BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
-    "capture": bench_capture, "size": bench_size, "startup": bench_startup, "storm": bench_storm,
+    "capture": bench_capture,
+    "size": bench_size,
+    "startup": bench_startup,
+    "storm": bench_storm,
     "overhead": bench_overhead,
 }
 
@@ -304,35 +398,57 @@ def machine() -> dict[str, Any]:
                 mem = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / 2**30, 1), "os": platform.platform(),
-            "python": platform.python_version(), "load_average_at_start": os.getloadavg()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def framework_versions(env: SdkEnv) -> dict[str, str]:
-    code = ("import importlib.metadata as m, json; print(json.dumps({n: m.version(n) for n in "
-            "['flask', 'django', 'tornado', 'sanic', 'celery', 'requests', 'urllib3']}))")
+    code = (
+        "import importlib.metadata as m, json; print(json.dumps({n: m.version(n) for n in "
+        "['flask', 'django', 'tornado', 'sanic', 'celery', 'requests', 'urllib3']}))"
+    )
     out = subprocess.run([env.python, "-c", code], capture_output=True, text=True, check=True)
     return dict(json.loads(out.stdout))
 
 
 def sdk_version(env: SdkEnv) -> str:
-    code = {"raven": "import raven; print(raven.__version__)",
-            "sentry-sdk": "import sentry_sdk; print(sentry_sdk.VERSION)",
-            "raven-6.10": "import raven; print(raven.VERSION)"}[env.name]
-    return subprocess.run([env.python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    code = {
+        "raven": "import raven; print(raven.__version__)",
+        "sentry-sdk": "import sentry_sdk; print(sentry_sdk.VERSION)",
+        "raven-6.10": "import raven; print(raven.VERSION)",
+    }[env.name]
+    return subprocess.run(
+        [env.python, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS))
-    parser.add_argument("--quick", action="store_true", help="few iterations (checks the harness, not numbers)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS)
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="few iterations (checks the harness, not numbers)"
+    )
     parser.add_argument("--refresh", action="store_true", help="rebuild the SDK virtualenvs")
     parser.add_argument("--output", default=str(HERE), help="where results.json and RESULTS.md go")
-    parser.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from results.json")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite RESULTS.md from results.json"
+    )
     options = parser.parse_args()
     if options.report_only:
         output = Path(options.output)
-        (output / "RESULTS.md").write_text(write_markdown(json.loads((output / "results.json").read_text())))
+        (output / "RESULTS.md").write_text(
+            write_markdown(json.loads((output / "results.json").read_text()))
+        )
         print((output / "RESULTS.md").read_text())
         return 0
     selected = [name.strip() for name in options.only.split(",") if name.strip()]
@@ -351,8 +467,10 @@ def main() -> int:
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "benchmarks": {},
     }
-    log(f"[bench] SDKs: {results['versions']}; machine: {results['machine']['cpu']}, "
-        f"{results['machine']['cores']} cores, load {results['machine']['load_average_at_start']}")
+    log(
+        f"[bench] SDKs: {results['versions']}; machine: {results['machine']['cpu']}, "
+        f"{results['machine']['cores']} cores, load {results['machine']['load_average_at_start']}"
+    )
     for name in selected:
         log(f"[bench] {name} ...")
         begin = time.monotonic()

@@ -79,7 +79,9 @@ class RavenAdapter(Adapter):
 
     def dropped(self) -> int | None:
         totals = self.client.reports.totals
-        return sum(q for (reason, category), q in totals.items() if category in ("error", "default"))
+        return sum(
+            q for (reason, category), q in totals.items() if category in ("error", "default")
+        )
 
     def pending(self) -> int:
         transport = self.client.transport
@@ -107,8 +109,9 @@ class SentrySdkAdapter(Adapter):
         self._totals = totals
 
         class Counting(HttpTransport):
-            def record_lost_event(self, reason: str, data_category: Any = None, item: Any = None,
-                                  *, quantity: int = 1) -> None:
+            def record_lost_event(
+                self, reason: str, data_category: Any = None, item: Any = None, *, quantity: int = 1
+            ) -> None:
                 category = item.data_category if item is not None else data_category
                 if category in ("error", "default"):
                     totals[reason] = totals.get(reason, 0) + 1
@@ -118,11 +121,16 @@ class SentrySdkAdapter(Adapter):
             def capture_envelope(self, envelope: Any) -> None:
                 self._send_envelope(envelope)  # rate limits, client report, serialize, compress
 
-            def _send_request(self, body: bytes, headers: Any, endpoint_type: Any, envelope: Any = None) -> None:
+            def _send_request(
+                self, body: bytes, headers: Any, endpoint_type: Any, envelope: Any = None
+            ) -> None:
                 pass
 
-        sentry_sdk.init(dsn=dsn, include_local_variables=capture_locals,
-                        transport=SerializeDrop if transport == "serialize-drop" else Counting)
+        sentry_sdk.init(
+            dsn=dsn,
+            include_local_variables=capture_locals,
+            transport=SerializeDrop if transport == "serialize-drop" else Counting,
+        )
         self.sdk = sentry_sdk
 
     def capture_exception(self, exc: BaseException) -> None:
@@ -196,7 +204,9 @@ class Raven610Adapter(Adapter):
         return str(raven.VERSION)
 
 
-ADAPTERS: dict[str, type[Adapter]] = {a.name: a for a in (RavenAdapter, SentrySdkAdapter, Raven610Adapter)}
+ADAPTERS: dict[str, type[Adapter]] = {
+    a.name: a for a in (RavenAdapter, SentrySdkAdapter, Raven610Adapter)
+}
 
 
 def make_adapter(name: str) -> Adapter:

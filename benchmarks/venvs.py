@@ -57,7 +57,14 @@ def _installer(venv: Path) -> list[str]:
     uv = shutil.which("uv")
     if uv:
         return [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
-    return [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    return [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
 
 
 def _create(venv: Path) -> None:
@@ -74,7 +81,9 @@ def _create(venv: Path) -> None:
 def _install(venv: Path, requirements: list[str]) -> None:
     result = _run([*_installer(venv), *requirements])
     if result.returncode != 0:
-        raise RuntimeError(f"installing {requirements} into {venv} failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"installing {requirements} into {venv} failed:\n{result.stderr[-3000:]}"
+        )
 
 
 def prepare_envs(refresh: bool = False, log=print) -> dict[str, SdkEnv]:  # type: ignore[no-untyped-def]
@@ -84,8 +93,12 @@ def prepare_envs(refresh: bool = False, log=print) -> dict[str, SdkEnv]:  # type
     available = [p for p in RAVEN_PACKAGES if (ROOT / "packages" / p / "pyproject.toml").exists()]
     for name, requirements in SDK_REQUIREMENTS.items():
         venv = base / name
-        spec = {"python": sys.version, "requirements": requirements, "frameworks": FRAMEWORKS,
-                "packages": available if name == "raven" else []}
+        spec = {
+            "python": sys.version,
+            "requirements": requirements,
+            "frameworks": FRAMEWORKS,
+            "packages": available if name == "raven" else [],
+        }
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
         marker = venv / ".raven-bench"
         installed: list[str] = []

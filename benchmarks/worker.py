@@ -35,7 +35,9 @@ def _frame(depth: int, tag: int) -> None:
     values = list(range(100))  # 100-item list
     basket = Basket("alice")  # object
     if depth <= 1:
-        raise ValueError(f"benchmark error {tag}: {count} {len(values)} {settings['ratio']} {basket.items}")
+        raise ValueError(
+            f"benchmark error {tag}: {count} {len(values)} {settings['ratio']} {basket.items}"
+        )
     _frame(depth - 1, tag)
 
 

@@ -46,4 +46,6 @@ def raven_internal_errors(request: pytest.FixtureRequest) -> Iterator[_Swallowed
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "raven_errors_expected: the test provokes errors Raven logs and swallows")
+    config.addinivalue_line(
+        "markers", "raven_errors_expected: the test provokes errors Raven logs and swallows"
+    )

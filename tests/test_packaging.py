@@ -15,7 +15,9 @@ INTEGRATIONS = [p for p in PACKAGES if p.name != "core"]
 
 
 def _import_name(package: Path) -> str:
-    (src,) = [p for p in (package / "src").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+    (src,) = [
+        p for p in (package / "src").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+    ]
     return src.name
 
 
@@ -25,13 +27,20 @@ def test_integrations_import_no_private_core_names(package: Path) -> None:
     offenders = []
     for path in (package / "src").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "raven":
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.split(".")[0] == "raven"
+            ):
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 if any(part.startswith("_") for part in node.module.split(".")) or private:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
             elif isinstance(node, ast.Import):
-                offenders += [f"{path.relative_to(ROOT)}:{node.lineno}" for a in node.names
-                              if a.name.split(".")[0] == "raven" and "._" in a.name]
+                offenders += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}"
+                    for a in node.names
+                    if a.name.split(".")[0] == "raven" and "._" in a.name
+                ]
     assert offenders == []
 
 

@@ -38,29 +38,42 @@ def runtime(delivery: DeliveryLog) -> Iterator[RuntimeAPI]:
 
 
 @pytest.fixture
-def start_function(runtime: RuntimeAPI, delivery: DeliveryLog, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+def start_function(
+    runtime: RuntimeAPI, delivery: DeliveryLog, tmp_path: Path
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """``start_function("app.raising", **env)`` runs that handler in a new runtime process."""
     started: list[tuple[subprocess.Popen[bytes], Path]] = []
 
     def start(handler: str, **extra_env: str) -> subprocess.Popen[bytes]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "AWS_", "_LAMBDA"))}
-        env.update({
-            "AWS_LAMBDA_RUNTIME_API": runtime.address,
-            "LAMBDA_TASK_ROOT": str(FUNCTIONS),
-            "PYTHONPATH": os.pathsep.join([str(FUNCTIONS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{FUNCTION_NAME}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]0123456789abcdef",
-            "AWS_REGION": "eu-west-1",
-            "SENTRY_DSN": delivery.dsn(),
-            **extra_env,
-        })
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "AWS_", "_LAMBDA"))
+        }
+        env.update(
+            {
+                "AWS_LAMBDA_RUNTIME_API": runtime.address,
+                "LAMBDA_TASK_ROOT": str(FUNCTIONS),
+                "PYTHONPATH": os.pathsep.join([str(FUNCTIONS), env.get("PYTHONPATH", "")]).rstrip(
+                    os.pathsep
+                ),
+                "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{FUNCTION_NAME}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]0123456789abcdef",
+                "AWS_REGION": "eu-west-1",
+                "SENTRY_DSN": delivery.dsn(),
+                **extra_env,
+            }
+        )
         log = tmp_path / f"function-{len(started)}.log"
         with log.open("wb") as out:
-            process = subprocess.Popen([sys.executable, "-m", "awslambdaric", handler], env=env, cwd=FUNCTIONS,
-                                       stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "awslambdaric", handler],
+                env=env,
+                cwd=FUNCTIONS,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         started.append((process, log))
         return process
 
@@ -79,4 +92,6 @@ def start_function(runtime: RuntimeAPI, delivery: DeliveryLog, tmp_path: Path) -
         if INTERNAL_ERROR_MARKER in output:
             problems.append(output)
     if problems:
-        pytest.fail("Raven swallowed internal errors in the function process:\n" + "\n".join(problems))
+        pytest.fail(
+            "Raven swallowed internal errors in the function process:\n" + "\n".join(problems)
+        )

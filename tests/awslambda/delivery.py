@@ -51,7 +51,9 @@ class DeliveryLog:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -62,7 +64,9 @@ class DeliveryLog:
 
     def _forward(self, handler: BaseHTTPRequestHandler) -> None:
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
+        headers = {
+            k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")
+        }
         connection = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=10)
         try:
             connection.request("POST", handler.path, body, headers)
@@ -77,7 +81,13 @@ class DeliveryLog:
                     self._answered.append(event_id)
         handler.send_response(status)
         for key, value in answer_headers:
-            if key.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
+            if key.lower() not in (
+                "content-length",
+                "connection",
+                "transfer-encoding",
+                "date",
+                "server",
+            ):
                 handler.send_header(key, value)
         handler.send_header("Content-Length", str(len(answer)))
         handler.end_headers()

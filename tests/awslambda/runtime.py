@@ -37,7 +37,9 @@ class Invocation:
     def wait(self, timeout: float = 10.0) -> Invocation:
         """Block until the runtime posted the outcome; AssertionError after ``timeout`` seconds."""
         if not self._done.wait(timeout):
-            raise AssertionError(f"invocation {self.request_id} got no response or error in {timeout}s")
+            raise AssertionError(
+                f"invocation {self.request_id} got no response or error in {timeout}s"
+            )
         return self
 
 
@@ -81,7 +83,9 @@ class RuntimeAPI:
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         self._server = server
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -134,7 +138,7 @@ class RuntimeAPI:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = raw
-        parts = handler.path[len(PREFIX):].strip("/").split("/")
+        parts = handler.path[len(PREFIX) :].strip("/").split("/")
         if parts == ["init", "error"]:
             with self._cond:
                 self.init_errors.append(body)
@@ -156,8 +160,12 @@ class RuntimeAPI:
         invocation._done.set()
 
     @staticmethod
-    def _answer(handler: BaseHTTPRequestHandler, status: int, body: Any,
-                headers: dict[str, str] | None = None) -> None:
+    def _answer(
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         try:
             handler.send_response(status)

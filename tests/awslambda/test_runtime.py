@@ -14,7 +14,9 @@ from tests.relay import validate_event
 MASK = "********"
 
 
-def invoke(runtime: RuntimeAPI, process: subprocess.Popen[bytes], event: Any, timeout_s: float = 10.0) -> Invocation:
+def invoke(
+    runtime: RuntimeAPI, process: subprocess.Popen[bytes], event: Any, timeout_s: float = 10.0
+) -> Invocation:
     """Run one invocation to its end; fails early if the function process died."""
     invocation = runtime.invoke(event, timeout_s=timeout_s)
     deadline = time.monotonic() + timeout_s + 10
@@ -64,7 +66,9 @@ def aws_lambda(event: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
-def test_success_sends_nothing(runtime: RuntimeAPI, start_function: Any, receiver: Receiver) -> None:
+def test_success_sends_nothing(
+    runtime: RuntimeAPI, start_function: Any, receiver: Receiver
+) -> None:
     """A handler that returns has its value posted unchanged, and no event is sent."""
     process = start_function("app.returning")
     invocation = invoke(runtime, process, {"order": 7})
@@ -75,8 +79,9 @@ def test_success_sends_nothing(runtime: RuntimeAPI, start_function: Any, receive
     assert receiver.events == []
 
 
-def test_error_is_delivered_before_the_runtime_posts_it(runtime: RuntimeAPI, start_function: Any,
-                                                         receiver: Receiver) -> None:
+def test_error_is_delivered_before_the_runtime_posts_it(
+    runtime: RuntimeAPI, start_function: Any, receiver: Receiver
+) -> None:
     """A raising handler's exception reaches the receiver before the runtime posts it to /error."""
     process = start_function("app.raising")
     invocation = invoke(runtime, process, {"order": 8})
@@ -126,10 +131,15 @@ def test_timeout_warning(runtime: RuntimeAPI, start_function: Any, receiver: Rec
     # The handler's thread as it was: stuck in wait_for_deadline, called by the handler.
     assert [f["function"] for f in frames if f["in_app"]][-2:] == ["slow", "wait_for_deadline"]
     assert frames[-1]["function"] == "wait_for_deadline"
-    assert "get_remaining_time_in_millis" in frames[-1]["context_line"] or "sleep" in frames[-1]["context_line"]
+    assert (
+        "get_remaining_time_in_millis" in frames[-1]["context_line"]
+        or "sleep" in frames[-1]["context_line"]
+    )
 
 
-def test_two_invocations_in_one_process(runtime: RuntimeAPI, start_function: Any, receiver: Receiver) -> None:
+def test_two_invocations_in_one_process(
+    runtime: RuntimeAPI, start_function: Any, receiver: Receiver
+) -> None:
     """Only the first invocation of a process is a cold start; nothing set in it reaches the next."""
     process = start_function("app.raising")
     first = invoke(runtime, process, {**api_gateway_event(), "remember": "first"})
@@ -140,8 +150,10 @@ def test_two_invocations_in_one_process(runtime: RuntimeAPI, start_function: Any
         validate_event(event)
     one, two = sorted(events, key=lambda e: aws_lambda(e)["aws_request_id"] != first.request_id)
     assert one["event_id"] in first.seen_at_post and two["event_id"] in second.seen_at_post
-    assert (aws_lambda(one)["aws_request_id"], aws_lambda(two)["aws_request_id"]) == (first.request_id,
-                                                                                      second.request_id)
+    assert (aws_lambda(one)["aws_request_id"], aws_lambda(two)["aws_request_id"]) == (
+        first.request_id,
+        second.request_id,
+    )
     assert (aws_lambda(one)["cold_start"], aws_lambda(two)["cold_start"]) == (True, False)
     assert one["tags"]["remembered"] == "first" and one["extra"]["remembered"] == "first"
     assert one["user"] == {"id": "first"}
@@ -150,7 +162,9 @@ def test_two_invocations_in_one_process(runtime: RuntimeAPI, start_function: Any
     assert "user" not in two
     assert one["request"]["method"] == "POST" and "aws_event" in one["contexts"]
     assert "request" not in two and "aws_event" not in two["contexts"]
-    assert not any(c.get("message") == "remember first" for c in two.get("breadcrumbs", {}).get("values", []))
+    assert not any(
+        c.get("message") == "remember first" for c in two.get("breadcrumbs", {}).get("values", [])
+    )
 
 
 def test_api_gateway_request(runtime: RuntimeAPI, start_function: Any, receiver: Receiver) -> None:
@@ -175,6 +189,10 @@ def test_api_gateway_request(runtime: RuntimeAPI, start_function: Any, receiver:
     # No IP address without send_default_pii (the handler's own locals are the core's business).
     assert "203.0.113.7" not in json.dumps([request, event["contexts"], event.get("user")])
     assert event["contexts"]["aws_event"] == {
-        "trigger": "api_gateway_v1", "source": "aws:apigateway", "ids": ["c6af9ac6-7b61-11e6-9a41-93e8deadbeef"],
-        "resource": "/orders/{id}", "stage": "prod", "api_id": "abc123",
+        "trigger": "api_gateway_v1",
+        "source": "aws:apigateway",
+        "ids": ["c6af9ac6-7b61-11e6-9a41-93e8deadbeef"],
+        "resource": "/orders/{id}",
+        "stage": "prod",
+        "api_id": "abc123",
     }

@@ -19,7 +19,11 @@ from raven_celery import register_logger_signal, register_signal
 
 from celery import Celery
 
-app = Celery("tests.celery.app", broker=os.environ["RAVEN_TEST_BROKER"], backend=os.environ["RAVEN_TEST_BROKER"])
+app = Celery(
+    "tests.celery.app",
+    broker=os.environ["RAVEN_TEST_BROKER"],
+    backend=os.environ["RAVEN_TEST_BROKER"],
+)
 app.conf.update(
     task_track_started=True,
     broker_connection_retry_on_startup=True,
@@ -30,7 +34,9 @@ app.conf.update(
 
 # shutdown_timeout: how long a stopping worker or pool child waits for pending events; the
 # tests keep the receiver unavailable for a few retries (backing off 0.5-1 s, 1-2 s, 2-4 s).
-client = raven.Client(dsn=os.environ["RAVEN_TEST_DSN"], release="celery-tests@1", shutdown_timeout=10.0)
+client = raven.Client(
+    dsn=os.environ["RAVEN_TEST_DSN"], release="celery-tests@1", shutdown_timeout=10.0
+)
 # Twice on purpose: registering again must not report anything twice.
 register_signal(client, ignore_expected=True)
 register_signal(client, ignore_expected=True)

@@ -54,13 +54,29 @@ def free_port() -> int:
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A throwaway redis-server on a free loopback port, without persistence."""
     binary = shutil.which("redis-server")
-    assert binary, "redis-server is missing: `apt-get install redis-server` (python .ci/servers.py does it)"
+    assert binary, (
+        "redis-server is missing: `apt-get install redis-server` (python .ci/servers.py does it)"
+    )
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     probe = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
 
@@ -104,14 +120,37 @@ class Worker:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Worker:
-        env = dict(os.environ, RAVEN_TEST_BROKER=self.broker, RAVEN_TEST_DSN=self.receiver.dsn,
-                   RAVEN_TEST_ERRORS=str(self.errors), PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        env = dict(
+            os.environ,
+            RAVEN_TEST_BROKER=self.broker,
+            RAVEN_TEST_DSN=self.receiver.dsn,
+            RAVEN_TEST_ERRORS=str(self.errors),
+            PYTHONPATH=str(ROOT),
+            PYTHONUNBUFFERED="1",
+        )
         env.pop("SENTRY_DSN", None)
-        command = [sys.executable, "-m", "celery", "-A", TASKS, "worker", "-P", self.pool,
-                   "-n", self.nodename, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-                   "--without-heartbeat", *self.args]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            TASKS,
+            "worker",
+            "-P",
+            self.pool,
+            "-n",
+            self.nodename,
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            *self.args,
+        ]
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
 
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
@@ -140,7 +179,9 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
-            raise AssertionError(f"the {self.pool} worker did not stop on SIGTERM:\n{self.output()}")
+            raise AssertionError(
+                f"the {self.pool} worker did not stop on SIGTERM:\n{self.output()}"
+            )
         finally:
             self.proc = None
         return self.returncode
@@ -168,8 +209,13 @@ class Worker:
         return self.app.send_task(f"{TASKS}.{task}", args=[mark], kwargs=kwargs)
 
     def wait_state(self, result: AsyncResult, *states: str, timeout: float = 20) -> str:
-        return str(_wait(lambda: result.state if result.state in states else None, timeout,
-                         f"task {result.id} to reach {states} (log:\n{self.output()})"))
+        return str(
+            _wait(
+                lambda: result.state if result.state in states else None,
+                timeout,
+                f"task {result.id} to reach {states} (log:\n{self.output()})",
+            )
+        )
 
     def events_for(self, mark: str) -> list[dict[str, Any]]:
         return [event for event in list(self.receiver.events) if event_mark(event) == mark]
@@ -179,8 +225,10 @@ class Worker:
         try:
             self.receiver.wait_until(lambda r: len(self.events_for(mark)) >= count, timeout)
         except AssertionError:
-            raise AssertionError(f"{len(self.events_for(mark))} events for {mark}, expected {count}; "
-                                 f"worker log:\n{self.output()}") from None
+            raise AssertionError(
+                f"{len(self.events_for(mark))} events for {mark}, expected {count}; "
+                f"worker log:\n{self.output()}"
+            ) from None
         events = self.events_for(mark)
         for event in events:
             validate_event(event)
@@ -196,7 +244,9 @@ class Worker:
         assert counts == expected, f"events by mark {counts}, expected {expected}"
         ids = [event["event_id"] for event in self.receiver.events]
         assert len(ids) == len(set(ids)), "an event was delivered twice"
-        assert self.raven_errors() == "", f"Raven logged errors in the worker:\n{self.raven_errors()}"
+        assert self.raven_errors() == "", (
+            f"Raven logged errors in the worker:\n{self.raven_errors()}"
+        )
 
 
 def event_mark(event: dict[str, Any]) -> str | None:
@@ -231,11 +281,15 @@ def pools(*names: str) -> pytest.MarkDecorator:
 
 
 @pytest.fixture(scope="module")
-def worker(request: pytest.FixtureRequest, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+def worker(
+    request: pytest.FixtureRequest, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worker]:
     """A running worker of each pool type, shared by the module's tests; checked when it stops."""
     name = request.param
     pool = name.split("-")[0]
-    started = Worker(redis_url, pool, POOLS[name], tmp_path_factory.mktemp(f"celery-{name}")).start()
+    started = Worker(
+        redis_url, pool, POOLS[name], tmp_path_factory.mktemp(f"celery-{name}")
+    ).start()
     try:
         yield started
         if started.running:

@@ -97,7 +97,8 @@ def _events(client: raven.Client, receiver: Receiver) -> list[dict[str, Any]]:
 
 
 def test_register_twice_reports_once_and_uninstall_stops_reporting(
-        app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
     """Registering twice installs one handler; after uninstall() failures are not reported."""
     first = register_signal(client)
     installed.append(first)
@@ -119,7 +120,8 @@ def test_register_twice_reports_once_and_uninstall_stops_reporting(
 
 
 def test_two_handlers_for_one_client_report_once(
-        app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
     """A hand-made handler next to register_signal's does not double-report a failure."""
     extra = SentryCeleryHandler(client)
     extra.install()
@@ -129,7 +131,8 @@ def test_two_handlers_for_one_client_report_once(
 
 
 def test_declared_exceptions_are_reported_unless_ignore_expected(
-        app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
     """An exception in ``throws`` is an error by default and skipped with ignore_expected=True."""
     installed.append(register_signal(client))
     app.tasks["eager.expected"].apply(("reported",))
@@ -144,7 +147,8 @@ def test_declared_exceptions_are_reported_unless_ignore_expected(
 
 
 def test_soft_time_limits_group_by_task(
-        app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
     """A soft time limit is fingerprinted by task name, not by the line it interrupted."""
     installed.append(register_signal(client))
     app.tasks["eager.soft_limit"].apply()
@@ -153,7 +157,8 @@ def test_soft_time_limits_group_by_task(
 
 
 def test_task_context_is_a_scope_of_its_own(
-        app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
     """A task starts from an empty context and gives the caller's context back when it ends."""
     installed.append(register_signal(client))
     client.context.merge({"tags": {"request": "outer"}})
@@ -162,7 +167,9 @@ def test_task_context_is_a_scope_of_its_own(
     app.tasks["eager.message"].apply(("outer",), {"inner": True})
 
     # Arrival order is not fixed (several connections): the inner task's tag names both tasks.
-    inner, outer = sorted(_events(client, receiver), key=lambda event: event["tags"]["inside"] != "outer-inner")
+    inner, outer = sorted(
+        _events(client, receiver), key=lambda event: event["tags"]["inside"] != "outer-inner"
+    )
     assert inner["transaction"] == "eager.message"
     assert inner["tags"]["inside"] == "outer-inner" and "request" not in inner["tags"]
     assert [c["message"] for c in inner["breadcrumbs"]["values"]] == ["inside outer-inner"]
@@ -177,7 +184,8 @@ def test_task_context_is_a_scope_of_its_own(
 
 
 def test_log_record_and_manual_capture_in_a_task_carry_the_task(
-        app: Celery, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    app: Celery, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
     """An error logged through a SentryHandler and a client.captureMessage() in a task arrive with
     the same transaction (the task's name), tags and job details as the task's failure."""
     client = raven.Client(dsn=receiver.dsn, send_default_pii=True)
@@ -208,7 +216,8 @@ def test_log_record_and_manual_capture_in_a_task_carry_the_task(
 
 
 def test_failure_reported_outside_the_task_gets_the_task_data(
-        app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
     """A failure reported outside the task's context (as the worker does for a hard time limit)
     carries the task's name and details, and leaves the caller's context as it was."""
     installed.append(register_signal(client))
@@ -216,8 +225,15 @@ def test_failure_reported_outside_the_task_gets_the_task_data(
     try:
         raise TimeoutError("hard limit")
     except TimeoutError as exc:
-        signals.task_failure.send(sender=app.tasks["eager.fail"], task_id="t-outside", exception=exc,
-                                  args=["late"], kwargs={}, traceback=exc.__traceback__, einfo=None)
+        signals.task_failure.send(
+            sender=app.tasks["eager.fail"],
+            task_id="t-outside",
+            exception=exc,
+            args=["late"],
+            kwargs={},
+            traceback=exc.__traceback__,
+            einfo=None,
+        )
     (event,) = _events(client, receiver)
     assert event["exception"]["values"][-1]["value"] == "hard limit"
     assert event["transaction"] == "eager.fail"
@@ -230,7 +246,8 @@ def test_failure_reported_outside_the_task_gets_the_task_data(
 
 
 def test_reported_exception_still_pickles(
-        app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
     """A prefork child pickles the task's exception: reporting it must keep that possible."""
     installed.append(register_signal(client))
     result = app.tasks["eager.fail"].apply(("pickled",))
@@ -246,7 +263,8 @@ class BrokenClient(raven.Client):
 
 @pytest.mark.raven_errors_expected
 def test_an_error_in_raven_never_changes_the_task_outcome(
-        app: Celery, receiver: Receiver, raven_internal_errors: Any) -> None:
+    app: Celery, receiver: Receiver, raven_internal_errors: Any
+) -> None:
     """If capturing fails, the task still fails with its own exception and Raven logs why."""
     broken = BrokenClient(dsn=receiver.dsn)
     handler = register_signal(broken)
@@ -261,7 +279,8 @@ def test_an_error_in_raven_never_changes_the_task_outcome(
 
 
 def test_logger_signal_reports_error_logs_once_and_can_be_undone(
-        app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]) -> None:
+    app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
     """Error logs become events; Celery's own failure line does not add a second event."""
     installed.append(register_signal(client))
     celery_logger = logging.getLogger("celery")  # celery.app.trace logs each failure through it
@@ -284,7 +303,8 @@ def test_logger_signal_reports_error_logs_once_and_can_be_undone(
 
 
 def test_logger_signal_only_filters_an_existing_sentry_handler(
-        client: raven.Client, installed: list[SentryCeleryHandler]) -> None:
+    client: raven.Client, installed: list[SentryCeleryHandler]
+) -> None:
     """Where a SentryHandler is already attached, only the CeleryFilter is added to it."""
     logger = logging.getLogger("tests.celery.existing")
     existing = SentryHandler(client)
@@ -299,9 +319,19 @@ def test_logger_signal_only_filters_an_existing_sentry_handler(
         logger.removeHandler(existing)
 
 
-def _record(func: str = "work", data: Any = None, exc: BaseException | None = None) -> logging.LogRecord:
-    record = logging.LogRecord("celery.app.trace", logging.ERROR, __file__, 1, "failed", (),
-                               (type(exc), exc, None) if exc else None, func=func)
+def _record(
+    func: str = "work", data: Any = None, exc: BaseException | None = None
+) -> logging.LogRecord:
+    record = logging.LogRecord(
+        "celery.app.trace",
+        logging.ERROR,
+        __file__,
+        1,
+        "failed",
+        (),
+        (type(exc), exc, None) if exc else None,
+        func=func,
+    )
     if data is not None:
         record.data = data
     return record

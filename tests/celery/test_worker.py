@@ -41,7 +41,9 @@ def test_failing_task_is_reported_with_the_task_details(worker: Worker) -> None:
     assert job["task_id"] == result.id
     assert job["args"] == [mark]
     assert job["kwargs"]["password"] == "********"  # scrubbed by the core's processors
-    assert job["kwargs"]["note"].startswith("nnn") and len(job["kwargs"]["note"]) < 3000  # size-limited
+    assert (
+        job["kwargs"]["note"].startswith("nnn") and len(job["kwargs"]["note"]) < 3000
+    )  # size-limited
     assert job["retries"] == 0
     assert job["hostname"] == worker.nodename
     assert job["routing_key"] == "celery"
@@ -155,17 +157,21 @@ def test_time_limits_are_reported_once(worker: Worker) -> None:
     assert _exception(event)["type"] == "TimeLimitExceeded"
     assert event["transaction"] == TASK + "hard_limited"
 
+
 @pools("prefork-recycled")
 def test_exiting_pool_child_delivers_its_pending_event_first(worker: Worker) -> None:
     """A child that exits after its task (max-tasks-per-child) keeps retrying its event, then sends it."""
     mark = new_mark()
     refused_before = sum(r.status == 503 for r in list(worker.receiver.requests))
-    worker.receiver.respond_with(status=503)  # "unavailable": the child's transport backs off and retries
+    worker.receiver.respond_with(
+        status=503
+    )  # "unavailable": the child's transport backs off and retries
     worker.wait_state(worker.send("fail", mark, expect=1), "FAILURE")
     # Billiard gives an exiting child one second; a third attempt comes later than that, so the
     # child is still alive only because worker_process_shutdown waits for its pending event.
     worker.receiver.wait_until(
-        lambda r: sum(q.status == 503 for q in list(r.requests)) >= refused_before + 3, timeout=15)
+        lambda r: sum(q.status == 503 for q in list(r.requests)) >= refused_before + 3, timeout=15
+    )
     worker.receiver.respond_with(status=200)
     (event,) = worker.wait_events(mark, 1, timeout=15)
     assert _exception(event)["value"] == f"boom {mark}"

@@ -57,7 +57,9 @@ class Harness:
     def dsn(self) -> str:
         return sync_dsn(self.receiver)
 
-    def client(self, dsn: str | None = None, cls: type[raven.Client] = raven.Client, **options: Any) -> raven.Client:
+    def client(
+        self, dsn: str | None = None, cls: type[raven.Client] = raven.Client, **options: Any
+    ) -> raven.Client:
         """A client delivering synchronously to the receiver (``dsn`` overrides), closed at teardown."""
         client = cls(dsn or self.dsn, **{**BASE_OPTIONS, **options})
         self.clients.append(client)
@@ -76,7 +78,7 @@ class Harness:
         return event
 
     def validate(self, events: list[dict[str, Any]]) -> None:
-        for event in events[self._validated:]:
+        for event in events[self._validated :]:
             validate_event(event)
         self._validated = max(self._validated, len(events))
 

@@ -27,16 +27,31 @@ def unique_logger() -> logging.Logger:
 
 def test_recorded_breadcrumbs_arrive_with_the_event(sentry: Harness, client: raven.Client) -> None:
     """Crumbs from ``record`` and ``captureBreadcrumb`` arrive in order with every field."""
-    breadcrumbs.record(message="user clicked pay", category="ui.click", level="info", data={"button": "pay"})
-    client.captureBreadcrumb(message="charge", category="payment", level="warning", type="http",
-                             data={"url": "http://psp.example/charge", "method": "POST", "status_code": 200},
-                             timestamp=1_700_000_000.0)
+    breadcrumbs.record(
+        message="user clicked pay", category="ui.click", level="info", data={"button": "pay"}
+    )
+    client.captureBreadcrumb(
+        message="charge",
+        category="payment",
+        level="warning",
+        type="http",
+        data={"url": "http://psp.example/charge", "method": "POST", "status_code": 200},
+        timestamp=1_700_000_000.0,
+    )
     client.captureMessage("after crumbs")
     values = sentry.event()["breadcrumbs"]["values"]
     first, second = values
     assert first["message"] == "user clicked pay" and first["category"] == "ui.click"
-    assert first["data"] == {"button": "pay"} and first["level"] == "info" and first["type"] == "default"
-    assert second["type"] == "http" and second["level"] == "warning" and second["timestamp"] == 1_700_000_000.0
+    assert (
+        first["data"] == {"button": "pay"}
+        and first["level"] == "info"
+        and first["type"] == "default"
+    )
+    assert (
+        second["type"] == "http"
+        and second["level"] == "warning"
+        and second["timestamp"] == 1_700_000_000.0
+    )
 
 
 def test_positional_message(collector: CollectingClient) -> None:
@@ -50,6 +65,7 @@ def test_positional_message(collector: CollectingClient) -> None:
 
 def test_record_with_processor(collector: CollectingClient) -> None:
     """``record(..., processor=f)`` lets ``f`` edit the crumb before it is stored."""
+
     def processor(crumb: dict[str, Any]) -> None:
         crumb["message"] = crumb["message"].upper()
         crumb.setdefault("data", {})["processed"] = True
@@ -92,6 +108,7 @@ def test_enable_breadcrumbs_false_sends_no_breadcrumbs(collector: CollectingClie
 
 def test_before_breadcrumb_changes_or_drops(collector: CollectingClient) -> None:
     """``before_breadcrumb`` may edit a crumb or return None to drop it."""
+
     def before(crumb: dict[str, Any], hint: Any) -> dict[str, Any] | None:
         if crumb.get("message") == "drop me":
             return None
@@ -218,7 +235,9 @@ def test_register_special_log_handler_suppresses(collector: CollectingClient) ->
 def test_register_logging_handler_suppresses(collector: CollectingClient) -> None:
     """A global logging handler sees every record; returning True suppresses the crumb."""
     log = unique_logger()
-    breadcrumbs.register_logging_handler(lambda logger, level, msg, args, kwargs: logger.name == log.name)
+    breadcrumbs.register_logging_handler(
+        lambda logger, level, msg, args, kwargs: logger.name == log.name
+    )
     log.info("suppressed")
     unique_logger().info("kept")
     assert [c["message"] for c in crumbs_of(collector)] == ["kept"]
@@ -266,12 +285,22 @@ def test_http_client_calls_become_http_breadcrumbs(sentry: Harness, client: rave
         conn.close()
     client.captureMessage("after http.client")
     (crumb,) = [c for c in sentry.event()["breadcrumbs"]["values"] if c["type"] == "http"]
-    assert crumb["data"] == {"method": "GET", "url": f"http://127.0.0.1:{sentry.receiver.port}/plain",
-                             "status_code": 200}
+    assert crumb["data"] == {
+        "method": "GET",
+        "url": f"http://127.0.0.1:{sentry.receiver.port}/plain",
+        "status_code": 200,
+    }
 
 
 @pytest.mark.parametrize("level", ["warn", "critical", 10, "nonsense"])
 def test_breadcrumb_levels_are_normalized(collector: CollectingClient, level: Any) -> None:
     """Crumb levels are Sentry levels whatever was passed."""
     collector.captureBreadcrumb(message="lvl", level=level)
-    assert crumbs_of(collector)[-1]["level"] in {"debug", "info", "warning", "error", "fatal", "log"}
+    assert crumbs_of(collector)[-1]["level"] in {
+        "debug",
+        "info",
+        "warning",
+        "error",
+        "fatal",
+        "log",
+    }

@@ -29,7 +29,9 @@ def fail(message: str = "foo") -> None:
     raise ValueError(message)
 
 
-def test_capture_exception_returns_the_delivered_event_id(sentry: Harness, client: raven.Client) -> None:
+def test_capture_exception_returns_the_delivered_event_id(
+    sentry: Harness, client: raven.Client
+) -> None:
     """``captureException`` returns the 32-hex id of the event that arrived, also kept as ``last_event_id``."""
     try:
         fail()
@@ -97,7 +99,10 @@ def test_exc_info_forms(sentry: Harness, client: raven.Client, form: str) -> Non
     assert event["event_id"] == event_id
     (value,) = event["exception"]["values"]
     assert value["value"] == "form " + form
-    assert [f["function"] for f in value["stacktrace"]["frames"]][-2:] == ["_raise_and_capture", "fail"]
+    assert [f["function"] for f in value["stacktrace"]["frames"]][-2:] == [
+        "_raise_and_capture",
+        "fail",
+    ]
 
 
 def test_exception_instance_never_raised(sentry: Harness, client: raven.Client) -> None:
@@ -126,9 +131,15 @@ def test_capture_exception_keyword_arguments(sentry: Harness, client: raven.Clie
         fail()
     except ValueError:
         client.captureException(
-            extra={"order": 17}, tags={"shop": "eu"}, level="warning", fingerprint=["{{ default }}", 3],
-            logger="shop.checkout", culprit="checkout.pay", mechanism={"type": "django", "handled": False},
-            data={"transaction": "/pay", "user": {"id": "u1"}})
+            extra={"order": 17},
+            tags={"shop": "eu"},
+            level="warning",
+            fingerprint=["{{ default }}", 3],
+            logger="shop.checkout",
+            culprit="checkout.pay",
+            mechanism={"type": "django", "handled": False},
+            data={"transaction": "/pay", "user": {"id": "u1"}},
+        )
     event = sentry.event()
     assert event["extra"]["order"] == 17 and event["tags"] == {"shop": "eu"}
     assert event["level"] == "warning" and event["logger"] == "shop.checkout"
@@ -139,8 +150,17 @@ def test_capture_exception_keyword_arguments(sentry: Harness, client: raven.Clie
     assert (mechanism["type"], mechanism["handled"]) == ("django", False)
 
 
-@pytest.mark.parametrize(("given", "sent"), [("warn", "warning"), ("critical", "fatal"), (10, "debug"),
-                                             (40, "error"), ("nonsense", "error"), ("INFO", "info")])
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("warn", "warning"),
+        ("critical", "fatal"),
+        (10, "debug"),
+        (40, "error"),
+        ("nonsense", "error"),
+        ("INFO", "info"),
+    ],
+)
 def test_levels_are_normalized(collector: CollectingClient, given: Any, sent: str) -> None:
     """Logging-style level names and numbers become Sentry levels."""
     collector.captureMessage("lvl", level=given)
@@ -180,8 +200,11 @@ def test_capture_message_with_params(sentry: Harness, client: raven.Client) -> N
     event_id = client.captureMessage("user %s paid %d EUR", params=("ann", 12), level="info")
     event = sentry.event()
     assert event["event_id"] == event_id and event["level"] == "info"
-    assert event["logentry"] == {"message": "user %s paid %d EUR", "params": ["ann", 12],
-                                 "formatted": "user ann paid 12 EUR"}
+    assert event["logentry"] == {
+        "message": "user %s paid %d EUR",
+        "params": ["ann", 12],
+        "formatted": "user ann paid 12 EUR",
+    }
     assert "exception" not in event and "stacktrace" not in event
 
 
@@ -191,7 +214,9 @@ def test_capture_message_with_mapping_params(sentry: Harness, client: raven.Clie
     assert sentry.event()["logentry"]["formatted"] == "hello ann"
 
 
-def test_capture_message_with_bad_params_does_not_raise(sentry: Harness, client: raven.Client) -> None:
+def test_capture_message_with_bad_params_does_not_raise(
+    sentry: Harness, client: raven.Client
+) -> None:
     """Params that do not fit the template leave the message unformatted instead of raising."""
     assert client.captureMessage("%s and %s", params=(1,)) is not None
     assert sentry.event()["logentry"]["formatted"] == "%s and %s"
@@ -211,13 +236,18 @@ def test_capture_message_without_stack_by_default(collector: CollectingClient) -
     assert "stacktrace" not in collector.events[-1]
     stacked = collecting_client(auto_log_stacks=True)
     stacked.captureMessage("stacked")
-    assert stacked.events[-1]["stacktrace"]["frames"][-1]["function"] == "test_capture_message_without_stack_by_default"
+    assert (
+        stacked.events[-1]["stacktrace"]["frames"][-1]["function"]
+        == "test_capture_message_without_stack_by_default"
+    )
     stacked.close()
 
 
 def test_capture_query(sentry: Harness, client: raven.Client) -> None:
     """``captureQuery`` sends the SQL as a message from the ``db`` logger, with params and engine."""
-    event_id = client.captureQuery("SELECT * FROM t WHERE id = %s", params=(5,), engine="postgresql")
+    event_id = client.captureQuery(
+        "SELECT * FROM t WHERE id = %s", params=(5,), engine="postgresql"
+    )
     event = sentry.event()
     assert event["event_id"] == event_id and event["logger"] == "db"
     assert event["logentry"]["formatted"] == "SELECT * FROM t WHERE id = 5"
@@ -227,12 +257,22 @@ def test_capture_query(sentry: Harness, client: raven.Client) -> None:
 @pytest.mark.parametrize("event_type", ["raven.events.Message", "Message"])
 def test_capture_generic(sentry: Harness, client: raven.Client, event_type: str) -> None:
     """``capture(event_type, ...)`` with the long or short type name sends the event."""
-    event_id = client.capture(event_type, message="generic", data={"logger": "low.level"}, extra={"k": "v"},
-                              tags={"t": "1"}, date=datetime.datetime(2024, 1, 2, 3, 4, 5), time_spent=12)
+    event_id = client.capture(
+        event_type,
+        message="generic",
+        data={"logger": "low.level"},
+        extra={"k": "v"},
+        tags={"t": "1"},
+        date=datetime.datetime(2024, 1, 2, 3, 4, 5),
+        time_spent=12,
+    )
     event = sentry.event()
     assert event["event_id"] == event_id and event["logger"] == "low.level"
     assert event["extra"] == {"k": "v", "time_spent": 12} and event["tags"] == {"t": "1"}
-    assert event["timestamp"] == datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC).timestamp()
+    assert (
+        event["timestamp"]
+        == datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC).timestamp()
+    )
 
 
 def test_build_msg_does_not_send(receiver: Any, client: raven.Client) -> None:
@@ -375,7 +415,9 @@ class ThirdPartyError(KeyError):
         ("tests.core.*", ThirdPartyError("x"), KeyError("x")),
     ],
 )
-def test_ignore_exceptions(sentry: Harness, pattern: str, ignored: BaseException, kept: BaseException) -> None:
+def test_ignore_exceptions(
+    sentry: Harness, pattern: str, ignored: BaseException, kept: BaseException
+) -> None:
     """``ignore_exceptions`` matches class names, dotted paths and ``*`` wildcards over the whole MRO."""
     client = sentry.client(ignore_exceptions=[pattern])
     assert not client.should_capture((type(ignored), ignored, None))
@@ -397,6 +439,7 @@ def test_ignore_exceptions_accepts_classes(collector: CollectingClient) -> None:
 
 def test_capture_exceptions_decorator_returns_the_result(collector: CollectingClient) -> None:
     """The decorator form returns the wrapped function's result and sends nothing on success."""
+
     @collector.capture_exceptions
     def add(a: int, b: int) -> int:
         return a + b
@@ -406,8 +449,11 @@ def test_capture_exceptions_decorator_returns_the_result(collector: CollectingCl
     assert collector.events == []
 
 
-def test_capture_exceptions_decorator_captures_and_reraises(sentry: Harness, client: raven.Client) -> None:
+def test_capture_exceptions_decorator_captures_and_reraises(
+    sentry: Harness, client: raven.Client
+) -> None:
     """The decorator captures the exception and re-raises it unchanged."""
+
     @client.capture_exceptions
     def broken() -> None:
         fail("decorated")
@@ -419,6 +465,7 @@ def test_capture_exceptions_decorator_captures_and_reraises(sentry: Harness, cli
 
 def test_capture_exceptions_with_filter(sentry: Harness, client: raven.Client) -> None:
     """With an exception filter only matching exceptions are captured; all are re-raised."""
+
     @client.capture_exceptions((KeyError,))
     def lookup(kind: str) -> None:
         if kind == "key":
@@ -507,7 +554,9 @@ def test_background_sender_failure_never_raises(sentry: Harness) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = raven.Client(f"http://k@127.0.0.1:{port}/1", install_sys_hook=False, shutdown_timeout=0.2)
+    client = raven.Client(
+        f"http://k@127.0.0.1:{port}/1", install_sys_hook=False, shutdown_timeout=0.2
+    )
     assert client.captureMessage("into the void") is not None
     client.close(timeout=0.2)
 
@@ -551,17 +600,22 @@ def test_raise_send_errors_surfaces_failures(sentry: Harness) -> None:
 
 
 @pytest.mark.parametrize("message", [{"a": 1}, 123, ["x"], ValueError("boom")])
-def test_non_string_message_is_sent_as_text(sentry: Harness, client: raven.Client, message: Any) -> None:
+def test_non_string_message_is_sent_as_text(
+    sentry: Harness, client: raven.Client, message: Any
+) -> None:
     """A message that is not a string (a dict, a number, an exception) still arrives as text."""
     client.captureMessage(message)
     logentry = sentry.event()["logentry"]
     assert isinstance(logentry["message"], str) and logentry["formatted"] == str(message)
 
 
-@pytest.mark.parametrize(("level", "sent"), [(5, "debug"), (15, "debug"), (25, "info"), (35, "warning"),
-                                             (45, "error"), (60, "fatal")])
-def test_custom_numeric_levels_map_to_the_nearest_lower_level(sentry: Harness, client: raven.Client,
-                                                             level: int, sent: str) -> None:
+@pytest.mark.parametrize(
+    ("level", "sent"),
+    [(5, "debug"), (15, "debug"), (25, "info"), (35, "warning"), (45, "error"), (60, "fatal")],
+)
+def test_custom_numeric_levels_map_to_the_nearest_lower_level(
+    sentry: Harness, client: raven.Client, level: int, sent: str
+) -> None:
     """Custom logging levels (TRACE=5, NOTICE=25, ...) become the Sentry level at or below them."""
     client.captureMessage("custom level", level=level)
     assert sentry.event()["level"] == sent
@@ -569,9 +623,21 @@ def test_custom_numeric_levels_map_to_the_nearest_lower_level(sentry: Harness, c
 
 def test_tags_are_made_acceptable_to_sentry(sentry: Harness, client: raven.Client) -> None:
     """Tag values lose newlines, empty tags are left out, and keys keep only characters Sentry allows."""
-    client.captureMessage("tags", tags={"multi": "line one\nline two", "empty": "", "": "no key",
-                                        "path/to": "v", "ok.key:x-y_z": "kept"})
-    assert sentry.event()["tags"] == {"multi": "line one line two", "path_to": "v", "ok.key:x-y_z": "kept"}
+    client.captureMessage(
+        "tags",
+        tags={
+            "multi": "line one\nline two",
+            "empty": "",
+            "": "no key",
+            "path/to": "v",
+            "ok.key:x-y_z": "kept",
+        },
+    )
+    assert sentry.event()["tags"] == {
+        "multi": "line one line two",
+        "path_to": "v",
+        "ok.key:x-y_z": "kept",
+    }
 
 
 @pytest.mark.parametrize("prefix", ["sync+", ""])
@@ -610,7 +676,9 @@ async def test_capture_exceptions_decorates_coroutine_functions(sentry: Harness)
 
 
 @pytest.mark.parametrize("form", ["tuple", "true", "instance"])
-def test_low_level_capture_of_an_exception(sentry: Harness, client: raven.Client, form: str) -> None:
+def test_low_level_capture_of_an_exception(
+    sentry: Harness, client: raven.Client, form: str
+) -> None:
     """``capture("raven.events.Exception", exc_info=...)`` accepts the same forms as captureException."""
     try:
         fail("low level")

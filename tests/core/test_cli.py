@@ -17,8 +17,9 @@ def run_raven(*args: str, dsn_env: str | None = None) -> subprocess.CompletedPro
     env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
     if dsn_env is not None:
         env["SENTRY_DSN"] = dsn_env
-    return subprocess.run([sys.executable, "-m", "raven", *args], capture_output=True, text=True, env=env,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "raven", *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def test_raven_test_without_dsn_prints_what_arrived() -> None:
@@ -27,7 +28,9 @@ def test_raven_test_without_dsn_prints_what_arrived() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "No DSN given: sending to a local receiver at http://public@127.0.0.1:" in out
-    assert re.search(r"Event [0-9a-f]{32} received over HTTP \(\d+ bytes on the wire, \d+ uncompressed\)", out)
+    assert re.search(
+        r"Event [0-9a-f]{32} received over HTTP \(\d+ bytes on the wire, \d+ uncompressed\)", out
+    )
     assert "title:   RuntimeError: this is a test event sent by `raven test`" in out
     assert "culprit: " in out and "raise RuntimeError(reason)" in out
     assert "tags:    {'source': 'raven test'}" in out

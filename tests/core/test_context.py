@@ -12,12 +12,27 @@ from raven import breadcrumbs
 from .conftest import CollectingClient, Harness
 
 
-def test_merge_replaces_top_level_keys_and_merges_tags_and_extra(collector: CollectingClient) -> None:
+def test_merge_replaces_top_level_keys_and_merges_tags_and_extra(
+    collector: CollectingClient,
+) -> None:
     """``merge`` replaces top-level keys (user, request) but merges tags, extra and contexts key by key."""
     ctx = collector.context
-    ctx.merge({"user": {"id": "1", "email": "a@example.com"}, "tags": {"a": "1"}, "extra": {"x": 1},
-               "contexts": {"app": {"build": "7"}}})
-    ctx.merge({"user": {"id": "2"}, "tags": {"b": "2"}, "extra": {"y": 2}, "contexts": {"device": {"model": "m"}}})
+    ctx.merge(
+        {
+            "user": {"id": "1", "email": "a@example.com"},
+            "tags": {"a": "1"},
+            "extra": {"x": 1},
+            "contexts": {"app": {"build": "7"}},
+        }
+    )
+    ctx.merge(
+        {
+            "user": {"id": "2"},
+            "tags": {"b": "2"},
+            "extra": {"y": 2},
+            "contexts": {"device": {"model": "m"}},
+        }
+    )
     data = ctx.get()
     assert data["user"] == {"id": "2"}
     assert data["tags"] == {"a": "1", "b": "2"}
@@ -31,7 +46,9 @@ def test_context_reaches_the_event(sentry: Harness, client: raven.Client) -> Non
     client.tags_context({"plan": "pro"})
     client.extra_context({"cart": [1, 2]})
     client.http_context({"url": "http://shop.example/pay", "method": "POST"})
-    client.context.merge({"transaction": "shop.views.pay", "contexts": {"app": {"app_version": "3"}}})
+    client.context.merge(
+        {"transaction": "shop.views.pay", "contexts": {"app": {"app_version": "3"}}}
+    )
     client.captureMessage("with context")
     event = sentry.event()
     assert event["user"] == {"id": "42", "username": "ann"}
@@ -46,7 +63,11 @@ def test_call_arguments_win_over_context(collector: CollectingClient) -> None:
     collector.context.merge({"user": {"id": "ctx"}, "transaction": "ctx", "level": "info"})
     collector.captureMessage("m", data={"user": {"id": "call"}}, transaction="kw", level="warning")
     event = collector.events[-1]
-    assert event["user"] == {"id": "call"} and event["transaction"] == "kw" and event["level"] == "warning"
+    assert (
+        event["user"] == {"id": "call"}
+        and event["transaction"] == "kw"
+        and event["level"] == "warning"
+    )
 
 
 def test_with_context_is_a_fresh_scope_undone_at_exit(collector: CollectingClient) -> None:
@@ -180,7 +201,9 @@ async def test_isolation_across_200_asyncio_tasks(sentry: Harness) -> None:
         assert event["user"] == {"id": f"user-{index}"}
         assert event["tags"] == {"process": "shared", "task": str(index)}
         assert [c["message"] for c in event["breadcrumbs"]["values"]] == [f"crumb-{index}"]
-    assert client.context.get() == {"tags": {"process": "shared"}}  # nothing leaked out of the tasks
+    assert client.context.get() == {
+        "tags": {"process": "shared"}
+    }  # nothing leaked out of the tasks
 
 
 async def test_task_scope_with_context_manager(collector: CollectingClient) -> None:
@@ -204,8 +227,13 @@ def test_lazy_request_and_user_are_computed_only_at_capture(collector: Collectin
         calls.append("request")
         return {"url": "http://example.com/lazy", "method": "GET"}
 
-    collector.context.merge({"request": request, "user": lambda: {"id": "lazy-user"},
-                             "transaction": lambda: "lazy.view"})
+    collector.context.merge(
+        {
+            "request": request,
+            "user": lambda: {"id": "lazy-user"},
+            "transaction": lambda: "lazy.view",
+        }
+    )
     assert calls == []
     collector.captureMessage("now")
     (event,) = collector.events
@@ -214,8 +242,11 @@ def test_lazy_request_and_user_are_computed_only_at_capture(collector: Collectin
     assert event["user"] == {"id": "lazy-user"} and event["transaction"] == "lazy.view"
 
 
-def test_failing_lazy_value_is_left_out_and_the_event_still_sent(collector: CollectingClient) -> None:
+def test_failing_lazy_value_is_left_out_and_the_event_still_sent(
+    collector: CollectingClient,
+) -> None:
     """A lazy value that raises is left out of the event; the capture itself succeeds."""
+
     def broken() -> dict[str, Any]:
         raise RuntimeError("request is gone")
 

@@ -35,7 +35,9 @@ def test_events_arrive_as_gzip_envelopes_with_id_sent_at_and_dsn(receiver: Recei
     assert request.path == "/api/1/envelope/"
     assert request.headers["content-encoding"] == "gzip"
     assert request.headers["content-type"] == "application/x-sentry-envelope"
-    assert request.headers["x-sentry-auth"].startswith("Sentry sentry_version=7, sentry_client=raven-python/")
+    assert request.headers["x-sentry-auth"].startswith(
+        "Sentry sentry_version=7, sentry_client=raven-python/"
+    )
     assert request.envelope_headers["event_id"] == event_id == event["event_id"]
     assert request.envelope_headers["dsn"] == receiver.dsn
     assert request.envelope_headers["sent_at"].endswith("Z")
@@ -68,7 +70,9 @@ def test_capture_returns_while_the_server_hangs(receiver: Receiver) -> None:
     assert {e["event_id"] for e in events} == set(ids)
 
 
-def test_queue_overflow_is_dropped_counted_and_warned_once(receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
+def test_queue_overflow_is_dropped_counted_and_warned_once(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
     """A full queue drops at once, counts queue_overflow, and warns once, not per event."""
     receiver.pause()
     client = make_client(receiver, queue_size=5, max_requests_in_flight=1)
@@ -81,7 +85,12 @@ def test_queue_overflow_is_dropped_counted_and_warned_once(receiver: Receiver, c
     assert len(warnings) == 1
     receiver.resume()
     assert client.flush(10)
-    receiver.wait_until(lambda r: sum(q for (reason, _), q in r.discarded().items() if reason == "queue_overflow") == overflow)
+    receiver.wait_until(
+        lambda r: (
+            sum(q for (reason, _), q in r.discarded().items() if reason == "queue_overflow")
+            == overflow
+        )
+    )
     assert len(receiver.events) + overflow == 50
 
 
@@ -92,9 +101,21 @@ def test_queue_overflow_is_dropped_counted_and_warned_once(receiver: Receiver, c
         (429, {}, ["error", "default"], []),
         (200, {"X-Sentry-Rate-Limits": "60:error:key"}, ["error"], ["default"]),
         (200, {"X-Sentry-Rate-Limits": "60::organization"}, ["error", "default"], []),
-        (429, {"X-Sentry-Rate-Limits": "60:transaction:key, 2700:default;error;security:organization"}, ["error", "default"], []),
+        (
+            429,
+            {
+                "X-Sentry-Rate-Limits": "60:transaction:key, 2700:default;error;security:organization"
+            },
+            ["error", "default"],
+            [],
+        ),
         (200, {"X-Sentry-Rate-Limits": "60:unknown_thing:key"}, [], ["error", "default"]),
-        (200, {"X-Sentry-Rate-Limits": "60: default ; error :key:reason"}, ["error", "default"], []),
+        (
+            200,
+            {"X-Sentry-Rate-Limits": "60: default ; error :key:reason"},
+            ["error", "default"],
+            [],
+        ),
     ],
 )
 def test_rate_limit_headers_stop_limited_categories_before_any_network_io(
@@ -195,7 +216,9 @@ def test_sampled_and_before_send_drops_are_reported(receiver: Receiver) -> None:
     dropper = make_client(receiver, before_send=lambda event, hint: None)
     assert dropper.captureMessage("dropped") is None
     assert client.flush(5) and dropper.flush(5)
-    receiver.wait_until(lambda r: r.discarded() == {("sample_rate", "error"): 1, ("before_send", "default"): 1})
+    receiver.wait_until(
+        lambda r: r.discarded() == {("sample_rate", "error"): 1, ("before_send", "default"): 1}
+    )
     assert receiver.events == []
 
 
@@ -245,7 +268,9 @@ def test_sync_transport_honours_rate_limits(receiver: Receiver) -> None:
     assert client.reports.totals == {("ratelimit_backoff", "error"): 1}
 
 
-def test_debug_logs_every_send_and_drop(receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
+def test_debug_logs_every_send_and_drop(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
     """debug=True makes each send, answer and drop visible on the raven logger."""
     client = make_client(receiver, debug=True, sample_rate=0.5)
     with caplog.at_level(logging.DEBUG, logger="raven"):

@@ -17,14 +17,17 @@ from tests.relay import validate_event
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_script(code: str, *args: str, wait: bool = True, **env: str) -> subprocess.Popen[str] | subprocess.CompletedProcess[str]:
+def run_script(
+    code: str, *args: str, wait: bool = True, **env: str
+) -> subprocess.Popen[str] | subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter (the project's), with ``args`` as sys.argv[1:]."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     cmd = [sys.executable, "-c", textwrap.dedent(code), *args]
     if not wait:
-        return subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     return subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=120)
-
 
 
 CAPTURE_AND_PRINT_IDS = """
@@ -41,7 +44,9 @@ def test_child_after_fork_delivers_its_own_events_once(receiver: Receiver) -> No
     client = raven.Client(receiver.dsn, install_sys_hook=False)
     receiver.pause()
     parent_id = client.captureMessage("from the parent")
-    receiver.wait_until(lambda r: r.received_bodies == 1)  # in flight, held by the server, at fork time
+    receiver.wait_until(
+        lambda r: r.received_bodies == 1
+    )  # in flight, held by the server, at fork time
     pid = os.fork()
     if pid == 0:  # the child
         code = 1
@@ -72,7 +77,9 @@ def test_exit_flushes_pending_events_and_says_so(receiver: Receiver) -> None:
     assert sorted(e["event_id"] for e in events) == sorted(ids)
 
 
-def test_exit_with_server_down_announces_and_stops_after_the_shutdown_timeout(receiver: Receiver) -> None:
+def test_exit_with_server_down_announces_and_stops_after_the_shutdown_timeout(
+    receiver: Receiver,
+) -> None:
     """With the server down, exit waits at most shutdown_timeout and prints how many it is sending."""
     receiver.stop()
     result = run_script(CAPTURE_AND_PRINT_IDS, receiver.dsn, "", "5")
@@ -80,7 +87,9 @@ def test_exit_with_server_down_announces_and_stops_after_the_shutdown_timeout(re
     assert "raven: sending 5 pending events" in result.stderr
 
 
-def test_outbox_keeps_what_could_not_be_sent_for_the_next_process(receiver: Receiver, tmp_path: Path) -> None:
+def test_outbox_keeps_what_could_not_be_sent_for_the_next_process(
+    receiver: Receiver, tmp_path: Path
+) -> None:
     """Events a process could not deliver are sent by the next process, each exactly once."""
     outbox = tmp_path / "outbox"
     receiver.stop()
@@ -89,7 +98,9 @@ def test_outbox_keeps_what_could_not_be_sent_for_the_next_process(receiver: Rece
     first_ids = first.stdout.split()
     assert len(list(outbox.glob("*.raven"))) == 40
     receiver.start()
-    second = run_script(CAPTURE_AND_PRINT_IDS + "\n    assert client.flush(20)\n", receiver.dsn, str(outbox), "2")
+    second = run_script(
+        CAPTURE_AND_PRINT_IDS + "\n    assert client.flush(20)\n", receiver.dsn, str(outbox), "2"
+    )
     assert second.returncode == 0, second.stderr
     events = receiver.wait_for(42)
     ids = [e["event_id"] for e in events]
@@ -98,7 +109,9 @@ def test_outbox_keeps_what_could_not_be_sent_for_the_next_process(receiver: Rece
     validate_event(events[0])
 
 
-def test_outbox_skips_corrupt_and_foreign_files(receiver: Receiver, tmp_path: Path, caplog: object) -> None:
+def test_outbox_skips_corrupt_and_foreign_files(
+    receiver: Receiver, tmp_path: Path, caplog: object
+) -> None:
     """A corrupt or foreign file in the outbox is skipped and logged, and the rest is delivered."""
     outbox = tmp_path / "outbox"
     outbox.mkdir()
@@ -122,19 +135,28 @@ def test_outbox_survives_sigkill_mid_send(receiver: Receiver, tmp_path: Path) ->
     assert len(list(outbox.glob("*.raven"))) == 30
     receiver.start()
     receiver.pause()
-    sender = run_script("""
+    sender = run_script(
+        """
         import sys, threading, raven
         client = raven.Client(sys.argv[1], outbox_path=sys.argv[2], install_sys_hook=False)
         client.captureMessage("trigger")
         threading.Event().wait(60)
-    """, receiver.dsn, str(outbox), wait=False)
+    """,
+        receiver.dsn,
+        str(outbox),
+        wait=False,
+    )
     assert isinstance(sender, subprocess.Popen)
     receiver.wait_until(lambda r: r.received_bodies >= 1)
     sender.send_signal(signal.SIGKILL)
     sender.wait()
     receiver.resume()
-    final = run_script("import sys, raven\nc = raven.Client(sys.argv[1], outbox_path=sys.argv[2], install_sys_hook=False)\n"
-                       "c.captureMessage('last')\nassert c.flush(20)\n", receiver.dsn, str(outbox))
+    final = run_script(
+        "import sys, raven\nc = raven.Client(sys.argv[1], outbox_path=sys.argv[2], install_sys_hook=False)\n"
+        "c.captureMessage('last')\nassert c.flush(20)\n",
+        receiver.dsn,
+        str(outbox),
+    )
     assert final.returncode == 0, final.stderr
     receiver.wait_until(lambda r: set(ids) <= {e["event_id"] for e in r.events})
     received = [e["event_id"] for e in receiver.events if e["event_id"] in set(ids)]
@@ -161,7 +183,9 @@ def burst(receiver: Receiver, client: raven.Client, total: int = 10_000) -> list
 
 def test_burst_with_server_down_for_half_is_fully_accounted(receiver: Receiver) -> None:
     """10,000 errors, server down for the first half: received + reported as dropped = 10,000."""
-    client = raven.Client(receiver.dsn, install_sys_hook=False, capture_locals=False, context_lines=0)
+    client = raven.Client(
+        receiver.dsn, install_sys_hook=False, capture_locals=False, context_lines=0
+    )
     ids = burst(receiver, client)
     client.close(60)
     dropped = sum(client.reports.totals.values())
@@ -173,8 +197,14 @@ def test_burst_with_server_down_for_half_is_fully_accounted(receiver: Receiver) 
 
 def test_burst_with_outbox_delivers_every_event_once(receiver: Receiver, tmp_path: Path) -> None:
     """10,000 errors, server down for the first half, with an outbox: all 10,000 ids arrive once."""
-    client = raven.Client(receiver.dsn, install_sys_hook=False, capture_locals=False, context_lines=0,
-                          outbox_path=str(tmp_path / "outbox"), queue_size=1000)
+    client = raven.Client(
+        receiver.dsn,
+        install_sys_hook=False,
+        capture_locals=False,
+        context_lines=0,
+        outbox_path=str(tmp_path / "outbox"),
+        queue_size=1000,
+    )
     ids = burst(receiver, client)
     assert client.flush(120)
     received = [e["event_id"] for e in receiver.events]

@@ -18,7 +18,12 @@ def test_full_form_with_secret_port_and_path() -> None:
     """Every part of ``scheme://public:secret@host:port/path/project`` is parsed."""
     dsn = Dsn.parse("https://pub:sec@sentry.example.com:9000/sub/path/42")
     assert (dsn.scheme, dsn.public_key, dsn.secret_key) == ("https", "pub", "sec")
-    assert (dsn.host, dsn.port, dsn.path, dsn.project_id) == ("sentry.example.com", 9000, "/sub/path", "42")
+    assert (dsn.host, dsn.port, dsn.path, dsn.project_id) == (
+        "sentry.example.com",
+        9000,
+        "/sub/path",
+        "42",
+    )
     assert dsn.transport == ""
 
 
@@ -66,7 +71,9 @@ def test_query_options_are_parsed() -> None:
 
 def test_query_options_reach_the_client_and_transport() -> None:
     """DSN query options configure the client: timeout as a number, verify_ssl as a boolean."""
-    client = raven.Client("sync+https://k@host/1?timeout=3&verify_ssl=false", install_sys_hook=False)
+    client = raven.Client(
+        "sync+https://k@host/1?timeout=3&verify_ssl=false", install_sys_hook=False
+    )
     try:
         assert client.options.timeout == 3.0
         assert client.options.verify_ssl is False
@@ -167,8 +174,15 @@ def test_path_prefix_and_auth_reach_the_server(sentry: Harness) -> None:
 
 def test_default_and_prefixed_schemes_pick_their_transports() -> None:
     """``https://`` uses the background sender, ``sync+https://`` sends in the calling thread."""
-    clients = [raven.Client(dsn, install_sys_hook=False) for dsn in
-               ("https://k@h/1", "threaded+https://k@h/1", "sync+https://k@h/1", "requests+http://k@h/1")]
+    clients = [
+        raven.Client(dsn, install_sys_hook=False)
+        for dsn in (
+            "https://k@h/1",
+            "threaded+https://k@h/1",
+            "sync+https://k@h/1",
+            "requests+http://k@h/1",
+        )
+    ]
     try:
         kinds = [type(c.transport) for c in clients]
         assert kinds == [ThreadedTransport, ThreadedTransport, SyncTransport, SyncTransport]

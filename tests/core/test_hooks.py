@@ -47,7 +47,9 @@ SCRIPT = textwrap.dedent("""
 
 
 def run_script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_uncaught_exceptions_are_reported_and_hooks_chained(sentry: Harness) -> None:
@@ -140,7 +142,9 @@ HOOKS_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_hooks_installed_once_undone_by_the_last_close_and_installable_again(sentry: Harness) -> None:
+def test_hooks_installed_once_undone_by_the_last_close_and_installable_again(
+    sentry: Harness,
+) -> None:
     """Two clients install the logging and HTTP hooks once (one crumb each, not two); after the
     last close both are restored and record nothing; a new client installs them again."""
     result = run_script(HOOKS_SCRIPT, sentry.receiver.dsn.replace("http://", "sync+http://"))
@@ -150,7 +154,9 @@ def test_hooks_installed_once_undone_by_the_last_close_and_installable_again(sen
 
     def crumbs(event: dict[str, Any]) -> list[tuple[str, str]]:
         values = event.get("breadcrumbs", {}).get("values", [])
-        return [(c["category"], c.get("message") or c["data"]["url"].rsplit("/", 1)[1]) for c in values]
+        return [
+            (c["category"], c.get("message") or c["data"]["url"].rsplit("/", 1)[1]) for c in values
+        ]
 
     assert crumbs(first) == [("shop", "hooked"), ("httplib", "hooked")]
     assert crumbs(second) == []
@@ -161,7 +167,10 @@ def test_registered_hook_is_reference_counted() -> None:
     """A framework package's hook runs its install on the first acquire and its uninstall on the
     last release, and can be installed again afterwards."""
     calls: list[str] = []
-    hooks.register("test.counted", lambda: calls.append("install"), lambda: calls.append("uninstall"))
+    hooks.register(
+        "test.counted", lambda: calls.append("install"), lambda: calls.append("uninstall")
+    )
+
     class Holder:
         pass
 

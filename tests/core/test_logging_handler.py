@@ -35,7 +35,10 @@ def test_constructor_forms(sentry: Harness) -> None:
     assert SentryHandler(client=client, level=logging.INFO).level == logging.INFO
     from_dsn = SentryHandler(sentry.dsn, install_sys_hook=False)
     try:
-        assert isinstance(from_dsn.client, raven.Client) and from_dsn.client.get_public_dsn() == sentry.receiver.dsn
+        assert (
+            isinstance(from_dsn.client, raven.Client)
+            and from_dsn.client.get_public_dsn() == sentry.receiver.dsn
+        )
     finally:
         from_dsn.client.close()
 
@@ -61,8 +64,11 @@ def test_records_at_or_above_level_become_events(sentry: Harness, log: logging.L
     log.critical("on fire")
     warning, critical = sentry.events(2)
     assert warning["logger"] == log.name and warning["level"] == "warning"
-    assert warning["logentry"] == {"message": "user %s over quota by %d MB", "params": ["ann", 12],
-                                   "formatted": "user ann over quota by 12 MB"}
+    assert warning["logentry"] == {
+        "message": "user %s over quota by %d MB",
+        "params": ["ann", 12],
+        "formatted": "user ann over quota by 12 MB",
+    }
     assert critical["level"] == "fatal" and critical["logentry"]["formatted"] == "on fire"
     assert "exception" not in warning and "stacktrace" not in warning
 
@@ -87,7 +93,9 @@ def test_exc_info_sends_the_exception_and_its_stack(sentry: Harness, log: loggin
         log.exception("payment %s failed", "p-1")
     event = sentry.event()
     (value,) = event["exception"]["values"]
-    assert value["type"] == "RuntimeError" and value["stacktrace"]["frames"][-1]["function"].endswith("charge")
+    assert value["type"] == "RuntimeError" and value["stacktrace"]["frames"][-1][
+        "function"
+    ].endswith("charge")
     assert event["logentry"]["formatted"] == "payment p-1 failed"
     assert event["logger"] == log.name and event["level"] == "error"
 
@@ -95,11 +103,18 @@ def test_exc_info_sends_the_exception_and_its_stack(sentry: Harness, log: loggin
 def test_extra_keys(sentry: Harness, log: logging.Logger) -> None:
     """``extra`` keys data, stack, culprit, fingerprint, server_name and tags shape the event; others go to extra."""
     log.addHandler(SentryHandler(sentry.client(), tags={"handler": "h"}))
-    log.error("shaped", extra={
-        "data": {"transaction": "jobs.nightly"}, "stack": True, "culprit": "jobs.nightly",
-        "fingerprint": ["nightly", "job"], "server_name": "worker-3", "tags": {"job": "nightly"},
-        "order_id": 99,
-    })
+    log.error(
+        "shaped",
+        extra={
+            "data": {"transaction": "jobs.nightly"},
+            "stack": True,
+            "culprit": "jobs.nightly",
+            "fingerprint": ["nightly", "job"],
+            "server_name": "worker-3",
+            "tags": {"job": "nightly"},
+            "order_id": 99,
+        },
+    )
     event = sentry.event()
     assert event["transaction"] == "jobs.nightly" and event["culprit"] == "jobs.nightly"
     assert event["fingerprint"] == ["nightly", "job"] and event["server_name"] == "worker-3"
@@ -138,6 +153,7 @@ def test_raven_and_sentry_errors_loggers_are_never_reported(sentry: Harness) -> 
 @pytest.mark.raven_errors_expected
 def test_handler_never_raises_into_logging(log: logging.Logger, raven_internal_errors: Any) -> None:
     """A failure inside the handler is logged on ``raven.handlers``, never raised into the logging call."""
+
     class Failing(raven.Client):
         def is_enabled(self) -> bool:
             return True
@@ -156,8 +172,10 @@ def test_handler_never_raises_into_logging(log: logging.Logger, raven_internal_e
 @pytest.fixture
 def restore_loggers() -> Iterator[None]:
     """Undo ``setup_logging``'s changes to the default excluded loggers."""
-    saved = {name: (logging.getLogger(name).propagate, list(logging.getLogger(name).handlers))
-             for name in EXCLUDE_LOGGER_DEFAULTS}
+    saved = {
+        name: (logging.getLogger(name).propagate, list(logging.getLogger(name).handlers))
+        for name in EXCLUDE_LOGGER_DEFAULTS
+    }
     yield
     for name, (propagate, handlers) in saved.items():
         logger = logging.getLogger(name)

@@ -45,13 +45,16 @@ def hello(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]
 def raising(exc: BaseException) -> Callable[..., Any]:
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         raise exc
+
     return app
 
 
 class TrackedBody:
     """A response iterable that may raise while iterated, and records ``close()``."""
 
-    def __init__(self, fail_at: int | None = None, close_error: BaseException | None = None) -> None:
+    def __init__(
+        self, fail_at: int | None = None, close_error: BaseException | None = None
+    ) -> None:
         self.fail_at = fail_at
         self.close_error = close_error
         self.closed = 0
@@ -75,7 +78,9 @@ def test_successful_request_passes_through(receiver: Any, client: raven.Client) 
     assert receiver.requests == []
 
 
-def test_exception_from_the_app_is_reported_and_reraised(sentry: Harness, client: raven.Client) -> None:
+def test_exception_from_the_app_is_reported_and_reraised(
+    sentry: Harness, client: raven.Client
+) -> None:
     """An exception raised by the app is sent (mechanism wsgi, unhandled) and re-raised unchanged."""
     exc = ValueError("view failed")
     body, error = call(Sentry(raising(exc), client), "/orders/7", QUERY_STRING="page=2")
@@ -89,7 +94,9 @@ def test_exception_from_the_app_is_reported_and_reraised(sentry: Harness, client
 
 
 @pytest.mark.parametrize("code", [0, None])
-def test_clean_system_exit_is_not_reported(receiver: Any, client: raven.Client, code: int | None) -> None:
+def test_clean_system_exit_is_not_reported(
+    receiver: Any, client: raven.Client, code: int | None
+) -> None:
     """``SystemExit(0)`` (or no code) is a clean exit: re-raised, not reported."""
     _, error = call(Sentry(raising(SystemExit(code)), client))
     assert isinstance(error, SystemExit)
@@ -97,8 +104,9 @@ def test_clean_system_exit_is_not_reported(receiver: Any, client: raven.Client, 
 
 
 @pytest.mark.parametrize("exc", [SystemExit(1), SystemExit("fatal"), KeyboardInterrupt()])
-def test_failing_exit_and_keyboard_interrupt_are_reported(sentry: Harness, client: raven.Client,
-                                                          exc: BaseException) -> None:
+def test_failing_exit_and_keyboard_interrupt_are_reported(
+    sentry: Harness, client: raven.Client, exc: BaseException
+) -> None:
     """``SystemExit(1)`` and ``KeyboardInterrupt`` are reported, then re-raised."""
     _, error = call(Sentry(raising(exc), client))
     assert error is exc
@@ -137,6 +145,7 @@ def test_error_in_close_is_reported(sentry: Harness, client: raven.Client) -> No
 
 def test_context_is_reset_after_each_request(sentry: Harness, client: raven.Client) -> None:
     """What one request puts in the context is gone for the next request and after the response."""
+
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         path = environ["PATH_INFO"]
         if path == "/first":
@@ -173,9 +182,13 @@ def serve() -> Iterator[Callable[[Any], str]]:
     servers: list[WSGIServer] = []
 
     def start(app: Any) -> str:
-        server = make_server("127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler)
+        server = make_server(
+            "127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler
+        )
         servers.append(server)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return f"http://127.0.0.1:{server.server_port}"
 
     yield start
@@ -184,13 +197,21 @@ def serve() -> Iterator[Callable[[Any], str]]:
         server.server_close()
 
 
-def test_request_data_is_attached_and_scrubbed(sentry: Harness, client: raven.Client,
-                                               serve: Callable[[Any], str]) -> None:
+def test_request_data_is_attached_and_scrubbed(
+    sentry: Harness, client: raven.Client, serve: Callable[[Any], str]
+) -> None:
     """Through a real server: url, method, query, headers, cookies and env arrive, secrets masked."""
     base = serve(Sentry(raising(ValueError("boom")), client))
-    response = requests.post(f"{base}/pay?order=7&token=abc", data={"amount": "3"},
-                             headers={"Authorization": "Bearer xyz", "Cookie": "sessionid=s1; theme=dark",
-                                      "X-Request-Id": "r-1"}, timeout=5)
+    response = requests.post(
+        f"{base}/pay?order=7&token=abc",
+        data={"amount": "3"},
+        headers={
+            "Authorization": "Bearer xyz",
+            "Cookie": "sessionid=s1; theme=dark",
+            "X-Request-Id": "r-1",
+        },
+        timeout=5,
+    )
     assert response.status_code == 500  # the server's own error response is unchanged
     request = sentry.event()["request"]
     assert request["url"] == f"{base}/pay" and request["method"] == "POST"
@@ -200,10 +221,15 @@ def test_request_data_is_attached_and_scrubbed(sentry: Harness, client: raven.Cl
     assert request["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
     assert "Cookie" not in request["headers"]
     assert request["cookies"] == {"sessionid": MASK, "theme": MASK}
-    assert request["env"] == {"SERVER_NAME": request["env"]["SERVER_NAME"], "SERVER_PORT": base.rsplit(":", 1)[1]}
+    assert request["env"] == {
+        "SERVER_NAME": request["env"]["SERVER_NAME"],
+        "SERVER_PORT": base.rsplit(":", 1)[1],
+    }
 
 
-def test_remote_addr_only_with_send_default_pii(sentry: Harness, serve: Callable[[Any], str]) -> None:
+def test_remote_addr_only_with_send_default_pii(
+    sentry: Harness, serve: Callable[[Any], str]
+) -> None:
     """The client's IP address (``REMOTE_ADDR``) is attached only when ``send_default_pii`` is on."""
     client = sentry.client(send_default_pii=True)
     base = serve(Sentry(raising(ValueError("boom")), client))
@@ -211,7 +237,9 @@ def test_remote_addr_only_with_send_default_pii(sentry: Harness, serve: Callable
     assert sentry.event()["request"]["env"]["REMOTE_ADDR"] == "127.0.0.1"
 
 
-def test_concurrent_requests_keep_their_own_context(sentry: Harness, serve: Callable[[Any], str]) -> None:
+def test_concurrent_requests_keep_their_own_context(
+    sentry: Harness, serve: Callable[[Any], str]
+) -> None:
     """Twenty concurrent requests through a threaded server: each event has only its own user and tags."""
     client = sentry.client(dsn=sentry.receiver.dsn)
     count = 20
@@ -225,8 +253,10 @@ def test_concurrent_requests_keep_their_own_context(sentry: Harness, serve: Call
         raise ValueError(user)
 
     base = serve(Sentry(app, client))
-    threads = [threading.Thread(target=requests.get, args=(f"{base}/u{i}",), kwargs={"timeout": 30})
-               for i in range(count)]
+    threads = [
+        threading.Thread(target=requests.get, args=(f"{base}/u{i}",), kwargs={"timeout": 30})
+        for i in range(count)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -83,8 +83,13 @@ def test_configuration_error_is_a_value_error() -> None:
 
 def test_options_are_coerced_and_frozen() -> None:
     """Numeric strings and single strings are coerced; the options object cannot be changed."""
-    client = make(string_max_length="120", sample_rate="0.5", ignore_exceptions="KeyError",
-                  capture_locals="false", tags={"a": "b"})
+    client = make(
+        string_max_length="120",
+        sample_rate="0.5",
+        ignore_exceptions="KeyError",
+        capture_locals="false",
+        tags={"a": "b"},
+    )
     try:
         opts = client.options
         assert opts.string_max_length == 120 and opts.sample_rate == 0.5
@@ -125,7 +130,11 @@ def test_arguments_win_over_env(monkeypatch: pytest.MonkeyPatch, sentry: Harness
     client = sentry.client(release="arg-release", environment="arg-env", server_name="web-7")
     client.captureMessage("args")
     event = sentry.event()
-    assert (event["release"], event["environment"], event["server_name"]) == ("arg-release", "arg-env", "web-7")
+    assert (event["release"], event["environment"], event["server_name"]) == (
+        "arg-release",
+        "arg-env",
+        "web-7",
+    )
 
 
 @pytest.fixture
@@ -140,9 +149,15 @@ def restore_raven_logger() -> Iterator[logging.Logger]:
             raven_logger.removeHandler(handler)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("0", False), ("off", False)])
-def test_debug_from_env(monkeypatch: pytest.MonkeyPatch, restore_raven_logger: logging.Logger,
-                        value: str, expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), ("true", True), ("0", False), ("off", False)]
+)
+def test_debug_from_env(
+    monkeypatch: pytest.MonkeyPatch,
+    restore_raven_logger: logging.Logger,
+    value: str,
+    expected: bool,
+) -> None:
     """``SENTRY_DEBUG`` turns debug logging on (the raven logger goes to DEBUG) or off."""
     monkeypatch.setenv("SENTRY_DEBUG", value)
     client = make()
@@ -161,8 +176,9 @@ def test_bad_debug_env_value_names_the_option(monkeypatch: pytest.MonkeyPatch) -
         make()
 
 
-def test_no_dsn_means_disabled(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-                               receiver: Any) -> None:
+def test_no_dsn_means_disabled(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, receiver: Any
+) -> None:
     """Without DSN or ``SENTRY_DSN`` the client is disabled: captures return None, nothing is sent."""
     monkeypatch.delenv("SENTRY_DSN", raising=False)
     with caplog.at_level(logging.DEBUG, logger="raven"):
@@ -202,9 +218,20 @@ def test_fetch_package_version() -> None:
 
 
 def _git(path: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True, text=True,
-                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                               "GIT_COMMITTER_EMAIL": "t@t", "HOME": str(path), "PATH": "/usr/bin:/bin"}).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(path), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+            "HOME": str(path),
+            "PATH": "/usr/bin:/bin",
+        },
+    ).stdout.strip()
 
 
 def test_fetch_git_sha_of_a_real_repository(tmp_path: Path) -> None:

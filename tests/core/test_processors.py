@@ -24,17 +24,36 @@ CARDS = {
 
 
 @pytest.mark.parametrize("key", sorted(DEFAULT_SENSITIVE_KEYS))
-def test_every_default_key_is_scrubbed_in_extra(sentry: Harness, client: raven.Client, key: str) -> None:
+def test_every_default_key_is_scrubbed_in_extra(
+    sentry: Harness, client: raven.Client, key: str
+) -> None:
     """Each default sensitive key is masked in extra, as written and in upper case."""
-    client.captureMessage("m", extra={key: "s3cr3t-value", key.upper(): "s3cr3t-value", "harmless": "visible"})
+    client.captureMessage(
+        "m", extra={key: "s3cr3t-value", key.upper(): "s3cr3t-value", "harmless": "visible"}
+    )
     extra = sentry.event()["extra"]
     assert extra[key] == MASK and extra[key.upper()] == MASK
     assert extra["harmless"] == "visible"
 
 
-@pytest.mark.parametrize("key", ["api_token", "client_secret", "db_password", "X-Auth-Token", "access_token",
-                                 "refresh_token", "stripe_api_key", "AWS_SECRET_ACCESS_KEY", "user_passwd",
-                                 "sessionid", "csrftoken", "X-CSRFToken", "private_key_pem"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "api_token",
+        "client_secret",
+        "db_password",
+        "X-Auth-Token",
+        "access_token",
+        "refresh_token",
+        "stripe_api_key",
+        "AWS_SECRET_ACCESS_KEY",
+        "user_passwd",
+        "sessionid",
+        "csrftoken",
+        "X-CSRFToken",
+        "private_key_pem",
+    ],
+)
 def test_compound_keys_are_scrubbed(collector: CollectingClient, key: str) -> None:
     """Keys that contain a sensitive word (case-insensitive substring) are masked."""
     collector.captureMessage("m", extra={key: "s3cr3t-value"})
@@ -43,24 +62,53 @@ def test_compound_keys_are_scrubbed(collector: CollectingClient, key: str) -> No
 
 def test_nested_values_are_scrubbed_at_any_depth(sentry: Harness, client: raven.Client) -> None:
     """Sensitive keys inside nested dicts and lists of dicts are masked; the rest is kept."""
-    client.captureMessage("m", extra={"config": {"db": {"host": "db1", "password": "pw", "replicas": [
-        {"host": "db2", "auth_token": "t2"}, {"host": "db3", "credentials": {"user": "u"}}]}}})
+    client.captureMessage(
+        "m",
+        extra={
+            "config": {
+                "db": {
+                    "host": "db1",
+                    "password": "pw",
+                    "replicas": [
+                        {"host": "db2", "auth_token": "t2"},
+                        {"host": "db3", "credentials": {"user": "u"}},
+                    ],
+                }
+            }
+        },
+    )
     config = sentry.event()["extra"]["config"]
     assert config["db"]["host"] == "db1" and config["db"]["password"] == MASK
     assert config["db"]["replicas"][0] == {"host": "db2", "auth_token": MASK}
     assert config["db"]["replicas"][1]["credentials"] == MASK
 
 
-def test_request_data_headers_query_and_env_are_scrubbed(sentry: Harness, client: raven.Client) -> None:
+def test_request_data_headers_query_and_env_are_scrubbed(
+    sentry: Harness, client: raven.Client
+) -> None:
     """In the request: form data, headers, the query string (per pair) and env are scrubbed."""
-    client.http_context({
-        "url": "https://shop.example/login", "method": "POST",
-        "data": {"username": "ann", "password": "pw", "card": CARDS["visa16"]},
-        "query_string": "next=%2Fhome&api_key=k1&token=t1&page=2",
-        "headers": {"Authorization": "Bearer abc", "X-Auth-Token": "t", "X-Api-Key": "k", "Proxy-Authorization": "p",
-                    "Set-Cookie": "sessionid=abc; Path=/", "Accept": "text/html", "User-Agent": "ua"},
-        "env": {"REMOTE_ADDR": "10.0.0.1", "SECRET_KEY": "django-secret", "HTTP_AUTHORIZATION": "Basic x"},
-    })
+    client.http_context(
+        {
+            "url": "https://shop.example/login",
+            "method": "POST",
+            "data": {"username": "ann", "password": "pw", "card": CARDS["visa16"]},
+            "query_string": "next=%2Fhome&api_key=k1&token=t1&page=2",
+            "headers": {
+                "Authorization": "Bearer abc",
+                "X-Auth-Token": "t",
+                "X-Api-Key": "k",
+                "Proxy-Authorization": "p",
+                "Set-Cookie": "sessionid=abc; Path=/",
+                "Accept": "text/html",
+                "User-Agent": "ua",
+            },
+            "env": {
+                "REMOTE_ADDR": "10.0.0.1",
+                "SECRET_KEY": "django-secret",
+                "HTTP_AUTHORIZATION": "Basic x",
+            },
+        }
+    )
     client.captureMessage("login")
     request = sentry.event()["request"]
     assert request["data"] == {"username": "ann", "password": MASK, "card": MASK}
@@ -69,7 +117,11 @@ def test_request_data_headers_query_and_env_are_scrubbed(sentry: Harness, client
     for name in ("Authorization", "X-Auth-Token", "X-Api-Key", "Proxy-Authorization", "Set-Cookie"):
         assert headers[name] == MASK, name
     assert headers["Accept"] == "text/html" and headers["User-Agent"] == "ua"
-    assert request["env"] == {"REMOTE_ADDR": "10.0.0.1", "SECRET_KEY": MASK, "HTTP_AUTHORIZATION": MASK}
+    assert request["env"] == {
+        "REMOTE_ADDR": "10.0.0.1",
+        "SECRET_KEY": MASK,
+        "HTTP_AUTHORIZATION": MASK,
+    }
 
 
 def test_form_encoded_body_string_is_scrubbed_per_pair(collector: CollectingClient) -> None:
@@ -81,8 +133,9 @@ def test_form_encoded_body_string_is_scrubbed_per_pair(collector: CollectingClie
 
 def test_cookies_are_masked_without_send_default_pii(sentry: Harness, client: raven.Client) -> None:
     """Without ``send_default_pii`` every cookie value is masked, in the cookie string and the Cookie header."""
-    client.http_context({"cookies": "sessionid=abc; theme=dark",
-                         "headers": {"Cookie": "sessionid=abc; theme=dark"}})
+    client.http_context(
+        {"cookies": "sessionid=abc; theme=dark", "headers": {"Cookie": "sessionid=abc; theme=dark"}}
+    )
     client.captureMessage("m")
     request = sentry.event()["request"]
     assert request["cookies"] == f"sessionid={MASK}; theme={MASK}"
@@ -99,8 +152,12 @@ def test_cookie_values_without_names_are_masked(collector: CollectingClient) -> 
 def test_cookies_scrubbed_per_pair_with_send_default_pii(sentry: Harness) -> None:
     """With ``send_default_pii`` only sensitive cookies are masked, pair by pair, in string, dict and header."""
     client = sentry.client(send_default_pii=True)
-    client.http_context({"cookies": "sessionid=abc; theme=dark; csrftoken=x",
-                         "headers": {"Cookie": "sessionid=abc; theme=dark"}})
+    client.http_context(
+        {
+            "cookies": "sessionid=abc; theme=dark; csrftoken=x",
+            "headers": {"Cookie": "sessionid=abc; theme=dark"},
+        }
+    )
     client.captureMessage("string")
     client.http_context({"cookies": {"sessionid": "abc", "theme": "dark"}})
     client.captureMessage("dict")
@@ -112,6 +169,7 @@ def test_cookies_scrubbed_per_pair_with_send_default_pii(sentry: Harness) -> Non
 
 def test_frame_vars_are_scrubbed(sentry: Harness, client: raven.Client) -> None:
     """Local variables with sensitive names, and secrets inside local dicts, are masked."""
+
     def login() -> None:
         password = "hunter2"  # noqa: F841
         settings = {"api_key": "k", "debug": True}  # noqa: F841
@@ -128,9 +186,13 @@ def test_frame_vars_are_scrubbed(sentry: Harness, client: raven.Client) -> None:
     assert variables["card_on_file"] == MASK
 
 
-def test_breadcrumb_data_user_tags_and_contexts_are_scrubbed(sentry: Harness, client: raven.Client) -> None:
+def test_breadcrumb_data_user_tags_and_contexts_are_scrubbed(
+    sentry: Harness, client: raven.Client
+) -> None:
     """Secrets in breadcrumb data, user, tags and contexts are masked too."""
-    client.captureBreadcrumb(message="call", data={"Authorization": "Bearer x", "url": "http://api/"})
+    client.captureBreadcrumb(
+        message="call", data={"Authorization": "Bearer x", "url": "http://api/"}
+    )
     client.user_context({"id": "1", "password": "pw"})
     client.context.merge({"contexts": {"db": {"connection_secret": "s", "engine": "pg"}}})
     client.captureMessage("m", tags={"auth_token": "t", "plan": "pro"})
@@ -160,8 +222,16 @@ def test_card_number_as_integer_is_masked(collector: CollectingClient) -> None:
     assert collector.events[-1]["extra"]["value"] == MASK
 
 
-@pytest.mark.parametrize("value", ["1234567812345678", "123456789012", "41111111111111111111", "2024-01-02",
-                                   "order 4111111111111111 paid"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1234567812345678",
+        "123456789012",
+        "41111111111111111111",
+        "2024-01-02",
+        "order 4111111111111111 paid",
+    ],
+)
 def test_non_card_numbers_are_kept(collector: CollectingClient, value: str) -> None:
     """Numbers failing the Luhn check or the length rule, and longer text, are left alone."""
     collector.captureMessage("m", extra={"value": value})
@@ -177,16 +247,27 @@ def test_empty_and_none_values_are_left_as_they_are(collector: CollectingClient)
 def test_sanitize_keys_extends_the_key_list(sentry: Harness) -> None:
     """The ``sanitize_keys`` option adds keys (matched as substrings) to the defaults."""
     client = sentry.client(sanitize_keys=["ssn", "Mothers_Maiden"])
-    client.captureMessage("m", extra={"user_ssn": "123-45-6789", "mothers_maiden_name": "x", "password": "p",
-                                      "name": "ann"})
+    client.captureMessage(
+        "m",
+        extra={
+            "user_ssn": "123-45-6789",
+            "mothers_maiden_name": "x",
+            "password": "p",
+            "name": "ann",
+        },
+    )
     extra = sentry.event()["extra"]
     assert extra == {"user_ssn": MASK, "mothers_maiden_name": MASK, "password": MASK, "name": "ann"}
 
 
 def test_remove_post_data_processor(sentry: Harness) -> None:
     """``RemovePostDataProcessor`` drops the request body and keeps the rest of the request."""
-    client = sentry.client(processors=["raven.processors.SanitizePasswordsProcessor",
-                                       "raven.processors.RemovePostDataProcessor"])
+    client = sentry.client(
+        processors=[
+            "raven.processors.SanitizePasswordsProcessor",
+            "raven.processors.RemovePostDataProcessor",
+        ]
+    )
     client.http_context({"url": "http://x/", "method": "POST", "data": {"comment": "long text"}})
     client.captureMessage("m")
     request = sentry.event()["request"]

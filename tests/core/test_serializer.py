@@ -149,7 +149,11 @@ def test_hostile_locals_arrive_json_safe(sentry: Harness, client: Any) -> None:
     assert v["color"] == "<Color.RED: 'red'>" and v["permission"] == "<Permission.READ: 1>"
     assert v["big"] == str(10**100)
     assert v["not_a_number"] == "nan" and v["infinite"] == "-inf"
-    assert v["odd_keys"] == {"(1, 2)": "tuple", "None": "none", "<RaisingRepr instance: repr failed>": "raising"}
+    assert v["odd_keys"] == {
+        "(1, 2)": "tuple",
+        "None": "none",
+        "<RaisingRepr instance: repr failed>": "raising",
+    }
     assert isinstance(v["deep"], list)
 
 
@@ -165,8 +169,11 @@ def test_hostile_extra_and_context(sentry: Harness, client: Any) -> None:
     client.user_context({"id": uuid.UUID(int=1), "obj": RaisingRepr()})
     client.extra_context({"cycle": (c := []), "when": datetime.time(1, 2)})
     c.append(c)
-    client.captureMessage("ctx", extra={"amount": decimal.Decimal("1"), "raising": RaisingRepr()},
-                          tags={"obj": RaisingRepr(), "n": 3})
+    client.captureMessage(
+        "ctx",
+        extra={"amount": decimal.Decimal("1"), "raising": RaisingRepr()},
+        tags={"obj": RaisingRepr(), "n": 3},
+    )
     event = sentry.event()
     assert event["user"]["id"] == "00000000-0000-0000-0000-000000000001"
     assert event["extra"]["cycle"] == ["<cycle>"] and event["extra"]["when"] == "01:02:00"

@@ -36,6 +36,7 @@ def broken_url() -> None:
 
 def test_frame_fields(sentry: Harness, client: Any) -> None:
     """Each frame has filename (relative), abs_path, module, function (qualified), lineno and source."""
+
     class Shop:
         def pay(self) -> None:
             raise RuntimeError("declined")
@@ -84,7 +85,9 @@ def test_exclude_paths_marks_app_frames_not_in_app() -> None:
 
 def test_most_specific_path_rule_wins() -> None:
     """Including ``tests`` while excluding ``tests.core.test_stacks`` leaves this module out."""
-    client = collecting_client(include_paths=["tests", "json.decoder"], exclude_paths=[__name__, "json"])
+    client = collecting_client(
+        include_paths=["tests", "json.decoder"], exclude_paths=[__name__, "json"]
+    )
     frames = frames_of(capture(client, broken_json))
     assert [f["in_app"] for f in frames if f["module"] == __name__] == [False, False]
     assert all(f["in_app"] for f in frames if f["module"] == "json.decoder")
@@ -229,8 +232,13 @@ def test_exception_group_members_are_sent(sentry: Harness, client: Any) -> None:
         client.captureException()
     values = sentry.event()["exception"]["values"]
     by_value = {v["value"]: v for v in values}
-    assert set(by_value) == {"two failures (3 sub-exceptions)", "member 0", "member 1",
-                             "inner (1 sub-exception)", "'deep'"}
+    assert set(by_value) == {
+        "two failures (3 sub-exceptions)",
+        "member 0",
+        "member 1",
+        "inner (1 sub-exception)",
+        "'deep'",
+    }
     top = values[-1]
     assert top["type"] == "ExceptionGroup" and top["mechanism"]["is_exception_group"] is True
     top_id = top["mechanism"]["exception_id"]
@@ -300,6 +308,7 @@ def test_max_stack_frames_option() -> None:
 
 def test_recursion_error_is_captured(sentry: Harness, client: Any) -> None:
     """A real RecursionError (a stack as deep as Python allows) is captured and sent."""
+
     def forever(n: int) -> int:
         return forever(n + 1) + 1
 

@@ -40,8 +40,12 @@ def sentry(settings: Any, receiver: Receiver) -> Iterator[Any]:
     from raven_django import get_client
     from raven_django.conf import reset_client
 
-    settings.RAVEN_CONFIG = {"dsn": receiver.dsn, "install_sys_hook": False, "release": "raven-tests@1.0",
-                             "shutdown_timeout": 1}
+    settings.RAVEN_CONFIG = {
+        "dsn": receiver.dsn,
+        "install_sys_hook": False,
+        "release": "raven-tests@1.0",
+        "shutdown_timeout": 1,
+    }
     client = get_client()
     yield client
     reset_client()  # flush and close while the receiver still listens
@@ -86,9 +90,19 @@ def aweb() -> Any:
     return AsyncClient(raise_request_exception=False)
 
 
-def manage(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def manage(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run the test project's manage.py in a subprocess."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "DJANGO_"))}
-    full_env.update(PYTHONPATH=str(ROOT), DJANGO_SETTINGS_MODULE="tests.django.project.settings", **(env or {}))
-    return subprocess.run([sys.executable, str(ROOT / "tests/django/project/manage.py"), *args], cwd=ROOT,
-                          env=full_env, capture_output=True, text=True, timeout=timeout)
+    full_env.update(
+        PYTHONPATH=str(ROOT), DJANGO_SETTINGS_MODULE="tests.django.project.settings", **(env or {})
+    )
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tests/django/project/manage.py"), *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -15,16 +15,26 @@ def test_log_records_become_breadcrumbs(web: Any, received: Any) -> None:
     """An info record logged by the view is a breadcrumb of the error event."""
     web.get("/log-then-boom/")
     (event,) = received(1)
-    crumbs = [c for c in event["breadcrumbs"]["values"] if c.get("category") == "tests.django.project.views"]
-    assert [(c["message"], c["level"], c["type"]) for c in crumbs] == [("loading widget 7", "info", "log")]
+    crumbs = [
+        c
+        for c in event["breadcrumbs"]["values"]
+        if c.get("category") == "tests.django.project.views"
+    ]
+    assert [(c["message"], c["level"], c["type"]) for c in crumbs] == [
+        ("loading widget 7", "info", "log")
+    ]
 
 
-def test_install_sql_hook_false_records_no_queries(settings: Any, sentry: Any, web: Any, received: Any) -> None:
+def test_install_sql_hook_false_records_no_queries(
+    settings: Any, sentry: Any, web: Any, received: Any
+) -> None:
     """RAVEN_CONFIG["install_sql_hook"] = False turns query breadcrumbs off."""
     settings.RAVEN_CONFIG = {**settings.RAVEN_CONFIG, "install_sql_hook": False}
     web.get("/query-boom/")
     (event,) = received(1)
-    assert not [c for c in event.get("breadcrumbs", {}).get("values", []) if c.get("category") == "query"]
+    assert not [
+        c for c in event.get("breadcrumbs", {}).get("values", []) if c.get("category") == "query"
+    ]
 
 
 def test_failed_query_is_an_error_breadcrumb(sentry: Any, received: Any) -> None:

@@ -45,20 +45,39 @@ def _raven_errors() -> list[Any]:
 def test_valid_settings_pass_the_checks(settings: Any) -> None:
     """No Raven check message for the project's settings, nor for a full valid configuration."""
     assert _raven_errors() == []
-    settings.RAVEN_CONFIG = {"dsn": "https://key:secret@sentry.example.com/path/42", "release": "1.0",
-                             "sample_rate": 0.5, "tags": {"a": "b"}, "install_sql_hook": False,
-                             "processors": ["raven.processors.SanitizePasswordsProcessor"]}
+    settings.RAVEN_CONFIG = {
+        "dsn": "https://key:secret@sentry.example.com/path/42",
+        "release": "1.0",
+        "sample_rate": 0.5,
+        "tags": {"a": "b"},
+        "install_sql_hook": False,
+        "processors": ["raven.processors.SanitizePasswordsProcessor"],
+    }
     assert _raven_errors() == []
 
 
 def test_checks_list_every_bad_key_and_value(settings: Any) -> None:
     """Each wrong key or value is its own error naming it; close misspellings get a hint."""
-    settings.RAVEN_CONFIG = {"dsn": "not a dsn", "sample_rate": 5, "relase": "1.0", "capture_locals": "maybe",
-                             "install_sql_hook": "yes", "processors": ["no.such.Processor"]}
+    settings.RAVEN_CONFIG = {
+        "dsn": "not a dsn",
+        "sample_rate": 5,
+        "relase": "1.0",
+        "capture_locals": "maybe",
+        "install_sql_hook": "yes",
+        "processors": ["no.such.Processor"],
+    }
     settings.SENTRY_CLIENT = "tests.django.test_config.NotAClient"
     errors = {(e.id, e.msg): e.hint for e in _raven_errors()}
     ids = sorted(key[0] for key in errors)
-    assert ids == ["raven.E002", "raven.E003", "raven.E004", "raven.E004", "raven.E004", "raven.E004", "raven.E004"]
+    assert ids == [
+        "raven.E002",
+        "raven.E003",
+        "raven.E004",
+        "raven.E004",
+        "raven.E004",
+        "raven.E004",
+        "raven.E004",
+    ]
     text = "\n".join(f"{msg} {hint}" for (_, msg), hint in errors.items())
     assert "RAVEN_CONFIG['sample_rate']" in text and "between 0 and 1" in text
     assert "unknown option 'relase'" in text and "Did you mean 'release'?" in text
@@ -87,12 +106,19 @@ def test_manage_py_check_shows_bad_configuration() -> None:
     result = manage("check", env={"RAVEN_TEST_CONFIG": json.dumps(config)})
     assert result.returncode == 1, result.stderr
     assert "raven.E004" in result.stderr
-    assert "RAVEN_CONFIG['sample_rate']: option 'sample_rate' must be a number between 0 and 1, got 2.0" in result.stderr
-    assert "unknown option 'relase'" in result.stderr and "HINT: Did you mean 'release'?" in result.stderr
+    assert (
+        "RAVEN_CONFIG['sample_rate']: option 'sample_rate' must be a number between 0 and 1, got 2.0"
+        in result.stderr
+    )
+    assert (
+        "unknown option 'relase'" in result.stderr
+        and "HINT: Did you mean 'release'?" in result.stderr
+    )
 
 
-def test_misconfiguration_is_logged_once_and_does_not_break_requests(settings: Any, web: Any,
-                                                                      raven_internal_errors: Any) -> None:
+def test_misconfiguration_is_logged_once_and_does_not_break_requests(
+    settings: Any, web: Any, raven_internal_errors: Any
+) -> None:
     """With an invalid RAVEN_CONFIG requests work as before; the problem is logged once."""
     settings.RAVEN_CONFIG = {"sample_rate": "often"}
     assert web.get("/boom/").status_code == 500
@@ -116,7 +142,9 @@ def test_get_client_is_cached_and_follows_setting_changes(settings: Any, receive
     assert get_client(reset=True) is not second
 
 
-def test_sentry_client_setting_names_the_client_class(settings: Any, sentry: Any, web: Any, received: Any) -> None:
+def test_sentry_client_setting_names_the_client_class(
+    settings: Any, sentry: Any, web: Any, received: Any
+) -> None:
     """SENTRY_CLIENT names a DjangoClient subclass, which then builds every event."""
     settings.SENTRY_CLIENT = "tests.django.test_config.TaggingClient"
     assert isinstance(get_client(), TaggingClient)
@@ -153,9 +181,13 @@ def test_install_is_idempotent_and_undoable(sentry: Any, web: Any, receiver: Any
         web.get("/query-boom/")
         sentry.captureMessage("marker")  # a message after the request: it carries no query crumbs
         sentry.flush(10)
-        first, marker = sorted(receiver.wait_for(2), key=lambda event: "exception" not in event)  # any arrival order
+        first, marker = sorted(
+            receiver.wait_for(2), key=lambda event: "exception" not in event
+        )  # any arrival order
         assert len(receiver.events) == 2 and marker["logentry"]["formatted"] == "marker"
-        assert not [c for c in marker.get("breadcrumbs", {}).get("values", []) if c["category"] == "query"]
+        assert not [
+            c for c in marker.get("breadcrumbs", {}).get("values", []) if c["category"] == "query"
+        ]
     finally:
         signals.install()
     web.get("/boom/")
@@ -203,7 +235,10 @@ def test_raven_test_command_without_configuration(settings: Any) -> None:
 def test_public_dsn_template_tag(settings: Any, sentry: Any, web: Any, receiver: Any) -> None:
     """{% sentry_public_dsn %} renders the DSN without its secret, with or without a scheme."""
     port = receiver.dsn.rsplit(":", 1)[1].split("/")[0]
-    settings.RAVEN_CONFIG = {**settings.RAVEN_CONFIG, "dsn": f"http://public:hidden@127.0.0.1:{port}/1"}
+    settings.RAVEN_CONFIG = {
+        **settings.RAVEN_CONFIG,
+        "dsn": f"http://public:hidden@127.0.0.1:{port}/1",
+    }
     content = web.get("/public-dsn/").content.decode()
     assert f'var dsn = "http://public@127.0.0.1:{port}/1"' in content
     assert f'relative = "//public@127.0.0.1:{port}/1"' in content
@@ -221,7 +256,9 @@ def test_logging_handler_from_the_logging_setting(web: Any, received: Any) -> No
     assert event["extra"]["widget_id"] == 7
     assert event["request"]["url"] == "http://testserver/log-error/"
     assert event["request"]["query_string"] == "id=7"
-    assert event["transaction"] == "tests.django.project.views.log_error"  # no URL name: the view's path
+    assert (
+        event["transaction"] == "tests.django.project.views.log_error"
+    )  # no URL name: the view's path
 
 
 def test_logging_handler_on_django_request_does_not_duplicate(web: Any, received: Any) -> None:
@@ -251,19 +288,32 @@ def test_project_without_django_contrib_auth(receiver: Any) -> None:
     """Only raven_django installed (no auth, sessions, sites): a view error arrives, without a user."""
     import subprocess
 
-    script = ("import django; django.setup()\n"
-              "from django.test import Client\n"
-              "from raven_django import get_client\n"
-              "assert Client(raise_request_exception=False).get('/boom/').status_code == 500\n"
-              "assert get_client().flush(10)\n")
-    env = {"PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "tests.django.project.settings_minimal",
-           "RAVEN_TEST_CONFIG": json.dumps({"dsn": receiver.dsn, "send_default_pii": True})}
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=60)
+    script = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "from raven_django import get_client\n"
+        "assert Client(raise_request_exception=False).get('/boom/').status_code == 500\n"
+        "assert get_client().flush(10)\n"
+    )
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "tests.django.project.settings_minimal",
+        "RAVEN_TEST_CONFIG": json.dumps({"dsn": receiver.dsn, "send_default_pii": True}),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     (event,) = receiver.wait_for(1)
     assert event["exception"]["values"][-1]["value"] == "boom without auth"
     assert event["user"] == {"ip_address": "127.0.0.1"}
     assert event["transaction"] == "boom"
-    assert [c["message"] for c in event["breadcrumbs"]["values"] if c["category"] == "query"] == ["SELECT 1"]
+    assert [c["message"] for c in event["breadcrumbs"]["values"] if c["category"] == "query"] == [
+        "SELECT 1"
+    ]
     validate_event(event)

@@ -32,7 +32,10 @@ def test_view_error_is_reported_with_request_and_transaction(web: Any, received:
     assert request["query_string"] == "q=1&x=2"
     assert request["headers"]["User-Agent"] == "pytest-agent"
     assert request["headers"]["Accept"] == "text/html"
-    assert request["env"] == {"SERVER_NAME": "testserver", "SERVER_PORT": "80"}  # no address without PII
+    assert request["env"] == {
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+    }  # no address without PII
     assert event["transaction"] == "boom"
     assert event["release"] == "raven-tests@1.0"
     assert "user" not in event  # anonymous
@@ -60,7 +63,9 @@ def test_sql_queries_become_breadcrumbs_for_every_alias(web: Any, received: Any)
     assert all("params" not in c["data"] for c in crumbs)
 
 
-def test_sql_parameters_only_with_send_default_pii(settings: Any, sentry: Any, web: Any, received: Any) -> None:
+def test_sql_parameters_only_with_send_default_pii(
+    settings: Any, sentry: Any, web: Any, received: Any
+) -> None:
     """With send_default_pii the query parameters are in the breadcrumb."""
     settings.RAVEN_CONFIG = {**settings.RAVEN_CONFIG, "send_default_pii": True}
     web.get("/query-boom/")
@@ -96,10 +101,15 @@ def test_template_syntax_error_carries_template_name_and_line(web: Any, received
 
 def test_template_info_with_template_debug(settings: Any, web: Any, received: Any) -> None:
     """With the template engine in debug mode the same template frame is reported."""
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "OPTIONS": {**settings.TEMPLATES[0]["OPTIONS"], "debug": True}}]
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "OPTIONS": {**settings.TEMPLATES[0]["OPTIONS"], "debug": True}}
+    ]
     web.get("/template-boom/")
     (event,) = received(1)
-    assert (event["template"]["filename"], event["template"]["lineno"]) == ("project/broken.html", 5)
+    assert (event["template"]["filename"], event["template"]["lineno"]) == (
+        "project/broken.html",
+        5,
+    )
 
 
 def test_middleware_error_is_reported(web: Any, received: Any) -> None:
@@ -126,8 +136,9 @@ async def test_sync_view_under_asgi_keeps_sql_breadcrumbs(aweb: Any, received: A
     """Queries of a sync view run by the ASGI handler are breadcrumbs of that request's event."""
     await aweb.get("/query-boom/")
     (event,) = received(1)
-    assert [c["data"]["db.alias"] for c in event["breadcrumbs"]["values"] if c["category"] == "query"] == [
-        "default", "other"]
+    assert [
+        c["data"]["db.alias"] for c in event["breadcrumbs"]["values"] if c["category"] == "query"
+    ] == ["default", "other"]
 
 
 def test_form_body_is_reported_and_scrubbed(web: Any, received: Any) -> None:
@@ -142,7 +153,11 @@ def test_form_body_is_reported_and_scrubbed(web: Any, received: Any) -> None:
 
 def test_json_body_is_reported_as_a_dict(web: Any, received: Any) -> None:
     """A JSON body the view never read arrives parsed, with secrets masked."""
-    web.post("/boom/", data=json.dumps({"order": 12, "api_key": "s3cr3t"}), content_type="application/json")
+    web.post(
+        "/boom/",
+        data=json.dumps({"order": 12, "api_key": "s3cr3t"}),
+        content_type="application/json",
+    )
     (event,) = received(1)
     assert event["request"]["data"]["order"] == 12
     assert "s3cr3t" not in json.dumps(event)
@@ -165,9 +180,14 @@ def test_body_consumed_by_the_view_is_unavailable(web: Any, received: Any) -> No
     assert event["request"]["data"] == "<unavailable>"
 
 
-def test_drf_compat_middleware_keeps_the_body_readable(settings: Any, web: Any, received: Any) -> None:
+def test_drf_compat_middleware_keeps_the_body_readable(
+    settings: Any, web: Any, received: Any
+) -> None:
     """With DjangoRestFrameworkCompatMiddleware the body stays reportable after the view read the stream."""
-    settings.MIDDLEWARE = ["raven_django.middleware.DjangoRestFrameworkCompatMiddleware", *settings.MIDDLEWARE]
+    settings.MIDDLEWARE = [
+        "raven_django.middleware.DjangoRestFrameworkCompatMiddleware",
+        *settings.MIDDLEWARE,
+    ]
     web.post("/consume-body-boom/", data=json.dumps({"a": 1}), content_type="application/json")
     (event,) = received(1)
     assert event["request"]["data"] == {"a": 1}
@@ -183,7 +203,9 @@ def test_large_body_is_not_read(settings: Any, web: Any, received: Any) -> None:
 
 def test_disallowed_host_still_reports_the_url(settings: Any, web: Any, received: Any) -> None:
     """An error on a request for a host outside ALLOWED_HOSTS is reported with the host it named."""
-    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "django.middleware.common.CommonMiddleware"]
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if m != "django.middleware.common.CommonMiddleware"
+    ]
     web.get("/boom/", HTTP_HOST="evil.example")
     (event,) = received(1)
     assert event["request"]["url"] == "http://evil.example/boom/"

@@ -28,16 +28,38 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _gunicorn(receiver: Receiver, tmp_path: Path, app: str, *worker: str, pii: bool = False) -> Iterator[str]:
+def _gunicorn(
+    receiver: Receiver, tmp_path: Path, app: str, *worker: str, pii: bool = False
+) -> Iterator[str]:
     """gunicorn serving the test project (one worker process) on a free port; its base URL."""
     port = _free_port()
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "tests.django.project.settings",
-           "RAVEN_TEST_CONFIG": json.dumps({"dsn": receiver.dsn, "release": "gunicorn-test", "send_default_pii": pii})}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "tests.django.project.settings",
+        "RAVEN_TEST_CONFIG": json.dumps(
+            {"dsn": receiver.dsn, "release": "gunicorn-test", "send_default_pii": pii}
+        ),
+    }
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", *worker,
-         "--no-control-socket", app],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            *worker,
+            "--no-control-socket",
+            app,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -60,8 +82,15 @@ def _gunicorn(receiver: Receiver, tmp_path: Path, app: str, *worker: str, pii: b
 @pytest.fixture
 def server(receiver: Receiver, tmp_path: Path) -> Iterator[str]:
     """gunicorn with one gthread worker and one thread, so consecutive requests share a thread."""
-    with _gunicorn(receiver, tmp_path, "tests.django.project.wsgi:application",
-                   "--worker-class", "gthread", "--threads", "1") as base:
+    with _gunicorn(
+        receiver,
+        tmp_path,
+        "tests.django.project.wsgi:application",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "1",
+    ) as base:
         yield base
 
 
@@ -69,7 +98,10 @@ def server(receiver: Receiver, tmp_path: Path) -> Iterator[str]:
 def any_server(request: pytest.FixtureRequest, receiver: Receiver, tmp_path: Path) -> Iterator[str]:
     """The project under gunicorn's gthread worker (WSGI) and its asyncio worker (ASGI), with send_default_pii."""
     if request.param == "wsgi":
-        app, worker = "tests.django.project.wsgi:application", ("--worker-class", "gthread", "--threads", "1")
+        app, worker = (
+            "tests.django.project.wsgi:application",
+            ("--worker-class", "gthread", "--threads", "1"),
+        )
     else:
         app, worker = "tests.django.project.asgi:application", ("--worker-class", "asgi")
     with _gunicorn(receiver, tmp_path, app, *worker, pii=True) as base:
@@ -83,7 +115,9 @@ def _by_value(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_errors_under_gunicorn(server: str, receiver: Receiver) -> None:
     """A view error, an error after SQL in a reused thread, and an error while streaming all arrive over HTTP."""
     port = server.rsplit(":", 1)[1]
-    boom = requests.get(f"{server}/boom/?from=gunicorn", headers={"User-Agent": "raven-gunicorn-test"}, timeout=10)
+    boom = requests.get(
+        f"{server}/boom/?from=gunicorn", headers={"User-Agent": "raven-gunicorn-test"}, timeout=10
+    )
     assert boom.status_code == 500
     assert b"Raven test project: server error" in boom.content
     assert requests.get(f"{server}/set-context/", timeout=10).status_code == 200
@@ -108,7 +142,9 @@ def test_errors_under_gunicorn(server: str, receiver: Receiver) -> None:
     assert view["transaction"] == "boom"
 
     sql = events["after raw sql"]
-    assert [c["message"] for c in sql["breadcrumbs"]["values"] if c["category"] == "query"] == ["SELECT 1"]
+    assert [c["message"] for c in sql["breadcrumbs"]["values"] if c["category"] == "query"] == [
+        "SELECT 1"
+    ]
     assert "leaky" not in sql["tags"] and "user" not in sql
     assert "leaky crumb" not in [c.get("message") for c in sql["breadcrumbs"]["values"]]
 
@@ -118,7 +154,9 @@ def test_errors_under_gunicorn(server: str, receiver: Receiver) -> None:
 
 
 @pytest.mark.parametrize("path", ["log-capture-boom", "async-log-capture-boom"])
-def test_every_event_of_a_request_carries_it(any_server: str, receiver: Receiver, path: str) -> None:
+def test_every_event_of_a_request_carries_it(
+    any_server: str, receiver: Receiver, path: str
+) -> None:
     """Under a real WSGI and a real ASGI server, an error logged and a message captured in a sync or
     async view carry the request, user and transaction of the view's error."""
     response = requests.get(f"{any_server}/{path}/?q=1", cookies={"theme": "dark"}, timeout=10)
@@ -128,7 +166,9 @@ def test_every_event_of_a_request_carries_it(any_server: str, receiver: Receiver
     for event in events:
         validate_event(event)
     (logged,) = [e for e in events if e.get("logger") == "tests.django.project.views"]
-    (manual,) = [e for e in events if e.get("logentry", {}).get("formatted") == "captured in the view"]
+    (manual,) = [
+        e for e in events if e.get("logentry", {}).get("formatted") == "captured in the view"
+    ]
     (error,) = [e for e in events if "exception" in e]
     assert error["request"]["url"] == f"{any_server}/{path}/"
     assert error["request"]["query_string"] == "q=1"
@@ -137,4 +177,7 @@ def test_every_event_of_a_request_carries_it(any_server: str, receiver: Receiver
     assert error["user"] == {"ip_address": "127.0.0.1"}
     for event in (logged, manual):
         assert (event["request"], event["user"], event["transaction"]) == (
-            error["request"], error["user"], error["transaction"])
+            error["request"],
+            error["user"],
+            error["transaction"],
+        )

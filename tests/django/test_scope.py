@@ -47,14 +47,18 @@ def pii(settings: Any, sentry: Any) -> None:
 def _three(events: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(logged record, manual capture, unhandled error) among the events of one request."""
     (logged,) = [e for e in events if e.get("logger") == VIEWS_LOGGER]
-    (manual,) = [e for e in events if e.get("logentry", {}).get("formatted") == "captured in the view"]
+    (manual,) = [
+        e for e in events if e.get("logentry", {}).get("formatted") == "captured in the view"
+    ]
     (error,) = [e for e in events if "exception" in e]
     assert logged["logentry"]["formatted"] == "could not frobnicate widget"
     assert error["exception"]["values"][-1]["value"] == "after logging and capturing"
     return logged, manual, error
 
 
-def _assert_same_request(events: list[dict[str, Any]], path: str, user: dict[str, Any] | None) -> None:
+def _assert_same_request(
+    events: list[dict[str, Any]], path: str, user: dict[str, Any] | None
+) -> None:
     logged, manual, error = _three(events)
     assert error["request"]["url"] == f"http://testserver/{path}/"
     assert error["request"]["query_string"] == "q=1"
@@ -68,37 +72,59 @@ def _assert_same_request(events: list[dict[str, Any]], path: str, user: dict[str
         assert event["transaction"] == error["transaction"]
 
 
-def test_log_record_and_capture_in_a_view_carry_the_request(pii: None, web: Any, alice: Member,
-                                                             received: Any) -> None:
+def test_log_record_and_capture_in_a_view_carry_the_request(
+    pii: None, web: Any, alice: Member, received: Any
+) -> None:
     """A logged error and a manual capture in a sync view carry the request, user and transaction of its error."""
     web.force_login(alice)
     web.cookies["theme"] = "dark"
     assert web.get("/log-capture-boom/?q=1").status_code == 500
-    _assert_same_request(received(3), "log-capture-boom", {"id": str(alice.pk), "username": "alice",
-                                                           "email": "alice@example.com", "ip_address": "127.0.0.1"})
+    _assert_same_request(
+        received(3),
+        "log-capture-boom",
+        {
+            "id": str(alice.pk),
+            "username": "alice",
+            "email": "alice@example.com",
+            "ip_address": "127.0.0.1",
+        },
+    )
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")  # the ASGI threads write
-async def test_log_record_and_capture_in_an_async_view_carry_the_request(pii: None, aweb: Any, received: Any) -> None:
+async def test_log_record_and_capture_in_an_async_view_carry_the_request(
+    pii: None, aweb: Any, received: Any
+) -> None:
     """Under ASGI, a logged error and a manual capture in an async view carry the request, user and transaction of its error."""
     alice = await sync_to_async(Member.objects.create_user)("alice", "alice@example.com", "pw")
     await sync_to_async(aweb.force_login)(alice)
     aweb.cookies["theme"] = "dark"
     assert (await aweb.get("/async-log-capture-boom/?q=1")).status_code == 500
-    _assert_same_request(received(3), "async-log-capture-boom", {
-        "id": str(alice.pk), "username": "alice", "email": "alice@example.com", "ip_address": "127.0.0.1"})
+    _assert_same_request(
+        received(3),
+        "async-log-capture-boom",
+        {
+            "id": str(alice.pk),
+            "username": "alice",
+            "email": "alice@example.com",
+            "ip_address": "127.0.0.1",
+        },
+    )
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")  # the ASGI threads write
-async def test_log_record_in_a_sync_view_under_asgi_carries_the_request(aweb: Any, received: Any) -> None:
+async def test_log_record_in_a_sync_view_under_asgi_carries_the_request(
+    aweb: Any, received: Any
+) -> None:
     """Under ASGI, a sync view (run through sync_to_async) sees its request's scope too."""
     aweb.cookies["theme"] = "dark"
     assert (await aweb.get("/log-capture-boom/?q=1")).status_code == 500
     _assert_same_request(received(3), "log-capture-boom", None)  # anonymous
 
 
-def test_get_user_info_of_a_sentry_client_feeds_every_event(settings: Any, sentry: Any, web: Any, alice: Member,
-                                                            received: Any) -> None:
+def test_get_user_info_of_a_sentry_client_feeds_every_event(
+    settings: Any, sentry: Any, web: Any, alice: Member, received: Any
+) -> None:
     """The get_user_info of a SENTRY_CLIENT subclass gives the user of every event of the request."""
     settings.SENTRY_CLIENT = "tests.django.test_scope.SegmentClient"
     web.force_login(alice)
@@ -108,15 +134,19 @@ def test_get_user_info_of_a_sentry_client_feeds_every_event(settings: Any, sentr
 
 
 @pytest.mark.raven_errors_expected
-def test_failing_lazy_value_is_logged_and_left_out(settings: Any, sentry: Any, web: Any, received: Any,
-                                                   raven_internal_errors: Any) -> None:
+def test_failing_lazy_value_is_logged_and_left_out(
+    settings: Any, sentry: Any, web: Any, received: Any, raven_internal_errors: Any
+) -> None:
     """A user lookup that raises leaves the user out of the event (request and transaction stay), logged on raven.django."""
     settings.SENTRY_CLIENT = "tests.django.test_scope.BrokenUserClient"
     web.get("/boom/")
     (event,) = received(1)
     assert "user" not in event and event["transaction"] == "boom" and event["request"]["url"]
     (record,) = raven_internal_errors.records
-    assert record.name == "raven.django" and record.getMessage() == "raven.django: reading a request's data failed"
+    assert (
+        record.name == "raven.django"
+        and record.getMessage() == "raven.django: reading a request's data failed"
+    )
     assert "no user today" in str(record.exc_info[1])
 
 
@@ -125,14 +155,19 @@ def test_request_keyword_outside_a_request(sentry: Any, alice: Member, received:
     request = RequestFactory().get("/items/7/", {"q": "1"}, HTTP_COOKIE="theme=dark")
     request.user = alice
     sentry.captureMessage("with an HttpRequest", request=request)
-    sentry.captureMessage("with a dict", request={"url": "http://example.com/given", "method": "POST"})
+    sentry.captureMessage(
+        "with a dict", request={"url": "http://example.com/given", "method": "POST"}
+    )
     sentry.captureMessage("without")
     by_message = {e["logentry"]["formatted"]: e for e in received(3)}
     given = by_message["with an HttpRequest"]
     assert given["request"]["url"] == "http://testserver/items/7/"
     assert list(given["request"]["cookies"]) == ["theme"]
     assert (given["user"], given["transaction"]) == ({"id": str(alice.pk)}, "/items/7/")
-    assert by_message["with a dict"]["request"] == {"url": "http://example.com/given", "method": "POST"}
+    assert by_message["with a dict"]["request"] == {
+        "url": "http://example.com/given",
+        "method": "POST",
+    }
     assert "request" not in by_message["without"] and "user" not in by_message["without"]
 
 
@@ -148,7 +183,9 @@ def test_get_response_hook_is_idempotent_and_undoable(sentry: Any, web: Any, rec
         web.get("/log-error/")
         signals.uninstall()
         assert not hooks.is_installed(_scope.HOOK)
-        assert BaseHandler.get_response is original and not hasattr(BaseHandler.get_response_async, "__wrapped__")
+        assert BaseHandler.get_response is original and not hasattr(
+            BaseHandler.get_response_async, "__wrapped__"
+        )
         web.get("/log-error/?after=uninstall")
     finally:
         signals.install()

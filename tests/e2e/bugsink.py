@@ -53,8 +53,12 @@ def _cache_dir() -> Path:
 
 def _clean_env(**extra: str) -> dict[str, str]:
     """The environment for Bugsink's processes: nothing from the project's virtualenv."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "DJANGO_SETTINGS_MODULE", "SENTRY_DSN")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "DJANGO_SETTINGS_MODULE", "SENTRY_DSN")
+    }
     env.update(extra)
     return env
 
@@ -62,8 +66,10 @@ def _clean_env(**extra: str) -> dict[str, str]:
 def _run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(args, capture_output=True, text=True, **kwargs)
     if result.returncode != 0:
-        raise RuntimeError(f"command failed ({result.returncode}): {' '.join(args)}\n"
-                           f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"command failed ({result.returncode}): {' '.join(args)}\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 
@@ -74,7 +80,11 @@ def bugsink_venv() -> Path:
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.parent / f"{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists() and marker.read_text() == BUGSINK_REQUIREMENT and (venv / "bin" / "gunicorn").exists():
+        if (
+            marker.exists()
+            and marker.read_text() == BUGSINK_REQUIREMENT
+            and (venv / "bin" / "gunicorn").exists()
+        ):
             return venv
         shutil.rmtree(venv, ignore_errors=True)
         _create_venv(venv)
@@ -86,8 +96,18 @@ def _create_venv(venv: Path) -> None:
     python = venv / "bin" / "python"
     try:
         _run([sys.executable, "-m", "venv", str(venv)])
-        _run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "--quiet", BUGSINK_REQUIREMENT],
-             env=_clean_env(PIP_NO_INPUT="1"))
+        _run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--quiet",
+                BUGSINK_REQUIREMENT,
+            ],
+            env=_clean_env(PIP_NO_INPUT="1"),
+        )
         return
     except RuntimeError:
         uv = shutil.which("uv")
@@ -96,7 +116,10 @@ def _create_venv(venv: Path) -> None:
     # No ensurepip / pip in this Python: let uv build the same virtualenv.
     shutil.rmtree(venv, ignore_errors=True)
     _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)])
-    _run([uv, "pip", "install", "--quiet", "--python", str(python), BUGSINK_REQUIREMENT], env=_clean_env())
+    _run(
+        [uv, "pip", "install", "--quiet", "--python", str(python), BUGSINK_REQUIREMENT],
+        env=_clean_env(),
+    )
 
 
 @dataclass(frozen=True)
@@ -139,7 +162,11 @@ class Project:
             last = self.events()
             return len(last) >= count
 
-        wait_until(enough, timeout, lambda: f"Bugsink project {self.name!r} has {len(last)} events, expected {count}")
+        wait_until(
+            enough,
+            timeout,
+            lambda: f"Bugsink project {self.name!r} has {len(last)} events, expected {count}",
+        )
         return last
 
     def digested_count(self) -> int:
@@ -175,7 +202,9 @@ _BOOTSTRAP = textwrap.dedent("""
 class BugsinkServer:
     """One Bugsink instance in ``workdir``; :meth:`start` it, :meth:`stop` it."""
 
-    def __init__(self, workdir: Path, venv: Path, project_quota: int = PROJECT_QUOTA_PER_5_MINUTES) -> None:
+    def __init__(
+        self, workdir: Path, venv: Path, project_quota: int = PROJECT_QUOTA_PER_5_MINUTES
+    ) -> None:
         self.workdir = workdir
         self.venv = venv
         self.project_quota = project_quota
@@ -200,9 +229,23 @@ class BugsinkServer:
         self._http.headers["Authorization"] = f"Bearer {self.token}"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-                 "--no-control-socket", "--access-logfile", "-", "bugsink.wsgi"],
-                env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    str(bin_dir / "gunicorn"),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--workers",
+                    "2",
+                    "--no-control-socket",
+                    "--access-logfile",
+                    "-",
+                    "bugsink.wsgi",
+                ],
+                env=env,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._wait_ready()
         return self
 
@@ -219,7 +262,11 @@ class BugsinkServer:
             if not all((template / name).exists() for name in names):
                 manage = str(bin_dir / "bugsink-manage")
                 _run([manage, "migrate", "--verbosity", "0"], env=env, cwd=self.workdir)
-                _run([manage, "migrate", "snappea", "--database=snappea", "--verbosity", "0"], env=env, cwd=self.workdir)
+                _run(
+                    [manage, "migrate", "snappea", "--database=snappea", "--verbosity", "0"],
+                    env=env,
+                    cwd=self.workdir,
+                )
                 shutil.rmtree(template, ignore_errors=True)
                 partial = self.venv / f".raven-e2e-databases.{os.getpid()}"
                 partial.mkdir()
@@ -232,8 +279,21 @@ class BugsinkServer:
 
     def _write_config(self, bin_dir: Path) -> None:
         conf = self.workdir / "bugsink_conf.py"
-        _run([str(bin_dir / "bugsink-create-conf"), "--template", "local", "--host", "127.0.0.1",
-              "--port", str(self.port), "--output-file", str(conf)], env=_clean_env(), cwd=self.workdir)
+        _run(
+            [
+                str(bin_dir / "bugsink-create-conf"),
+                "--template",
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--output-file",
+                str(conf),
+            ],
+            env=_clean_env(),
+            cwd=self.workdir,
+        )
         overrides = f"""
 
 # raven e2e overrides: everything of this instance under {self.workdir}
@@ -258,7 +318,9 @@ BUGSINK["MAX_EVENTS_PER_MONTH"] = 10_000_000
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"Bugsink's gunicorn exited with {self.process.returncode}:\n{self.log()}")
+                raise RuntimeError(
+                    f"Bugsink's gunicorn exited with {self.process.returncode}:\n{self.log()}"
+                )
             with contextlib.suppress(requests.RequestException):
                 if requests.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
                     return
@@ -287,9 +349,13 @@ BUGSINK["MAX_EVENTS_PER_MONTH"] = 10_000_000
 
     # -- the REST API ---------------------------------------------------------------------------
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, f"{self.url}/api/canonical/0/{path}", timeout=15, **kwargs)
+        response = self._http.request(
+            method, f"{self.url}/api/canonical/0/{path}", timeout=15, **kwargs
+        )
         if response.status_code >= 400:
-            raise AssertionError(f"Bugsink API {method} {path}: {response.status_code} {response.text[:1000]}")
+            raise AssertionError(
+                f"Bugsink API {method} {path}: {response.status_code} {response.text[:1000]}"
+            )
         return response.json()
 
     def _paged(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -50,8 +50,9 @@ class RecordingProxy:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def dsn_for(self, dsn: str) -> str:
@@ -70,7 +71,11 @@ class RecordingProxy:
 
     def _forward(self, handler: BaseHTTPRequestHandler) -> None:
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length", "connection")}
+        headers = {
+            k: v
+            for k, v in handler.headers.items()
+            if k.lower() not in ("host", "content-length", "connection")
+        }
         upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=30)
         try:
             upstream.request("POST", handler.path, body=body, headers=headers)
@@ -79,13 +84,23 @@ class RecordingProxy:
             status, answer_headers = response.status, dict(response.getheaders())
         finally:
             upstream.close()
-        exchange = Exchange(handler.path, status, answer_headers, _item_types(handler.path, body,
-                                                                             handler.headers.get("Content-Encoding", "")))
+        exchange = Exchange(
+            handler.path,
+            status,
+            answer_headers,
+            _item_types(handler.path, body, handler.headers.get("Content-Encoding", "")),
+        )
         with self._lock:
             self.exchanges.append(exchange)
         handler.send_response(status)
         for key, value in answer_headers.items():
-            if key.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
+            if key.lower() not in (
+                "content-length",
+                "connection",
+                "transfer-encoding",
+                "server",
+                "date",
+            ):
                 handler.send_header(key, value)
         handler.send_header("Content-Length", str(len(answer)))
         handler.end_headers()

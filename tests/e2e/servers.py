@@ -33,14 +33,26 @@ def app_env(dsn: str, **extra: str) -> dict[str, str]:
 
 @functools.cache
 def _gunicorn_has_control_socket_flag() -> bool:
-    help_text = subprocess.run([sys.executable, "-m", "gunicorn", "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--help"], capture_output=True, text=True
+    ).stdout
     return "--no-control-socket" in help_text
 
 
 def gunicorn_command(app: str, port: int, workers: int = 2, extra: Sequence[str] = ()) -> list[str]:
     """gunicorn serving ``app`` on 127.0.0.1:``port`` (no control socket: parallel runs collide)."""
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--graceful-timeout", "10", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--graceful-timeout",
+        "10",
+        *extra,
+    ]
     if _gunicorn_has_control_socket_flag():
         command.append("--no-control-socket")
     return [*command, app]
@@ -49,12 +61,20 @@ def gunicorn_command(app: str, port: int, workers: int = 2, extra: Sequence[str]
 class ServerProcess:
     """A server process; :meth:`wait_listening` until its port accepts connections."""
 
-    def __init__(self, command: list[str], env: dict[str, str], log_path: Path, cwd: Path = REPO) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], log_path: Path, cwd: Path = REPO
+    ) -> None:
         self.command = command
         self.log_path = log_path
         with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                command,
+                env=env,
+                cwd=cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def output(self) -> str:
         try:
@@ -66,7 +86,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.command[:4]} exited with {self.process.returncode}:\n{self.output()}")
+                raise RuntimeError(
+                    f"{self.command[:4]} exited with {self.process.returncode}:\n{self.output()}"
+                )
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     return
@@ -78,9 +100,13 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while text not in self.output():
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.command[:4]} exited with {self.process.returncode}:\n{self.output()}")
+                raise RuntimeError(
+                    f"{self.command[:4]} exited with {self.process.returncode}:\n{self.output()}"
+                )
             if time.monotonic() >= deadline:
-                raise RuntimeError(f"{text!r} not in the output after {timeout:.0f}s:\n{self.output()}")
+                raise RuntimeError(
+                    f"{text!r} not in the output after {timeout:.0f}s:\n{self.output()}"
+                )
             time.sleep(0.05)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:

@@ -21,11 +21,31 @@ TASKS = "tests.e2e.apps.celery_tasks"
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A throwaway redis-server on a free loopback port."""
     binary = shutil.which("redis-server")
-    assert binary, "redis-server is missing: `apt-get install redis-server` (python .ci/servers.py does it)"
+    assert binary, (
+        "redis-server is missing: `apt-get install redis-server` (python .ci/servers.py does it)"
+    )
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
-    server = ServerProcess([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                            "--daemonize", "no", "--dir", str(workdir)], dict(), workdir / "redis.log", cwd=workdir)
+    server = ServerProcess(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        dict(),
+        workdir / "redis.log",
+        cwd=workdir,
+    )
     try:
         server.wait_listening(port)
         yield f"redis://127.0.0.1:{port}/0"
@@ -37,9 +57,27 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def producer(broker: str, project: Project, tmp_path: Path) -> Iterator[Celery]:
     """A prefork worker (2 children) reporting to this test's project, and a Celery app to send tasks with."""
     worker = ServerProcess(
-        [sys.executable, "-m", "celery", "-A", TASKS, "worker", "--pool", "prefork", "--concurrency", "2",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--hostname", f"e2e-{project.id}@%h"],
-        app_env(project.dsn, E2E_BROKER=broker), tmp_path / "worker.log")
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            TASKS,
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"e2e-{project.id}@%h",
+        ],
+        app_env(project.dsn, E2E_BROKER=broker),
+        tmp_path / "worker.log",
+    )
     sender = Celery("e2e-producer", broker=broker, backend=broker)
     sender.conf.broker_connection_retry_on_startup = True
     try:
@@ -51,7 +89,9 @@ def producer(broker: str, project: Project, tmp_path: Path) -> Iterator[Celery]:
     assert code == 0, f"the worker did not shut down cleanly ({code}):\n{worker.output()}"
 
 
-def test_failing_task_becomes_an_issue_with_task_context(producer: Celery, project: Project) -> None:
+def test_failing_task_becomes_an_issue_with_task_context(
+    producer: Celery, project: Project
+) -> None:
     """A task failing in a prefork child is stored with its stack, locals, task tags, breadcrumbs and release."""
     result = producer.send_task(f"{TASKS}.charge", args=[42, 99.5])
     with pytest.raises(Exception, match="card declined for order 42"):
@@ -61,8 +101,10 @@ def test_failing_task_becomes_an_issue_with_task_context(producer: Celery, proje
     validate_event(data)
 
     (issue,) = project.issues()
-    assert (issue["calculated_type"], issue["calculated_value"]) == ("RuntimeError",
-                                                                      "card declined for order 42 (4242)")
+    assert (issue["calculated_type"], issue["calculated_value"]) == (
+        "RuntimeError",
+        "card declined for order 42 (4242)",
+    )
     frame = data["exception"]["values"][-1]["stacktrace"]["frames"][-1]
     assert frame["function"] == "charge" and frame["module"] == TASKS
     assert frame["context_line"].strip().startswith("raise RuntimeError(")
@@ -75,9 +117,15 @@ def test_failing_task_becomes_an_issue_with_task_context(producer: Celery, proje
     assert (data["release"], data["environment"]) == ("billing-worker@5.0", "e2e")
 
 
-def test_repeated_task_failures_group_and_successes_send_nothing(producer: Celery, project: Project) -> None:
+def test_repeated_task_failures_group_and_successes_send_nothing(
+    producer: Celery, project: Project
+) -> None:
     """Five failing charges are one issue of five events; successful tasks add nothing."""
-    assert [producer.send_task(f"{TASKS}.double", args=[n]).get(timeout=30) for n in range(3)] == [0, 2, 4]
+    assert [producer.send_task(f"{TASKS}.double", args=[n]).get(timeout=30) for n in range(3)] == [
+        0,
+        2,
+        4,
+    ]
     failures = [producer.send_task(f"{TASKS}.charge", args=[n, 10.0]) for n in range(5)]
     for result in failures:
         with pytest.raises(Exception, match="card declined"):

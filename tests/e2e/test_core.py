@@ -41,7 +41,9 @@ def apply_discount(total: int, code: str) -> float:
 @pytest.fixture
 def client(project: Project) -> Iterator[raven.Client]:
     """A plain client with the default (threaded) transport, sending to this test's project."""
-    client = raven.Client(project.dsn, release="shop@1.4.2", environment="e2e", install_sys_hook=False)
+    client = raven.Client(
+        project.dsn, release="shop@1.4.2", environment="e2e", install_sys_hook=False
+    )
     yield client
     client.close(5)
 
@@ -64,7 +66,10 @@ def test_exception_arrives_with_everything(client: raven.Client, project: Projec
     assert client.flush(10)
 
     (issue,) = project.issues()
-    assert (issue["calculated_type"], issue["calculated_value"]) == ("ValueError", "discount code SPRING-24 expired")
+    assert (issue["calculated_type"], issue["calculated_value"]) == (
+        "ValueError",
+        "discount code SPRING-24 expired",
+    )
     stored = project.event(event_id)
     data = stored["data"]
     assert uuid.UUID(stored["event_id"]) == uuid.UUID(event_id)
@@ -72,7 +77,10 @@ def test_exception_arrives_with_everything(client: raven.Client, project: Projec
 
     frames = _frames(data)
     assert [f["function"] for f in frames[-3:]] == [
-        "test_exception_arrives_with_everything", "checkout", "apply_discount"]
+        "test_exception_arrives_with_everything",
+        "checkout",
+        "apply_discount",
+    ]
     top = frames[-1]
     source, first = inspect.getsourcelines(apply_discount)
     raise_line = next(i for i, line in enumerate(source) if "# the raise line" in line)
@@ -90,7 +98,9 @@ def test_exception_arrives_with_everything(client: raven.Client, project: Projec
     assert data["tags"]["shop.region"] == "eu-west"
     assert data["extra"]["attempt"] == 2
     crumbs = data["breadcrumbs"]["values"]
-    assert {"message": "cart loaded", "category": "shop", "data": {"items": 3}}.items() <= crumbs[-1].items()
+    assert {"message": "cart loaded", "category": "shop", "data": {"items": 3}}.items() <= crumbs[
+        -1
+    ].items()
     assert data["release"] == "shop@1.4.2"
     assert data["environment"] == "e2e"
     assert data["level"] == "error"
@@ -156,8 +166,12 @@ def test_message_and_logging_events(client: raven.Client, project: Project) -> N
 
 def test_store_endpoint_is_accepted(project: Project, proxy: RecordingProxy) -> None:
     """With transport_protocol="store" the event goes to the legacy /store/ endpoint and Bugsink stores it."""
-    client = raven.Client(proxy.dsn_for(project.dsn), transport_protocol="store", release="legacy@1",
-                          install_sys_hook=False)
+    client = raven.Client(
+        proxy.dsn_for(project.dsn),
+        transport_protocol="store",
+        release="legacy@1",
+        install_sys_hook=False,
+    )
     try:
         try:
             {}["missing"]
@@ -207,10 +221,13 @@ def test_quota_answer_is_honoured(project: Project, proxy: RecordingProxy) -> No
         client.close(5)
 
 
-def test_uncaught_exception_in_a_script_is_delivered_before_exit(project: Project, tmp_path: Path) -> None:
+def test_uncaught_exception_in_a_script_is_delivered_before_exit(
+    project: Project, tmp_path: Path
+) -> None:
     """A script that dies of an uncaught exception still gets its event into Bugsink before the process exits."""
     script = tmp_path / "nightly_job.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import raven
         client = raven.Client({project.dsn!r}, release="jobs@7")
 
@@ -218,8 +235,11 @@ def test_uncaught_exception_in_a_script_is_delivered_before_exit(project: Projec
             raise ZeroDivisionError("batch " + str(batch) + " has no rows")
 
         reconcile(12)
-    """))
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    """)
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert "ZeroDivisionError" in result.stderr
     (event,) = project.wait_for_events(1)

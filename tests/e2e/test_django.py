@@ -20,26 +20,45 @@ SETTINGS = "tests.e2e.apps.django_shop.settings"
 @pytest.fixture
 def shop(project: Project, tmp_path: Path) -> Iterator[str]:
     """The Django shop (migrated SQLite database) under gunicorn; its base URL."""
-    env = app_env(project.dsn, DJANGO_SETTINGS_MODULE=SETTINGS, E2E_DB=str(tmp_path / "shop.sqlite3"))
-    migrate = subprocess.run([sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], env=env, cwd=REPO,
-                             capture_output=True, text=True, timeout=120)
+    env = app_env(
+        project.dsn, DJANGO_SETTINGS_MODULE=SETTINGS, E2E_DB=str(tmp_path / "shop.sqlite3")
+    )
+    migrate = subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert migrate.returncode == 0, migrate.stderr
-    with serving(lambda port: gunicorn_command("tests.e2e.apps.django_shop.wsgi:application", port),
-                 env, tmp_path / "gunicorn.log") as base:
+    with serving(
+        lambda port: gunicorn_command("tests.e2e.apps.django_shop.wsgi:application", port),
+        env,
+        tmp_path / "gunicorn.log",
+    ) as base:
         yield base
 
 
-def test_view_error_becomes_an_issue_with_request_user_and_breadcrumbs(shop: str, project: Project) -> None:
+def test_view_error_becomes_an_issue_with_request_user_and_breadcrumbs(
+    shop: str, project: Project
+) -> None:
     """A failing view is stored with its stack, locals, request, authenticated user (its id), SQL and log breadcrumbs."""
-    response = requests.get(f"{shop}/orders/42/?coupon=SPRING",
-                            headers={"X-Remote-User": "alice", "User-Agent": "e2e-browser/1.0"}, timeout=10)
+    response = requests.get(
+        f"{shop}/orders/42/?coupon=SPRING",
+        headers={"X-Remote-User": "alice", "User-Agent": "e2e-browser/1.0"},
+        timeout=10,
+    )
     assert response.status_code == 500
     (event,) = project.wait_for_events(1)
     data = event["data"]
     validate_event(data)
 
     (issue,) = project.issues()
-    assert (issue["calculated_type"], issue["calculated_value"]) == ("LookupError", "order 42 not found (0 shoppers)")
+    assert (issue["calculated_type"], issue["calculated_value"]) == (
+        "LookupError",
+        "order 42 not found (0 shoppers)",
+    )
     frame = data["exception"]["values"][-1]["stacktrace"]["frames"][-1]
     assert frame["function"] == "order" and frame["module"] == "tests.e2e.apps.django_shop.urls"
     assert frame["context_line"].strip().startswith("raise LookupError(")

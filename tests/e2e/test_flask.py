@@ -16,15 +16,22 @@ from tests.relay import validate_event
 @pytest.fixture
 def shop(project: Project, tmp_path: Path) -> Iterator[str]:
     """The Flask shop under gunicorn, reporting to this test's project; its base URL."""
-    with serving(lambda port: gunicorn_command("tests.e2e.apps.flask_shop:app", port),
-                 app_env(project.dsn), tmp_path / "gunicorn.log") as base:
+    with serving(
+        lambda port: gunicorn_command("tests.e2e.apps.flask_shop:app", port),
+        app_env(project.dsn),
+        tmp_path / "gunicorn.log",
+    ) as base:
         yield base
 
 
 def test_request_error_becomes_an_issue_with_request_and_scope(shop: str, project: Project) -> None:
     """A failing request is stored with its stack, locals, request, user, tags, breadcrumbs, release and environment."""
-    response = requests.post(f"{shop}/orders/42?coupon=SPRING", data={"note": "leave at door"},
-                             headers={"X-User": "7", "User-Agent": "e2e-browser/1.0"}, timeout=10)
+    response = requests.post(
+        f"{shop}/orders/42?coupon=SPRING",
+        data={"note": "leave at door"},
+        headers={"X-User": "7", "User-Agent": "e2e-browser/1.0"},
+        timeout=10,
+    )
     assert response.status_code == 500
     (event,) = project.wait_for_events(1)
     data = event["data"]
@@ -32,8 +39,10 @@ def test_request_error_becomes_an_issue_with_request_and_scope(shop: str, projec
     assert response.headers.get("X-Sentry-ID") == event["event_id"].replace("-", "")
 
     (issue,) = project.issues()
-    assert (issue["calculated_type"], issue["calculated_value"]) == ("LookupError",
-                                                                      "order 42 not found in warehouse 2")
+    assert (issue["calculated_type"], issue["calculated_value"]) == (
+        "LookupError",
+        "order 42 not found in warehouse 2",
+    )
     frame = data["exception"]["values"][-1]["stacktrace"]["frames"][-1]
     assert frame["function"] == "order" and frame["module"] == "tests.e2e.apps.flask_shop"
     assert frame["context_line"].strip().startswith("raise LookupError(")
@@ -65,4 +74,6 @@ def test_repeated_errors_group_and_clean_requests_send_nothing(shop: str, projec
     assert len(events) == 5
     (issue,) = project.issues()
     assert issue["digested_event_count"] == 5
-    assert {e["data"]["request"]["url"] for e in events} == {f"{shop}/orders/{n}" for n in range(1, 6)}
+    assert {e["data"]["request"]["url"] for e in events} == {
+        f"{shop}/orders/{n}" for n in range(1, 6)
+    }

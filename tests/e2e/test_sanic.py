@@ -17,23 +17,43 @@ from tests.relay import validate_event
 @pytest.fixture
 def shop(project: Project, tmp_path: Path) -> Iterator[str]:
     """The Sanic shop served by the sanic CLI with two workers."""
-    with serving(lambda port: [sys.executable, "-m", "sanic", "tests.e2e.apps.sanic_shop:app", "--host", "127.0.0.1",
-                                  "--port", str(port), "--workers", "2", "--no-access-logs"],
-                 app_env(project.dsn), tmp_path / "sanic.log") as base:
+    with serving(
+        lambda port: [
+            sys.executable,
+            "-m",
+            "sanic",
+            "tests.e2e.apps.sanic_shop:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--no-access-logs",
+        ],
+        app_env(project.dsn),
+        tmp_path / "sanic.log",
+    ) as base:
         yield base
 
 
 def test_handler_error_becomes_an_issue_with_request_and_user(shop: str, project: Project) -> None:
     """A failing async handler is stored with stack, locals, request, user and breadcrumbs."""
-    response = requests.get(f"{shop}/orders/42?coupon=SPRING",
-                            headers={"X-User": "alice", "User-Agent": "e2e-browser/1.0"}, timeout=10)
+    response = requests.get(
+        f"{shop}/orders/42?coupon=SPRING",
+        headers={"X-User": "alice", "User-Agent": "e2e-browser/1.0"},
+        timeout=10,
+    )
     assert response.status_code == 500
     (event,) = project.wait_for_events(1)
     data = event["data"]
     validate_event(data)
 
     (issue,) = project.issues()
-    assert (issue["calculated_type"], issue["calculated_value"]) == ("LookupError", "order 42 lost by acme")
+    assert (issue["calculated_type"], issue["calculated_value"]) == (
+        "LookupError",
+        "order 42 lost by acme",
+    )
     frame = data["exception"]["values"][-1]["stacktrace"]["frames"][-1]
     assert frame["function"] == "order" and frame["module"] == "tests.e2e.apps.sanic_shop"
     assert frame["context_line"].strip().startswith("raise LookupError(")

@@ -19,24 +19,36 @@ def shop(project: Project, tmp_path: Path) -> Iterator[str]:
     """The Tornado shop in its own process, sending with AsyncSentryClient on its IOLoop."""
     # Imported (not run as __main__) so frames name the module as an app's would.
     run = "import asyncio, sys; from tests.e2e.apps import tornado_shop; asyncio.run(tornado_shop.main(int(sys.argv[1])))"
-    with serving(lambda port: [sys.executable, "-c", run, str(port)],
-                 app_env(project.dsn), tmp_path / "tornado.log") as base:
+    with serving(
+        lambda port: [sys.executable, "-c", run, str(port)],
+        app_env(project.dsn),
+        tmp_path / "tornado.log",
+    ) as base:
         yield base
 
 
 def test_handler_error_becomes_an_issue_with_request_and_user(shop: str, project: Project) -> None:
     """A coroutine handler failing after an await is stored with stack, locals, request, user and breadcrumbs."""
-    response = requests.get(f"{shop}/orders/42?coupon=SPRING",
-                            headers={"X-User": "alice", "User-Agent": "e2e-browser/1.0"}, timeout=10)
+    response = requests.get(
+        f"{shop}/orders/42?coupon=SPRING",
+        headers={"X-User": "alice", "User-Agent": "e2e-browser/1.0"},
+        timeout=10,
+    )
     assert response.status_code == 500
     (event,) = project.wait_for_events(1)
     data = event["data"]
     validate_event(data)
 
     (issue,) = project.issues()
-    assert (issue["calculated_type"], issue["calculated_value"]) == ("LookupError", "order 42 out of stock in north")
+    assert (issue["calculated_type"], issue["calculated_value"]) == (
+        "LookupError",
+        "order 42 out of stock in north",
+    )
     frame = data["exception"]["values"][-1]["stacktrace"]["frames"][-1]
-    assert frame["function"] in ("get", "OrderHandler.get") and frame["module"] == "tests.e2e.apps.tornado_shop"
+    assert (
+        frame["function"] in ("get", "OrderHandler.get")
+        and frame["module"] == "tests.e2e.apps.tornado_shop"
+    )
     assert frame["context_line"].strip().startswith("raise LookupError(")
     assert frame["vars"]["order_id"] == "42"
     assert frame["vars"]["stock"] == {"order": 42, "warehouse": "north"}
@@ -47,7 +59,9 @@ def test_handler_error_becomes_an_issue_with_request_and_user(shop: str, project
     assert req["query_string"] == "coupon=SPRING"
     assert req["headers"]["User-Agent"] == "e2e-browser/1.0"
     assert data["user"]["id"] == "alice"
-    assert any(c.get("message") == "checking stock for order 42" for c in data["breadcrumbs"]["values"])
+    assert any(
+        c.get("message") == "checking stock for order 42" for c in data["breadcrumbs"]["values"]
+    )
     assert (data["release"], data["environment"]) == ("tornado-shop@1.9", "e2e")
 
 

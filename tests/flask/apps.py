@@ -70,7 +70,9 @@ def create_app(config: dict[str, Any] | None = None, login: bool = True) -> Flas
     @app.route("/message")
     def message() -> str:
         event_id = _sentry(app).captureMessage("hello from %s", params=("the view",))
-        return jsonify(event_id=event_id, g=g.get("sentry_event_id"), last=_sentry(app).last_event_id)
+        return jsonify(
+            event_id=event_id, g=g.get("sentry_event_id"), last=_sentry(app).last_event_id
+        )
 
     @app.route("/handled")
     def handled() -> str:
@@ -168,7 +170,9 @@ def _sentry(app: Flask) -> Sentry:
 def serve(app: Flask) -> Iterator[str]:
     """Serve ``app`` with werkzeug's threaded server on a free loopback port; yields the base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

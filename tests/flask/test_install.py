@@ -33,7 +33,9 @@ def test_sentry_app_registers_the_extension(receiver: Receiver, make_app: MakeAp
         sentry.uninit_app(app)
 
 
-def test_init_app_twice_reports_once_and_uninit_app_undoes_it(receiver: Receiver, make_app: MakeApp) -> None:
+def test_init_app_twice_reports_once_and_uninit_app_undoes_it(
+    receiver: Receiver, make_app: MakeApp
+) -> None:
     """A second init_app changes nothing (one event); uninit_app removes every hook (no event)."""
     app = make_app()
     sentry = Sentry()
@@ -59,7 +61,9 @@ def test_init_app_twice_reports_once_and_uninit_app_undoes_it(receiver: Receiver
         other.close()
 
 
-def test_a_second_extension_replaces_the_first(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_a_second_extension_replaces_the_first(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """Installing another Sentry on an app uninstalls the first: still one event per error."""
     app = make_app()
     first = install(app)
@@ -115,8 +119,18 @@ def test_dsn_precedence(receiver: Receiver, second_receiver: Receiver, install: 
     cases: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
         ({"SENTRY_DSN": receiver.dsn}, {}, {}, receiver.dsn),
         ({"SENTRY_DSN": unused, "SENTRY_CONFIG": {"dsn": receiver.dsn}}, {}, {}, receiver.dsn),
-        ({"SENTRY_DSN": unused, "SENTRY_CONFIG": {"dsn": unused}}, {"dsn": receiver.dsn}, {}, receiver.dsn),
-        ({"SENTRY_DSN": unused}, {"dsn": unused}, {"dsn": second_receiver.dsn}, second_receiver.dsn),
+        (
+            {"SENTRY_DSN": unused, "SENTRY_CONFIG": {"dsn": unused}},
+            {"dsn": receiver.dsn},
+            {},
+            receiver.dsn,
+        ),
+        (
+            {"SENTRY_DSN": unused},
+            {"dsn": unused},
+            {"dsn": second_receiver.dsn},
+            second_receiver.dsn,
+        ),
     ]
     for config, sentry_kwargs, init_kwargs, expected in cases:
         app = create_app(config)
@@ -128,7 +142,9 @@ def test_dsn_precedence(receiver: Receiver, second_receiver: Receiver, install: 
             sentry.uninit_app(app)
 
 
-def test_dsn_from_the_environment(receiver: Receiver, install: Install, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dsn_from_the_environment(
+    receiver: Receiver, install: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without SENTRY_DSN in the config, the SENTRY_DSN environment variable is used."""
     monkeypatch.setenv("SENTRY_DSN", receiver.dsn)
     app = create_app()
@@ -145,7 +161,11 @@ def test_no_dsn_means_disabled_and_harmless(install: Install) -> None:
     assert not sentry.client.is_enabled()
     response = app.test_client().get("/boom")
     assert response.status_code == 500 and "X-Sentry-ID" not in response.headers
-    assert app.test_client().get("/message").get_json() == {"event_id": None, "g": None, "last": None}
+    assert app.test_client().get("/message").get_json() == {
+        "event_id": None,
+        "g": None,
+        "last": None,
+    }
     assert sentry.captureMessage("nowhere") is None
 
 
@@ -161,12 +181,15 @@ def test_sentry_config_and_include_paths(make_app: MakeApp, install: Install) ->
     assert install(other).client.options.include_paths == ("shop",)
 
 
-@pytest.mark.parametrize("config", [
-    {"SENTRY_CONFIG": ["release", "1"]},
-    {"SENTRY_CONFIG": {"no_such_option": True}},
-    {"SENTRY_CONFIG": {"sample_rate": "often"}},
-    {"SENTRY_USER_ATTRS": "plan"},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"SENTRY_CONFIG": ["release", "1"]},
+        {"SENTRY_CONFIG": {"no_such_option": True}},
+        {"SENTRY_CONFIG": {"sample_rate": "often"}},
+        {"SENTRY_USER_ATTRS": "plan"},
+    ],
+)
 def test_bad_configuration_fails_at_init_app(make_app: MakeApp, config: dict[str, Any]) -> None:
     """A wrong SENTRY_CONFIG or SENTRY_USER_ATTRS raises ConfigurationError at init_app, naming it."""
     app = make_app(**config)
@@ -175,18 +198,27 @@ def test_bad_configuration_fails_at_init_app(make_app: MakeApp, config: dict[str
     assert "sentry" not in app.extensions
 
 
-@pytest.mark.parametrize(("debug", "wrap_wsgi", "wrapped"), [
-    (False, None, True), (True, None, False), (True, True, True), (False, False, False),
-])
-def test_wrap_wsgi_defaults_to_off_in_debug_mode(make_app: MakeApp, install: Install, debug: bool,
-                                                 wrap_wsgi: bool | None, wrapped: bool) -> None:
+@pytest.mark.parametrize(
+    ("debug", "wrap_wsgi", "wrapped"),
+    [
+        (False, None, True),
+        (True, None, False),
+        (True, True, True),
+        (False, False, False),
+    ],
+)
+def test_wrap_wsgi_defaults_to_off_in_debug_mode(
+    make_app: MakeApp, install: Install, debug: bool, wrap_wsgi: bool | None, wrapped: bool
+) -> None:
     """wrap_wsgi=None wraps app.wsgi_app unless the app is in debug mode; True/False force it."""
     app = make_app(DEBUG=debug)
     install(app, wrap_wsgi=wrap_wsgi)
     assert (app.wsgi_app != Flask.wsgi_app.__get__(app)) is wrapped
 
 
-def test_shared_client_and_client_cls(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_shared_client_and_client_cls(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """client= is shared by every app and never closed by uninit_app; client_cls builds the client."""
     shared = raven.Client(dsn=receiver.dsn)
     try:
@@ -211,8 +243,11 @@ def test_shared_client_and_client_cls(receiver: Receiver, make_app: MakeApp, ins
     sentry = install(app, client_cls=TaggingClient)
     assert isinstance(sentry.client, TaggingClient)
     app.test_client().get("/boom")
-    (event,) = [e for e in settle(receiver, sentry.client) if e["tags"].get("via") == "client_cls"
-                and "exception" in e]
+    (event,) = [
+        e
+        for e in settle(receiver, sentry.client)
+        if e["tags"].get("via") == "client_cls" and "exception" in e
+    ]
     assert event["exception"]["values"][-1]["value"] == "boom"
 
 
@@ -224,8 +259,9 @@ class _BrokenClient(raven.Client):
 
 
 @pytest.mark.raven_errors_expected
-def test_a_failing_raven_never_breaks_the_app(make_app: MakeApp, install: Install,
-                                              raven_internal_errors: Any) -> None:
+def test_a_failing_raven_never_breaks_the_app(
+    make_app: MakeApp, install: Install, raven_internal_errors: Any
+) -> None:
     """If capturing fails, the app's own 500 page still goes out and the failure is logged."""
     app = make_app()
 

@@ -24,40 +24,54 @@ def test_raising_view_over_http(receiver: Receiver, make_app: MakeApp, install: 
     app = make_app()
     sentry = install(app)
     with serve(app) as base:
-        response = requests.post(f"{base}/boom?ref=mail", data={"q": "shoes"}, headers={"X-User": "9"}, timeout=10)
+        response = requests.post(
+            f"{base}/boom?ref=mail", data={"q": "shoes"}, headers={"X-User": "9"}, timeout=10
+        )
     assert response.status_code == 500
     (event,) = settle(receiver, sentry.client)
     assert response.headers["X-Sentry-ID"] == event["event_id"]
     assert event["request"]["url"] == f"{base}/boom"
     assert event["request"]["query_string"] == "ref=mail"
     assert event["request"]["data"] == {"q": "shoes"}
-    assert "REMOTE_ADDR" not in event["request"]["env"]  # the client's address needs send_default_pii
+    assert (
+        "REMOTE_ADDR" not in event["request"]["env"]
+    )  # the client's address needs send_default_pii
     assert event["user"] == {"id": "9"}
     assert event["transaction"] == "boom"
 
 
-def test_client_address_and_username_over_http_with_pii(receiver: Receiver, make_app: MakeApp,
-                                                        install: Install) -> None:
+def test_client_address_and_username_over_http_with_pii(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """With send_default_pii the peer's address is in the request env, and the user has username,
     email and IP address (the first X-Forwarded-For entry when a proxy gave one)."""
     app = make_app(SENTRY_CONFIG={"send_default_pii": True})
     sentry = install(app)
     with serve(app) as base:
         direct = requests.get(f"{base}/boom", headers={"X-User": "9"}, timeout=10)
-        proxied = requests.get(f"{base}/shop/checkout", timeout=10,
-                               headers={"X-User": "10", "X-Forwarded-For": "203.0.113.7, 10.0.0.1"})
+        proxied = requests.get(
+            f"{base}/shop/checkout",
+            timeout=10,
+            headers={"X-User": "10", "X-Forwarded-For": "203.0.113.7, 10.0.0.1"},
+        )
     assert (direct.status_code, proxied.status_code) == (500, 500)
     by_id = {e["event_id"]: e for e in settle(receiver, sentry.client)}
     event = by_id[direct.headers["X-Sentry-ID"]]
     assert event["request"]["env"]["REMOTE_ADDR"] == "127.0.0.1"
-    assert event["user"] == {"id": "9", "username": "user-9", "email": "user-9@example.com",
-                             "ip_address": "127.0.0.1"}
+    assert event["user"] == {
+        "id": "9",
+        "username": "user-9",
+        "email": "user-9@example.com",
+        "ip_address": "127.0.0.1",
+    }
     event = by_id[proxied.headers["X-Sentry-ID"]]
     assert event["request"]["env"]["REMOTE_ADDR"] == "127.0.0.1"
     assert event["user"]["ip_address"] == "203.0.113.7"
 
 
-def test_not_found_and_handled_errors_over_http(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_not_found_and_handled_errors_over_http(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """404s, 403s and a blueprint's handled error are not reported; its 500 page is, once."""
     app = make_app()
     sentry = install(app)
@@ -98,8 +112,9 @@ def test_two_apps_two_servers_two_dsns(receiver: Receiver, second_receiver: Rece
             sentry.uninit_app(app)
 
 
-def test_concurrent_requests_each_get_their_own_user(receiver: Receiver, make_app: MakeApp,
-                                                     install: Install) -> None:
+def test_concurrent_requests_each_get_their_own_user(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """100 requests in flight at once, each with its own user: every event names only its own."""
     count = 100
     app = make_app()
@@ -107,7 +122,9 @@ def test_concurrent_requests_each_get_their_own_user(receiver: Receiver, make_ap
     sentry = install(app)
 
     def call(user: int) -> tuple[int, requests.Response]:
-        return user, requests.get(f"{base}/concurrent/{user}", headers={"X-User": str(user)}, timeout=60)
+        return user, requests.get(
+            f"{base}/concurrent/{user}", headers={"X-User": str(user)}, timeout=60
+        )
 
     with serve(app) as base, ThreadPoolExecutor(count) as pool:
         answers = dict(pool.map(call, range(count)))
@@ -124,7 +141,9 @@ def test_concurrent_requests_each_get_their_own_user(receiver: Receiver, make_ap
         assert event["request"]["headers"]["X-User"] == str(user)
 
 
-def test_streamed_response_failing_over_http(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_streamed_response_failing_over_http(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """A response that fails while the server streams it is reported by the WSGI wrapper."""
     app = make_app()
     sentry = install(app)

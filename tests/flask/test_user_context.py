@@ -14,7 +14,9 @@ MakeApp = Callable[..., Flask]
 Install = Callable[..., Sentry]
 
 
-def test_logged_in_user_id_only_by_default(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_logged_in_user_id_only_by_default(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """An authenticated Flask-Login user is sent by id; username and email need send_default_pii."""
     app = make_app()
     sentry = install(app)
@@ -23,17 +25,28 @@ def test_logged_in_user_id_only_by_default(receiver: Receiver, make_app: MakeApp
     assert event["user"] == {"id": "42"}
 
 
-def test_user_pii_and_extra_attributes(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_user_pii_and_extra_attributes(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """With send_default_pii the username, email and IP address are added; SENTRY_USER_ATTRS adds more."""
-    app = make_app(SENTRY_CONFIG={"send_default_pii": True}, SENTRY_USER_ATTRS=["plan", "no_such_attr"])
+    app = make_app(
+        SENTRY_CONFIG={"send_default_pii": True}, SENTRY_USER_ATTRS=["plan", "no_such_attr"]
+    )
     sentry = install(app)
     app.test_client().get("/boom", headers={"X-User": "42"})
     (event,) = settle(receiver, sentry.client)
-    assert event["user"] == {"id": "42", "username": "user-42", "email": "user-42@example.com", "plan": "gold",
-                             "ip_address": "127.0.0.1"}
+    assert event["user"] == {
+        "id": "42",
+        "username": "user-42",
+        "email": "user-42@example.com",
+        "plan": "gold",
+        "ip_address": "127.0.0.1",
+    }
 
 
-def test_anonymous_visitor_ip_address_only_with_pii(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_anonymous_visitor_ip_address_only_with_pii(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """With send_default_pii an anonymous visitor's event carries the client IP address, nothing more."""
     app = make_app(SENTRY_CONFIG={"send_default_pii": True})
     sentry = install(app)
@@ -52,7 +65,9 @@ def test_user_attrs_without_pii(receiver: Receiver, make_app: MakeApp, install: 
     assert event["user"] == {"id": "5", "plan": "gold"}
 
 
-def test_anonymous_user_and_app_without_login(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_anonymous_user_and_app_without_login(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """An anonymous visitor, or an app without Flask-Login, gives an event without a user."""
     with_login = make_app()
     without_login = make_app(login=False)
@@ -64,7 +79,9 @@ def test_anonymous_user_and_app_without_login(receiver: Receiver, make_app: Make
     assert "user" not in first and "user" not in second
 
 
-def test_failing_user_loader_still_reports(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_failing_user_loader_still_reports(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """When loading the user fails, the error is reported without a user (and Raven logs no error)."""
     app = make_app()
     sentry = install(app)
@@ -75,19 +92,25 @@ def test_failing_user_loader_still_reports(receiver: Receiver, make_app: MakeApp
     assert "user" not in event
 
 
-def test_user_context_wins_over_flask_login(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_user_context_wins_over_flask_login(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """sentry.user_context() in a view is merged over the Flask-Login user, for that request only."""
     app = make_app()
     sentry = install(app)
     http = app.test_client()
     http.get("/with-user-context", headers={"X-User": "42"})
     http.get("/boom", headers={"X-User": "43"})
-    first, second = sorted(settle(receiver, sentry.client), key=lambda e: e["transaction"] != "with_user_context")
+    first, second = sorted(
+        settle(receiver, sentry.client), key=lambda e: e["transaction"] != "with_user_context"
+    )
     assert first["user"] == {"id": "explicit", "segment": "beta"}
     assert second["user"] == {"id": "43"}
 
 
-def test_context_is_reset_at_teardown(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_context_is_reset_at_teardown(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """Tags, extra, user and breadcrumbs set in one request are gone in the next."""
     app = make_app()
     sentry = install(app)
@@ -103,7 +126,9 @@ def test_context_is_reset_at_teardown(receiver: Receiver, make_app: MakeApp, ins
     assert event["request"]["url"] == "http://localhost/with-user-context"
 
 
-def test_context_outside_requests_is_untouched(receiver: Receiver, make_app: MakeApp, install: Install) -> None:
+def test_context_outside_requests_is_untouched(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
     """Requests run in a fresh scope; what the serving thread set before is back after them."""
     app = make_app()
     sentry = install(app)

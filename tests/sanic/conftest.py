@@ -44,8 +44,9 @@ async def serve(app: Sanic, backlog: int = 100) -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = await app.create_server(sock=sock, backlog=backlog, access_log=False,
-                                     return_asyncio_server=True)
+    server = await app.create_server(
+        sock=sock, backlog=backlog, access_log=False, return_asyncio_server=True
+    )
     assert server is not None
     await server.startup()
     await server.before_start()
@@ -97,4 +98,3 @@ def app_with_routes(make_app: Callable[..., Sanic]) -> Sanic:
         return text("fine")
 
     return app
-

@@ -23,14 +23,19 @@ from tests.receiver import Receiver
 from tests.sanic.conftest import app_with_routes, exception_of, http, validated
 
 
-async def test_unhandled_exception_is_reported_with_request_data(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_unhandled_exception_is_reported_with_request_data(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """A route that raises is reported once, with the request, the route name and the mechanism."""
     app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn)
 
     async with http(app) as client:
-        response = await client.post("/fail?page=2&q=x", json={"item": "book"},
-                                     headers={"X-Trace": "t-1", "Cookie": "theme=dark"})
+        response = await client.post(
+            "/fail?page=2&q=x",
+            json={"item": "book"},
+            headers={"X-Trace": "t-1", "Cookie": "theme=dark"},
+        )
         base_url = str(client.base_url).rstrip("/")
 
     assert response.status_code == 500
@@ -48,13 +53,17 @@ async def test_unhandled_exception_is_reported_with_request_data(receiver: Recei
     assert request["headers"]["X-Trace"] == "t-1"
     assert request["headers"]["Content-Type"] == "application/json"
     assert "Cookie" not in request["headers"]
-    assert set(request["cookies"]) == {"theme"} and request["cookies"]["theme"] != "dark"  # scrubbed
+    assert (
+        set(request["cookies"]) == {"theme"} and request["cookies"]["theme"] != "dark"
+    )  # scrubbed
     assert request["data"] == {"item": "book"}
     assert "env" not in request  # the client's address needs send_default_pii
     assert "user" not in event
 
 
-async def test_successful_requests_send_nothing(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_successful_requests_send_nothing(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """A route that answers normally produces no event."""
     app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn)
@@ -66,7 +75,9 @@ async def test_successful_requests_send_nothing(receiver: Receiver, make_app: Ca
     assert receiver.events == []
 
 
-async def test_client_errors_are_not_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_client_errors_are_not_reported(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """NotFound (raised or from routing), BadRequest, a 405 and a 4xx SanicException send nothing."""
     app = app_with_routes(make_app)
 
@@ -85,7 +96,10 @@ async def test_client_errors_are_not_reported(receiver: Receiver, make_app: Call
     Sentry(app, dsn=receiver.dsn)
 
     async with http(app) as client:
-        statuses = [(await client.get(path)).status_code for path in ("/missing", "/bad", "/teapot", "/nowhere")]
+        statuses = [
+            (await client.get(path)).status_code
+            for path in ("/missing", "/bad", "/teapot", "/nowhere")
+        ]
         statuses.append((await client.delete("/ok")).status_code)
         # A 500 last: once its event is in, the requests before it were handled too.
         statuses.append((await client.get("/fail")).status_code)
@@ -96,7 +110,9 @@ async def test_client_errors_are_not_reported(receiver: Receiver, make_app: Call
     assert exception_of(event)["value"] == "route failed"
 
 
-async def test_server_errors_raised_on_purpose_are_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_server_errors_raised_on_purpose_are_reported(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """A ServerError and a SanicException of status 503 are reported: Sanic answers them with a 5xx."""
     app = make_app()
 
@@ -118,7 +134,9 @@ async def test_server_errors_raised_on_purpose_are_reported(receiver: Receiver, 
     assert sorted(exception_of(e)["value"] for e in events) == ["database down", "maintenance"]
 
 
-async def test_error_response_is_unchanged(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_error_response_is_unchanged(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """With Raven installed, Sanic's default error responses (JSON, HTML, 404) are the same as without."""
     plain = app_with_routes(make_app)
     watched = app_with_routes(make_app)
@@ -127,9 +145,15 @@ async def test_error_response_is_unchanged(receiver: Receiver, make_app: Callabl
     async def answers(app: Sanic) -> list[tuple[int, str, str]]:
         async with http(app) as client:
             found = []
-            for path, accept in (("/fail", "application/json"), ("/fail", "text/html"), ("/nowhere", "*/*")):
+            for path, accept in (
+                ("/fail", "application/json"),
+                ("/fail", "text/html"),
+                ("/nowhere", "*/*"),
+            ):
                 response = await client.get(path, headers={"Accept": accept})
-                body = re.sub(r"raven[_ ]sanic[_ ][0-9a-f]{12}", "APP", response.text, flags=re.IGNORECASE)
+                body = re.sub(
+                    r"raven[_ ]sanic[_ ][0-9a-f]{12}", "APP", response.text, flags=re.IGNORECASE
+                )
                 found.append((response.status_code, response.headers["content-type"], body))
             return found
 
@@ -137,7 +161,9 @@ async def test_error_response_is_unchanged(receiver: Receiver, make_app: Callabl
     assert len(validated(receiver.wait_for(2))) == 2
 
 
-async def test_custom_error_handlers_keep_their_responses(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_custom_error_handlers_keep_their_responses(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """A handler that turns an error into a 4xx handled it (no event); one that renders a 5xx
     page is reported; both responses reach the client exactly as the handlers made them."""
     app = make_app()
@@ -168,14 +194,24 @@ async def test_custom_error_handlers_keep_their_responses(receiver: Receiver, ma
         page = await client.get("/lookup")
         receiver.wait_for(1)
 
-    assert (handled.status_code, handled.json(), handled.headers["x-handled"]) == (409, {"error": "out of stock"}, "stock")
-    assert (page.status_code, page.text, page.headers["x-handled"]) == (500, "our own 500 page", "keyerror")
+    assert (handled.status_code, handled.json(), handled.headers["x-handled"]) == (
+        409,
+        {"error": "out of stock"},
+        "stock",
+    )
+    assert (page.status_code, page.text, page.headers["x-handled"]) == (
+        500,
+        "our own 500 page",
+        "keyerror",
+    )
     (event,) = validated(receiver.events)
     assert exception_of(event)["type"] == "KeyError"
     assert event["transaction"] == f"{app.name}.lookup"
 
 
-async def test_failing_error_handler_reports_the_original_error(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_failing_error_handler_reports_the_original_error(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """When the app's error handler itself fails, Sanic answers 500 and the route's error is reported."""
     app = make_app()
 
@@ -192,12 +228,17 @@ async def test_failing_error_handler_reports_the_original_error(receiver: Receiv
     async with http(app) as client:
         response = await client.get("/divide")
 
-    assert (response.status_code, response.text) == (500, "An error occurred while handling an error")
+    assert (response.status_code, response.text) == (
+        500,
+        "An error occurred while handling an error",
+    )
     (event,) = validated(receiver.wait_for(1))
     assert exception_of(event)["type"] == "ZeroDivisionError"
 
 
-async def test_error_in_request_middleware_is_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_error_in_request_middleware_is_reported(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """An app middleware that raises is reported with the request and the route it was going to."""
     app = app_with_routes(make_app)
 
@@ -216,8 +257,9 @@ async def test_error_in_request_middleware_is_reported(receiver: Receiver, make_
     assert event["request"]["url"].endswith("/ok")
 
 
-async def test_error_before_the_request_middleware_carries_the_request(receiver: Receiver,
-                                                                       make_app: Callable[..., Sanic]) -> None:
+async def test_error_before_the_request_middleware_carries_the_request(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """An error raised while routing (before any middleware) is reported with the request and route."""
     app = app_with_routes(make_app)
 
@@ -237,8 +279,9 @@ async def test_error_before_the_request_middleware_carries_the_request(receiver:
     assert event["request"]["query_string"] == "x=1"
 
 
-async def test_log_record_and_manual_capture_share_the_request(receiver: Receiver,
-                                                               make_app: Callable[..., Sanic]) -> None:
+async def test_log_record_and_manual_capture_share_the_request(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """A logged error, a client.captureMessage and the unhandled error of one request arrive with the
     same request (the peer's address included with send_default_pii), user and transaction."""
     app = make_app()
@@ -255,14 +298,18 @@ async def test_log_record_and_manual_capture_share_the_request(receiver: Receive
         raise RuntimeError("out of stock")
 
     async with http(app) as client:
-        response = await client.post("/checkout?sku=A-1", json={"qty": 3}, headers={"Cookie": "theme=dark"})
+        response = await client.post(
+            "/checkout?sku=A-1", json={"qty": 3}, headers={"Cookie": "theme=dark"}
+        )
         base_url = str(client.base_url).rstrip("/")
 
     assert response.status_code == 500
     events = validated(receiver.wait_for(3))
     assert len(events) == 3
     (logged,) = [e for e in events if e.get("logger") == "tests.sanic.shop"]
-    (manual,) = [e for e in events if e.get("logentry", {}).get("formatted") == "stock checked by hand"]
+    (manual,) = [
+        e for e in events if e.get("logentry", {}).get("formatted") == "stock checked by hand"
+    ]
     (error,) = [e for e in events if "exception" in e]
     assert logged["logentry"]["formatted"] == "stock low for A-1"
     assert exception_of(error)["value"] == "out of stock"
@@ -275,10 +322,15 @@ async def test_log_record_and_manual_capture_share_the_request(receiver: Receive
     assert error["transaction"] == f"{app.name}.checkout"
     for event in (logged, manual):
         assert (event["request"], event["user"], event["transaction"]) == (
-            error["request"], error["user"], error["transaction"])
+            error["request"],
+            error["user"],
+            error["transaction"],
+        )
 
 
-async def test_context_set_in_the_route_is_in_the_event(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_context_set_in_the_route_is_in_the_event(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """User, tags, extra and breadcrumbs set while handling a request go with its event."""
     app = make_app()
     sentry = Sentry(app, dsn=receiver.dsn, tags={"service": "shop"})
@@ -306,7 +358,8 @@ async def test_context_set_in_the_route_is_in_the_event(receiver: Receiver, make
 
 
 async def test_context_does_not_leak_into_the_next_request_on_a_connection(
-        receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """Two requests on one keep-alive connection: the second's event has none of the first's data."""
     app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
@@ -328,11 +381,15 @@ async def test_context_does_not_leak_into_the_next_request_on_a_connection(
     (event,) = validated(receiver.wait_for(1))
     assert "user" not in event
     assert "step" not in event.get("tags", {})
-    assert not [c for c in event.get("breadcrumbs", {}).get("values", []) if c.get("category") == "steps"]
+    assert not [
+        c for c in event.get("breadcrumbs", {}).get("values", []) if c.get("category") == "steps"
+    ]
     assert event["transaction"] == f"{app.name}.fail"
 
 
-async def test_error_after_a_streamed_response_started_is_reported(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_error_after_a_streamed_response_started_is_reported(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """A streaming route that fails once its 200 headers are out is reported all the same."""
     app = make_app()
 
@@ -358,7 +415,9 @@ async def test_error_after_a_streamed_response_started_is_reported(receiver: Rec
     assert event["transaction"] == f"{app.name}.stream"
 
 
-async def test_bodies_are_capped_and_forms_parsed(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_bodies_are_capped_and_forms_parsed(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """A form body is sent as its fields; a body over ``max_request_body_size`` is not sent."""
     app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn, max_request_body_size="small")

@@ -21,7 +21,9 @@ from tests.sanic.conftest import app_with_routes, exception_of, serve, validated
 IN_FLIGHT = 500
 
 
-async def test_concurrent_requests_keep_their_own_context(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_concurrent_requests_keep_their_own_context(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """500 requests wait until all 500 are in flight, then sleep and fail: every event has its own
     user, tags, extra and breadcrumb, and nothing of any other request."""
     app = make_app()
@@ -46,7 +48,10 @@ async def test_concurrent_requests_keep_their_own_context(receiver: Receiver, ma
         raise ValueError(f"boom-{n}")
 
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-    async with serve(app, backlog=2048) as url, httpx.AsyncClient(base_url=url, limits=limits, timeout=90) as client:
+    async with (
+        serve(app, backlog=2048) as url,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=90) as client,
+    ):
         responses = await asyncio.gather(*(client.get(f"/work/{n}") for n in range(IN_FLIGHT)))
         events = await asyncio.to_thread(receiver.wait_for, IN_FLIGHT, 60)
 
@@ -60,14 +65,18 @@ async def test_concurrent_requests_keep_their_own_context(receiver: Receiver, ma
         assert event["user"] == {"id": f"user-{n}"}
         assert event["tags"]["request_no"] == str(n)
         assert event["extra"]["after_sleep"] == n
-        crumbs = [c["message"] for c in event["breadcrumbs"]["values"] if c.get("category") == "isolation"]
+        crumbs = [
+            c["message"] for c in event["breadcrumbs"]["values"] if c.get("category") == "isolation"
+        ]
         assert crumbs == [f"crumb-{n}"]
         assert event["request"]["url"].endswith(f"/work/{n}")
         assert event["transaction"] == f"{app.name}.work"
     assert seen == set(range(IN_FLIGHT))
 
 
-async def test_slow_sentry_server_does_not_slow_responses(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_slow_sentry_server_does_not_slow_responses(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """With a receiver that takes 3 s to answer, failing routes still answer at once."""
     delay = 3.0
     receiver.respond_with(delay=delay)

@@ -21,7 +21,9 @@ from tests.receiver import Receiver
 from tests.sanic.conftest import app_with_routes, exception_of, http, serve, validated
 
 
-async def test_client_lives_from_server_start_to_stop(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_client_lives_from_server_start_to_stop(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """No client exists before the server starts; one does while it serves; it is closed at stop."""
     app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
@@ -35,7 +37,9 @@ async def test_client_lives_from_server_start_to_stop(receiver: Receiver, make_a
     assert sentry.client_for(app) is None
 
 
-async def test_app_listeners_can_report_at_start_and_stop(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_app_listeners_can_report_at_start_and_stop(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """The client exists before the app's own start listeners run and is flushed after its stop ones."""
     app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
@@ -56,7 +60,9 @@ async def test_app_listeners_can_report_at_start_and_stop(receiver: Receiver, ma
     assert sorted(messages) == ["stopped", "warming up"]
 
 
-def test_event_captured_just_before_stop_is_delivered_by_then(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+def test_event_captured_just_before_stop_is_delivered_by_then(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """sanic-testing's client stops the server right after the response: the event is already in."""
     app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn)
@@ -68,7 +74,9 @@ def test_event_captured_just_before_stop_is_delivered_by_then(receiver: Receiver
     assert exception_of(event)["value"] == "route failed"
 
 
-async def test_given_client_is_flushed_not_closed(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_given_client_is_flushed_not_closed(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """A client passed in is used as is and still works after the server stopped."""
     app = app_with_routes(make_app)
     client = raven.Client(receiver.dsn)
@@ -86,8 +94,9 @@ async def test_given_client_is_flushed_not_closed(receiver: Receiver, make_app: 
     assert second["logentry"]["message"] == "still open"
 
 
-async def test_without_a_dsn_nothing_is_sent_and_the_app_works(monkeypatch: pytest.MonkeyPatch,
-                                                                make_app: Callable[..., Sanic]) -> None:
+async def test_without_a_dsn_nothing_is_sent_and_the_app_works(
+    monkeypatch: pytest.MonkeyPatch, make_app: Callable[..., Sanic]
+) -> None:
     """No DSN anywhere: the client is disabled and the routes answer as usual."""
     monkeypatch.delenv("SENTRY_DSN", raising=False)
     app = app_with_routes(make_app)
@@ -100,7 +109,9 @@ async def test_without_a_dsn_nothing_is_sent_and_the_app_works(monkeypatch: pyte
         assert enabled is not None and not enabled.is_enabled()
 
 
-async def test_dsn_and_options_come_from_the_app_config(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_dsn_and_options_come_from_the_app_config(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """``SENTRY_DSN`` and ``SENTRY_CONFIG`` in ``app.config`` configure the client."""
     app = app_with_routes(make_app)
     app.config.SENTRY_DSN = receiver.dsn
@@ -114,7 +125,9 @@ async def test_dsn_and_options_come_from_the_app_config(receiver: Receiver, make
     assert (event["environment"], event["release"]) == ("staging", "shop@1.2.3")
 
 
-async def test_a_bad_option_stops_the_server_from_starting(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_a_bad_option_stops_the_server_from_starting(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """A wrong client option fails loudly when the server starts, naming the option."""
     app = app_with_routes(make_app)
     Sentry(app, dsn=receiver.dsn, sample_rate="often")
@@ -124,7 +137,9 @@ async def test_a_bad_option_stops_the_server_from_starting(receiver: Receiver, m
             pass
 
 
-async def test_install_twice_then_uninstall(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_install_twice_then_uninstall(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """init_app twice reports an error once; after uninstall the next error is not reported."""
     app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
@@ -141,7 +156,9 @@ async def test_install_twice_then_uninstall(receiver: Receiver, make_app: Callab
     assert exception_of(event)["value"] == "route failed"
 
 
-async def test_one_extension_for_two_apps(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_one_extension_for_two_apps(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """``init_app`` on two apps (factory pattern): each reports its own errors with its own route names."""
     sentry = Sentry(dsn=receiver.dsn)
     shop, admin = app_with_routes(make_app), app_with_routes(make_app)
@@ -154,10 +171,14 @@ async def test_one_extension_for_two_apps(receiver: Receiver, make_app: Callable
         assert sentry.client_for(shop) is not sentry.client_for(admin)
 
     events = validated(receiver.wait_for(2))
-    assert sorted(e["transaction"] for e in events) == sorted([f"{shop.name}.fail", f"{admin.name}.fail"])
+    assert sorted(e["transaction"] for e in events) == sorted(
+        [f"{shop.name}.fail", f"{admin.name}.fail"]
+    )
 
 
-async def test_manual_capture_carries_the_request(receiver: Receiver, make_app: Callable[..., Sanic]) -> None:
+async def test_manual_capture_carries_the_request(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """``sentry.captureMessage`` inside a route sends the current request's data and route name."""
     app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn)
@@ -177,8 +198,9 @@ async def test_manual_capture_carries_the_request(receiver: Receiver, make_app: 
     assert event["request"]["data"] == {"sku": "A1"}
 
 
-async def test_logging_reports_records_and_no_duplicate_for_errors(receiver: Receiver,
-                                                                   make_app: Callable[..., Sanic]) -> None:
+async def test_logging_reports_records_and_no_duplicate_for_errors(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
     """``logging=True`` sends error records as events; a failing route is still one event, not
     two (Sanic's own log line about it is skipped); the handler is gone once the server stopped."""
     app = app_with_routes(make_app)
@@ -227,7 +249,8 @@ class _BrokenClient(raven.Client):
 
 @pytest.mark.raven_errors_expected
 async def test_raven_errors_are_logged_and_the_response_is_unchanged(
-        receiver: Receiver, make_app: Callable[..., Sanic], caplog: pytest.LogCaptureFixture) -> None:
+    receiver: Receiver, make_app: Callable[..., Sanic], caplog: pytest.LogCaptureFixture
+) -> None:
     """If capturing fails, the app still answers its own 500, and the failure is logged on raven.sanic."""
     app = app_with_routes(make_app)
     client = _BrokenClient(receiver.dsn)
@@ -250,7 +273,9 @@ async def _asgi_lifespan(app: Sanic) -> AsyncIterator[None]:
     """Drive an ASGI lifespan (startup, then shutdown) the way an ASGI server does."""
     to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    task = asyncio.ensure_future(app({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put))
+    task = asyncio.ensure_future(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put)
+    )
     await to_app.put({"type": "lifespan.startup"})
     assert (await from_app.get())["type"] == "lifespan.startup.complete"
     try:
@@ -262,7 +287,9 @@ async def _asgi_lifespan(app: Sanic) -> AsyncIterator[None]:
 
 
 @pytest.mark.parametrize("pii", [False, True])
-async def test_asgi_mode_reports_errors(receiver: Receiver, make_app: Callable[..., Sanic], pii: bool) -> None:
+async def test_asgi_mode_reports_errors(
+    receiver: Receiver, make_app: Callable[..., Sanic], pii: bool
+) -> None:
     """Served as an ASGI app, Sanic still gets a client at startup and its 500s are reported; the
     client's address is in the request only with send_default_pii."""
     app = app_with_routes(make_app)

@@ -27,14 +27,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(receiver: Receiver, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+def server(
+    receiver: Receiver, tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
     """``worker_app.py`` running with workers=2 on a free port: (process, base URL, log file)."""
     port = _free_port()
     log_path = tmp_path / "server.log"
     env = {**os.environ, "SENTRY_DSN": receiver.dsn, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, str(WORKER_APP)], env=env, cwd=tmp_path, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKER_APP)],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         yield proc, f"http://127.0.0.1:{port}", log_path
     finally:
@@ -47,7 +55,9 @@ def server(receiver: Receiver, tmp_path: Path) -> Iterator[tuple[subprocess.Pope
                 proc.wait()
 
 
-async def _wait_until_serving(client: httpx.AsyncClient, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+async def _wait_until_serving(
+    client: httpx.AsyncClient, proc: subprocess.Popen[bytes], log_path: Path
+) -> None:
     for _ in range(600):
         if proc.poll() is not None:
             raise AssertionError(f"server exited:\n{log_path.read_text()}")
@@ -65,7 +75,8 @@ def _worker_pids(receiver: Receiver) -> set[str]:
 
 
 async def test_each_worker_process_delivers_its_own_events(
-        receiver: Receiver, server: tuple[subprocess.Popen[bytes], str, Path]) -> None:
+    receiver: Receiver, server: tuple[subprocess.Popen[bytes], str, Path]
+) -> None:
     """Both worker processes report their own errors, and each flushes what is pending when the
     server is stopped (the Sentry server answers slowly at that moment)."""
     proc, base_url, log_path = server

@@ -244,27 +244,31 @@ class IsolatedHandler(SentryMixin, RequestHandler):
 
 
 def make_app(client: Any = None, **settings: Any) -> tornado.web.Application:
-    app = tornado.web.Application([
-        (r"/boom", BoomHandler),
-        (r"/http/(\d+)", HTTPErrorHandler),
-        (r"/custom-page", CustomErrorPageHandler),
-        (r"/quiet", QuietLogHandler),
-        (r"/manual", ManualSendErrorHandler),
-        (r"/after-finish", AfterFinishHandler),
-        (r"/capture/(\w+)", CaptureHandler),
-        (r"/reported", ReportedThenRaisedHandler),
-        (r"/user", UserHandler),
-        (r"/string-user", StringUserHandler),
-        (r"/custom-data", CustomDataHandler),
-        (r"/broken-hook", BrokenUserHandler),
-        (r"/default-context", DefaultContextHandler),
-        (r"/skipped-prepare", SkippedPrepareHandler),
-        (r"/context", ContextHandler),
-        (r"/no-client", NoClientHandler),
-        (r"/logs-and-captures", LogsAndCapturesHandler),
-        (r"/own-prepare", OwnPrepareHandler),
-        (r"/isolated/(\d+)", IsolatedHandler),
-    ], logged=[], **settings)
+    app = tornado.web.Application(
+        [
+            (r"/boom", BoomHandler),
+            (r"/http/(\d+)", HTTPErrorHandler),
+            (r"/custom-page", CustomErrorPageHandler),
+            (r"/quiet", QuietLogHandler),
+            (r"/manual", ManualSendErrorHandler),
+            (r"/after-finish", AfterFinishHandler),
+            (r"/capture/(\w+)", CaptureHandler),
+            (r"/reported", ReportedThenRaisedHandler),
+            (r"/user", UserHandler),
+            (r"/string-user", StringUserHandler),
+            (r"/custom-data", CustomDataHandler),
+            (r"/broken-hook", BrokenUserHandler),
+            (r"/default-context", DefaultContextHandler),
+            (r"/skipped-prepare", SkippedPrepareHandler),
+            (r"/context", ContextHandler),
+            (r"/no-client", NoClientHandler),
+            (r"/logs-and-captures", LogsAndCapturesHandler),
+            (r"/own-prepare", OwnPrepareHandler),
+            (r"/isolated/(\d+)", IsolatedHandler),
+        ],
+        logged=[],
+        **settings,
+    )
     if client is not None:
         app.sentry_client = client  # type: ignore[attr-defined]
     return app
@@ -274,4 +278,3 @@ def exception_of(event: dict[str, Any]) -> dict[str, Any]:
     """The captured exception (the last of the chain)."""
     value: dict[str, Any] = event["exception"]["values"][-1]
     return value
-

@@ -48,7 +48,9 @@ async def async_client(receiver: Receiver) -> AsyncIterator[AsyncSentryClient]:
 
 
 @pytest.fixture(params=["plain", "async"])
-async def any_client(request: pytest.FixtureRequest, receiver: Receiver) -> AsyncIterator[raven.Client]:
+async def any_client(
+    request: pytest.FixtureRequest, receiver: Receiver
+) -> AsyncIterator[raven.Client]:
     """Each test using it runs once with a plain ``raven.Client`` and once with ``AsyncSentryClient``."""
     cls = raven.Client if request.param == "plain" else AsyncSentryClient
     client = cls(receiver.dsn, **CLIENT_OPTIONS)

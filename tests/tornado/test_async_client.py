@@ -26,8 +26,9 @@ def capture_error(client: AsyncSentryClient, message: str = "failure") -> str | 
         return client.captureException()
 
 
-async def test_events_arrive_through_the_core_transport(async_client: AsyncSentryClient,
-                                                        receiver: Receiver) -> None:
+async def test_events_arrive_through_the_core_transport(
+    async_client: AsyncSentryClient, receiver: Receiver
+) -> None:
     """A capture on the loop is delivered by the core's threaded transport; ``await flush()`` waits for it."""
     assert isinstance(async_client.transport, ThreadedTransport)
     event_id = capture_error(async_client)
@@ -38,8 +39,9 @@ async def test_events_arrive_through_the_core_transport(async_client: AsyncSentr
     assert exception_of(event)["value"] == "failure"
 
 
-async def test_slow_receiver_does_not_slow_responses(serve: Serve, any_client: raven.Client,
-                                                     receiver: Receiver) -> None:
+async def test_slow_receiver_does_not_slow_responses(
+    serve: Serve, any_client: raven.Client, receiver: Receiver
+) -> None:
     """While the server takes seconds to answer each event, failing requests are answered at once."""
     delay = 1.5
     receiver.respond_with(delay=delay)
@@ -59,8 +61,9 @@ async def test_slow_receiver_does_not_slow_responses(serve: Serve, any_client: r
         assert exception_of(event)["value"] == "boom"
 
 
-async def test_awaited_flush_times_out_without_blocking(async_client: AsyncSentryClient,
-                                                        receiver: Receiver) -> None:
+async def test_awaited_flush_times_out_without_blocking(
+    async_client: AsyncSentryClient, receiver: Receiver
+) -> None:
     """``await flush(timeout)`` is False when the server is slower than the timeout, True once
     delivered, and the loop keeps running other work while it waits."""
     receiver.respond_with(delay=1.0)
@@ -81,7 +84,9 @@ async def test_awaited_flush_times_out_without_blocking(async_client: AsyncSentr
     assert len(await asyncio.to_thread(receiver.wait_for, 1)) == 1
 
 
-async def test_flush_not_awaited_still_runs(async_client: AsyncSentryClient, receiver: Receiver) -> None:
+async def test_flush_not_awaited_still_runs(
+    async_client: AsyncSentryClient, receiver: Receiver
+) -> None:
     """On the loop, ``flush()`` returns a task: it flushes whether or not the caller awaits it."""
     async_client.captureMessage("flushed in the background")
     task = async_client.flush(timeout=10)

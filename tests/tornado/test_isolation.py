@@ -18,8 +18,9 @@ Serve = Callable[..., Awaitable[Server]]
 CONCURRENT = 500
 
 
-async def test_concurrent_requests_keep_their_own_context(serve: Serve, any_client: raven.Client,
-                                                          receiver: Receiver) -> None:
+async def test_concurrent_requests_keep_their_own_context(
+    serve: Serve, any_client: raven.Client, receiver: Receiver
+) -> None:
     """500 requests, all in flight together, each set a user, tags, extra and a breadcrumb, await,
     then raise: every event carries exactly its own values and nobody else's."""
     barrier = Barrier(CONCURRENT)

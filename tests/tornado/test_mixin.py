@@ -31,13 +31,19 @@ async def one_event(receiver: Receiver, client: raven.Client) -> dict[str, Any]:
     return event
 
 
-async def test_unhandled_exception_is_reported_with_request(serve: Serve, any_client: raven.Client,
-                                                            receiver: Receiver) -> None:
+async def test_unhandled_exception_is_reported_with_request(
+    serve: Serve, any_client: raven.Client, receiver: Receiver
+) -> None:
     """An exception escaping a handler is answered 500 by Tornado and reported once, with the request."""
     server = await serve(make_app(any_client))
-    response = await server.fetch("/boom?q=1&token=abc", headers={"Cookie": "session=s3cr3t; theme=dark",
-                                                                  "Authorization": "Bearer xyz",
-                                                                  "X-Custom": "kept"})
+    response = await server.fetch(
+        "/boom?q=1&token=abc",
+        headers={
+            "Cookie": "session=s3cr3t; theme=dark",
+            "Authorization": "Bearer xyz",
+            "X-Custom": "kept",
+        },
+    )
     assert response.code == 500
     event = await one_event(receiver, any_client)
     exc = exception_of(event)
@@ -55,13 +61,17 @@ async def test_unhandled_exception_is_reported_with_request(serve: Serve, any_cl
     assert request["headers"]["X-Custom"] == "kept"
     assert request["headers"]["Authorization"] == "********"
     assert "Cookie" not in request["headers"]
-    assert request["cookies"] == {"session": "********", "theme": "********"}  # parsed; values masked without PII
+    assert request["cookies"] == {
+        "session": "********",
+        "theme": "********",
+    }  # parsed; values masked without PII
     assert "s3cr3t" not in json.dumps(event) and "xyz" not in json.dumps(event)
     assert "env" not in request  # no IP address without send_default_pii
 
 
-async def test_http_errors_below_500_are_not_reported(serve: Serve, any_client: raven.Client,
-                                                      receiver: Receiver) -> None:
+async def test_http_errors_below_500_are_not_reported(
+    serve: Serve, any_client: raven.Client, receiver: Receiver
+) -> None:
     """HTTPError 400/403/404 and unknown routes are the app answering on purpose: nothing is captured."""
     server = await serve(make_app(any_client))
     for path in ("/http/400", "/http/403", "/http/404", "/no-such-route"):
@@ -79,8 +89,9 @@ async def test_http_errors_below_500_are_not_reported(serve: Serve, any_client: 
 
 
 @pytest.mark.parametrize("code", [500, 503])
-async def test_http_error_5xx_raised_on_purpose_is_reported(serve: Serve, client: raven.Client,
-                                                            receiver: Receiver, code: int) -> None:
+async def test_http_error_5xx_raised_on_purpose_is_reported(
+    serve: Serve, client: raven.Client, receiver: Receiver, code: int
+) -> None:
     """HTTPError(500) and HTTPError(503) raised by the app are reported once, and answered as raised."""
     server = await serve(make_app(client))
     response = await server.fetch(f"/http/{code}")
@@ -91,7 +102,9 @@ async def test_http_error_5xx_raised_on_purpose_is_reported(serve: Serve, client
     assert str(code) in exc["value"]
 
 
-async def test_custom_write_error_page_is_kept(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+async def test_custom_write_error_page_is_kept(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """A handler's own write_error still renders the response; the exception is reported."""
     server = await serve(make_app(client))
     response = await server.fetch("/custom-page")
@@ -102,8 +115,9 @@ async def test_custom_write_error_page_is_kept(serve: Serve, client: raven.Clien
     assert exception_of(event)["type"] == "KeyError"
 
 
-async def test_log_exception_overridden_without_super_still_reports(serve: Serve, client: raven.Client,
-                                                                    receiver: Receiver) -> None:
+async def test_log_exception_overridden_without_super_still_reports(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """When a handler's log_exception skips super(), the send_error path reports, once."""
     server = await serve(make_app(client))
     response = await server.fetch("/quiet")
@@ -114,8 +128,9 @@ async def test_log_exception_overridden_without_super_still_reports(serve: Serve
     assert exception_of(event)["mechanism"]["handled"] is False
 
 
-async def test_send_error_500_in_except_block_reports_that_exception(serve: Serve, client: raven.Client,
-                                                                     receiver: Receiver) -> None:
+async def test_send_error_500_in_except_block_reports_that_exception(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """send_error(500) called by the app while handling an exception reports that exception."""
     server = await serve(make_app(client))
     assert (await server.fetch("/manual")).code == 500
@@ -123,7 +138,9 @@ async def test_send_error_500_in_except_block_reports_that_exception(serve: Serv
     assert exception_of(event)["type"] == "KeyError"
 
 
-async def test_exception_after_finish_is_reported(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+async def test_exception_after_finish_is_reported(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """An exception raised after the response was finished is still reported (Tornado logs it)."""
     server = await serve(make_app(client))
     response = await server.fetch("/after-finish")
@@ -134,8 +151,9 @@ async def test_exception_after_finish_is_reported(serve: Serve, client: raven.Cl
 
 
 @pytest.mark.parametrize("kind", ["none", "true"])
-async def test_capture_exception_on_handler(serve: Serve, client: raven.Client, receiver: Receiver,
-                                            kind: str) -> None:
+async def test_capture_exception_on_handler(
+    serve: Serve, client: raven.Client, receiver: Receiver, kind: str
+) -> None:
     """self.captureException() and captureException(True) report the current exception as handled."""
     server = await serve(make_app(client))
     response = await server.fetch(f"/capture/{kind}")
@@ -149,7 +167,9 @@ async def test_capture_exception_on_handler(serve: Serve, client: raven.Client, 
     assert event["request"]["url"] == server.url(f"/capture/{kind}")
 
 
-async def test_capture_message_on_handler(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+async def test_capture_message_on_handler(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """self.captureMessage() sends a message event carrying the request."""
     server = await serve(make_app(client))
     response = await server.fetch("/capture/message?x=1")
@@ -162,8 +182,9 @@ async def test_capture_message_on_handler(serve: Serve, client: raven.Client, re
     assert "exception" not in event
 
 
-async def test_exception_reported_by_handler_then_raised_is_sent_once(serve: Serve, client: raven.Client,
-                                                                      receiver: Receiver) -> None:
+async def test_exception_reported_by_handler_then_raised_is_sent_once(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """An exception the handler reported itself and re-raised is not reported a second time."""
     server = await serve(make_app(client))
     assert (await server.fetch("/reported")).code == 500
@@ -173,12 +194,18 @@ async def test_exception_reported_by_handler_then_raised_is_sent_once(serve: Ser
     assert len(receiver.events) == 1
 
 
-async def test_post_body_is_attached_and_scrubbed(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+async def test_post_body_is_attached_and_scrubbed(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """A form body is sent as fields, with password-like fields masked."""
     server = await serve(make_app(client))
     body = "user=ada&password=hunter2&card=4111111111111111"
-    response = await server.fetch("/boom", method="POST", body=body,
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await server.fetch(
+        "/boom",
+        method="POST",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.code == 500
     event = await one_event(receiver, client)
     data = event["request"]["data"]
@@ -191,8 +218,12 @@ async def test_post_body_is_attached_and_scrubbed(serve: Serve, client: raven.Cl
 async def test_json_body_is_parsed(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
     """A JSON body arrives as an object, with secrets masked."""
     server = await serve(make_app(client))
-    response = await server.fetch("/boom", method="POST", body=json.dumps({"a": [1, 2], "api_key": "k"}),
-                                  headers={"Content-Type": "application/json"})
+    response = await server.fetch(
+        "/boom",
+        method="POST",
+        body=json.dumps({"a": [1, 2], "api_key": "k"}),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.code == 500
     event = await one_event(receiver, client)
     assert event["request"]["data"] == {"a": [1, 2], "api_key": "********"}
@@ -204,8 +235,12 @@ async def test_large_body_is_not_sent(serve: Serve, receiver: Receiver) -> None:
     try:
         server = await serve(make_app(client))
         body = "field=" + "x" * 20_000
-        response = await server.fetch("/boom", method="POST", body=body,
-                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = await server.fetch(
+            "/boom",
+            method="POST",
+            body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert response.code == 500
         event = await one_event(receiver, client)
         assert "x" * 100 not in json.dumps(event)
@@ -214,7 +249,9 @@ async def test_large_body_is_not_sent(serve: Serve, receiver: Receiver) -> None:
         client.close(timeout=5)
 
 
-async def test_user_from_get_current_user(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+async def test_user_from_get_current_user(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """The user comes from get_current_user(): only the id without PII (no username, email or IP)."""
     server = await serve(make_app(client))
     assert (await server.fetch("/user")).code == 500
@@ -230,14 +267,20 @@ async def test_user_email_and_ip_with_send_default_pii(serve: Serve, receiver: R
         server = await serve(make_app(client))
         assert (await server.fetch("/user")).code == 500
         event = await one_event(receiver, client)
-        assert event["user"] == {"id": "42", "username": "ada", "email": "ada@example.com",
-                                 "ip_address": "127.0.0.1"}
+        assert event["user"] == {
+            "id": "42",
+            "username": "ada",
+            "email": "ada@example.com",
+            "ip_address": "127.0.0.1",
+        }
         assert event["request"]["env"] == {"REMOTE_ADDR": "127.0.0.1"}
     finally:
         client.close(timeout=5)
 
 
-async def test_log_record_and_manual_capture_carry_the_request(serve: Serve, receiver: Receiver) -> None:
+async def test_log_record_and_manual_capture_carry_the_request(
+    serve: Serve, receiver: Receiver
+) -> None:
     """An error logged through a SentryHandler and a client.captureMessage() in the handler arrive
     with the same request, user and transaction as the request's unhandled exception."""
     client = raven.Client(receiver.dsn, install_sys_hook=False, send_default_pii=True)
@@ -258,8 +301,12 @@ async def test_log_record_and_manual_capture_carry_the_request(serve: Serve, rec
     unhandled = by_kind["exception"]
     assert exception_of(unhandled)["value"] == "unhandled after logging"
     assert unhandled["transaction"] == "tests.tornado.apps.LogsAndCapturesHandler.get"
-    assert unhandled["user"] == {"id": "7", "username": "grace", "email": "grace@example.com",
-                                 "ip_address": "127.0.0.1"}
+    assert unhandled["user"] == {
+        "id": "7",
+        "username": "grace",
+        "email": "grace@example.com",
+        "ip_address": "127.0.0.1",
+    }
     assert unhandled["request"]["url"] == server.url("/logs-and-captures")
     assert unhandled["request"]["query_string"] == "page=2"
     assert unhandled["request"]["cookies"] == {"theme": "dark"}
@@ -270,7 +317,9 @@ async def test_log_record_and_manual_capture_carry_the_request(serve: Serve, rec
         assert event["transaction"] == unhandled["transaction"]
 
 
-async def test_string_user_becomes_id(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+async def test_string_user_becomes_id(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """A get_current_user() returning a string is sent as the user's id; none means no user."""
     server = await serve(make_app(client))
     assert (await server.fetch("/string-user", headers={"Cookie": "who=grace"})).code == 500
@@ -278,7 +327,9 @@ async def test_string_user_becomes_id(serve: Serve, client: raven.Client, receiv
     assert event["user"] == {"id": "grace"}
 
 
-async def test_user_set_in_async_prepare(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+async def test_user_set_in_async_prepare(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """A user set as self.current_user in an async prepare() (after super()) is attached."""
     server = await serve(make_app(client))
     assert (await server.fetch("/own-prepare")).code == 500
@@ -286,7 +337,9 @@ async def test_user_set_in_async_prepare(serve: Serve, client: raven.Client, rec
     assert event["user"] == {"id": "from-prepare"}
 
 
-async def test_overridden_data_hooks(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+async def test_overridden_data_hooks(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """get_sentry_user_info, get_sentry_extra_info and get_sentry_data_from_request can be overridden."""
     server = await serve(make_app(client))
     assert (await server.fetch("/custom-data")).code == 500
@@ -296,7 +349,9 @@ async def test_overridden_data_hooks(serve: Serve, client: raven.Client, receive
     assert event["request"]["headers"] == {"X-Only": "this"}
 
 
-async def test_overridden_get_default_context(serve: Serve, client: raven.Client, receiver: Receiver) -> None:
+async def test_overridden_get_default_context(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """An overridden get_default_context decides the request, user and extra attached."""
     server = await serve(make_app(client))
     assert (await server.fetch("/default-context")).code == 500
@@ -306,8 +361,9 @@ async def test_overridden_get_default_context(serve: Serve, client: raven.Client
     assert event["request"]["url"] == server.url("/default-context")
 
 
-async def test_prepare_without_super_still_reports_the_request(serve: Serve, client: raven.Client,
-                                                               receiver: Receiver) -> None:
+async def test_prepare_without_super_still_reports_the_request(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """A handler whose prepare() skips super() is reported with its request and transaction."""
     server = await serve(make_app(client))
     assert (await server.fetch("/skipped-prepare")).code == 500
@@ -317,8 +373,9 @@ async def test_prepare_without_super_still_reports_the_request(serve: Serve, cli
 
 
 @pytest.mark.raven_errors_expected
-async def test_failing_hook_does_not_change_the_response(serve: Serve, client: raven.Client, receiver: Receiver,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_failing_hook_does_not_change_the_response(
+    serve: Serve, client: raven.Client, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
     """A bug in a data hook is logged on raven.tornado; the app's own 500 answer is unchanged and
     the exception is still reported, with what the other hooks give."""
     server = await serve(make_app(client))
@@ -326,8 +383,11 @@ async def test_failing_hook_does_not_change_the_response(serve: Serve, client: r
         response = await server.fetch("/broken-hook")
     assert response.code == 500
     assert b"Internal Server Error" in response.body
-    assert any(r.name == "raven.tornado" and "bug in the app's hook" in r.exc_text for r in caplog.records
-               if r.exc_text)
+    assert any(
+        r.name == "raven.tornado" and "bug in the app's hook" in r.exc_text
+        for r in caplog.records
+        if r.exc_text
+    )
     event = await one_event(receiver, client)
     assert exception_of(event)["value"] == "original"
     assert event["request"]["url"] == server.url("/broken-hook")
@@ -344,8 +404,9 @@ async def test_no_client_on_application(serve: Serve, receiver: Receiver) -> Non
     assert receiver.requests == []
 
 
-async def test_context_set_outside_requests_is_not_attached(serve: Serve, client: raven.Client,
-                                                            receiver: Receiver) -> None:
+async def test_context_set_outside_requests_is_not_attached(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """Each request starts from an empty context: tags set where the server started do not leak in."""
     client.tags_context({"leaked": "yes"})
     client.user_context({"id": "outsider"})
@@ -356,8 +417,9 @@ async def test_context_set_outside_requests_is_not_attached(serve: Serve, client
     assert "user" not in event
 
 
-async def test_keep_alive_requests_do_not_share_context(serve: Serve, client: raven.Client,
-                                                        receiver: Receiver) -> None:
+async def test_keep_alive_requests_do_not_share_context(
+    serve: Serve, client: raven.Client, receiver: Receiver
+) -> None:
     """On one keep-alive connection, a request's context never reaches the next request."""
     server = await serve(make_app(client))
 
@@ -381,11 +443,14 @@ async def test_keep_alive_requests_do_not_share_context(serve: Serve, client: ra
     assert exception_of(event)["value"] == "raised after tag=None"
     assert "set_by" not in event["tags"]
     assert "user" not in event
-    assert not [c for c in event.get("breadcrumbs", {}).get("values", []) if c.get("category") == "ctx"]
+    assert not [
+        c for c in event.get("breadcrumbs", {}).get("values", []) if c.get("category") == "ctx"
+    ]
 
 
-async def test_context_set_in_request_is_attached(serve: Serve, any_client: raven.Client,
-                                                  receiver: Receiver) -> None:
+async def test_context_set_in_request_is_attached(
+    serve: Serve, any_client: raven.Client, receiver: Receiver
+) -> None:
     """User, tags and breadcrumbs set during the request are on its event; the context user wins."""
     server = await serve(make_app(any_client))
     assert (await server.fetch("/context?tag=mine&raise=1")).code == 500

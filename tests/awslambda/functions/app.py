@@ -53,7 +53,9 @@ def wait_for_deadline(context: Any) -> None:
         time.sleep(0.02)
 
 
-@raven_lambda.handler(timeout_warning=True, timeout_margin=float(os.environ.get("TIMEOUT_MARGIN", "1.5")))
+@raven_lambda.handler(
+    timeout_warning=True, timeout_margin=float(os.environ.get("TIMEOUT_MARGIN", "1.5"))
+)
 def slow(event: Any, context: Any) -> Any:
     """Runs past its deadline (the loopback runtime lets it finish, where Lambda would kill it)."""
     wait_for_deadline(context)

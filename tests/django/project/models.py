@@ -9,7 +9,9 @@ from django.db import models
 
 
 class MemberManager(BaseUserManager):  # type: ignore[type-arg]
-    def create_user(self, handle: str, contact_email: str = "", password: str | None = None, **extra: Any) -> Member:
+    def create_user(
+        self, handle: str, contact_email: str = "", password: str | None = None, **extra: Any
+    ) -> Member:
         user = self.model(handle=handle, contact_email=contact_email, **extra)
         user.set_password(password)
         user.save(using=self._db)

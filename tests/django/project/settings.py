@@ -44,7 +44,10 @@ SITE_ID = 1
 ADMINS = [("Admin", "admin@example.com")]
 
 DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("RAVEN_TEST_DB", ":memory:")},
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("RAVEN_TEST_DB", ":memory:"),
+    },
     "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
 }
 TEMPLATES = [
@@ -58,10 +61,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"sentry": {"level": "ERROR", "class": "raven_django.handlers.SentryHandler"}},
-    "loggers": {"tests.django.project": {"handlers": ["sentry"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "tests.django.project": {"handlers": ["sentry"], "level": "INFO", "propagate": False}
+    },
 }
 
 # Outside a test Raven stays off (no DSN, and no process-wide hooks that would reach the other
 # packages' tests in the same pytest run); tests point it at their receiver.
-RAVEN_CONFIG = json.loads(os.environ.get("RAVEN_TEST_CONFIG")
-                          or '{"install_sys_hook": false, "enable_breadcrumbs": false}')
+RAVEN_CONFIG = json.loads(
+    os.environ.get("RAVEN_TEST_CONFIG")
+    or '{"install_sys_hook": false, "enable_breadcrumbs": false}'
+)

@@ -16,5 +16,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.warning("refunding order %s", order_id)
     if event["httpMethod"] == "DELETE":
         ledger = {"order": order_id, "balance": -12.5}
-        raise ArithmeticError(f"refund for order {order_id} would overdraw the ledger ({ledger['balance']})")
+        raise ArithmeticError(
+            f"refund for order {order_id} would overdraw the ledger ({ledger['balance']})"
+        )
     return {"statusCode": 200, "body": f"order {order_id} ok"}

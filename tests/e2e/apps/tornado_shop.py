@@ -31,7 +31,10 @@ class OkHandler(SentryMixin, tornado.web.RequestHandler):
 
 async def main(port: int) -> None:
     app = tornado.web.Application([(r"/orders/(\d+)", OrderHandler), (r"/ok", OkHandler)])
-    app.sentry_client = AsyncSentryClient(os.environ["E2E_DSN"], release="tornado-shop@1.9",  # type: ignore[attr-defined]
-                                          environment="e2e")
+    app.sentry_client = AsyncSentryClient(
+        os.environ["E2E_DSN"],
+        release="tornado-shop@1.9",  # type: ignore[attr-defined]
+        environment="e2e",
+    )
     app.listen(port, "127.0.0.1")
     await asyncio.Event().wait()

@@ -34,18 +34,23 @@ def aws_lambda_context(context: Any, cold_start: bool) -> dict[str, Any]:
     """The ``aws_lambda`` event context; unknown values are left out rather than sent as null."""
     arn = _text(getattr(context, "invoked_function_arn", None))
     data: dict[str, Any] = {
-        "function_name": _text(getattr(context, "function_name", None)) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        "function_name": _text(getattr(context, "function_name", None))
+        or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
         "function_version": _text(getattr(context, "function_version", None))
         or os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"),
         "invoked_function_arn": arn,
         "aws_request_id": _text(getattr(context, "aws_request_id", None)),
-        "memory_limit_in_mb": _number(getattr(context, "memory_limit_in_mb", None)
-                                      or os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")),
+        "memory_limit_in_mb": _number(
+            getattr(context, "memory_limit_in_mb", None)
+            or os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        ),
         "log_group_name": _text(getattr(context, "log_group_name", None))
         or os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME"),
         "log_stream_name": _text(getattr(context, "log_stream_name", None))
         or os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME"),
-        "region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or _arn_region(arn),
+        "region": os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or _arn_region(arn),
         "execution_environment": os.environ.get("AWS_EXECUTION_ENV"),
         "cold_start": cold_start,
     }

@@ -25,8 +25,15 @@ class TimeoutWatch:
     the invocation's context (function, request, trigger) as the handler had it at the start.
     """
 
-    def __init__(self, client: Any, margin: float, remaining: float, handler_thread: int,
-                 event_data: Callable[[], dict[str, Any]], flush: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        client: Any,
+        margin: float,
+        remaining: float,
+        handler_thread: int,
+        event_data: Callable[[], dict[str, Any]],
+        flush: Callable[[], None],
+    ) -> None:
         self.client = client
         self.margin = margin
         self.delay = remaining - margin
@@ -40,8 +47,9 @@ class TimeoutWatch:
         if self.delay <= 0:
             return  # no time left to warn in: the invocation is already inside the margin
         context = contextvars.copy_context()
-        self._thread = threading.Thread(target=context.run, args=(self._run,), name="raven-lambda-timeout",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run,), name="raven-lambda-timeout", daemon=True
+        )
         self._thread.start()
 
     def cancel(self) -> None:
@@ -62,6 +70,10 @@ class TimeoutWatch:
             pairs.reverse()  # Sentry wants the oldest frame first
             data["stacktrace"] = stacks.stacktrace(pairs)
         del frame
-        self.client.captureMessage(TIMEOUT_MESSAGE, level="warning", data=data,
-                                   extra={"timeout_margin_seconds": self.margin})
+        self.client.captureMessage(
+            TIMEOUT_MESSAGE,
+            level="warning",
+            data=data,
+            extra={"timeout_margin_seconds": self.margin},
+        )
         self.flush()

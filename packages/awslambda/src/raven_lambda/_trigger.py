@@ -21,7 +21,9 @@ __all__ = ["describe_trigger"]
 MAX_IDS = 50
 
 
-def describe_trigger(event: Any, client: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def describe_trigger(
+    event: Any, client: Any
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """``(request interface or None, aws_event context or None)`` for a Lambda event."""
     if not isinstance(event, Mapping):
         return None, None
@@ -35,23 +37,29 @@ def describe_trigger(event: Any, client: Any) -> tuple[dict[str, Any] | None, di
     if isinstance(records, list) and records and isinstance(records[0], Mapping):
         return None, _records(records)
     if "detail-type" in event and "source" in event:
-        return None, _compact({
-            "trigger": "eventbridge",
-            "source": event.get("source"),
-            "detail_type": event.get("detail-type"),
-            "ids": [event["id"]] if event.get("id") else None,
-            "resources": _strings(event.get("resources")),
-        })
+        return None, _compact(
+            {
+                "trigger": "eventbridge",
+                "source": event.get("source"),
+                "detail_type": event.get("detail-type"),
+                "ids": [event["id"]] if event.get("id") else None,
+                "resources": _strings(event.get("resources")),
+            }
+        )
     return None, None
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
-def _http_v1(event: Mapping[str, Any], ctx: Mapping[str, Any], client: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _http_v1(
+    event: Mapping[str, Any], ctx: Mapping[str, Any], client: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """API Gateway REST API (payload 1.0), also used by HTTP APIs on 1.0 and by ALB targets."""
     multi = event.get("multiValueHeaders")
     if isinstance(multi, Mapping) and multi:
-        headers = {str(k): ", ".join(str(v) for v in values) if isinstance(values, list) else str(values)
-                   for k, values in multi.items()}
+        headers = {
+            str(k): ", ".join(str(v) for v in values) if isinstance(values, list) else str(values)
+            for k, values in multi.items()
+        }
     else:
         headers = _str_dict(event.get("headers"))
     multi_query = event.get("multiValueQueryStringParameters")
@@ -65,36 +73,77 @@ def _http_v1(event: Mapping[str, Any], ctx: Mapping[str, Any], client: Any) -> t
     identity = ctx.get("identity")
     source_ip = identity.get("sourceIp") if isinstance(identity, Mapping) else None
     kind = "alb" if "elb" in ctx else "api_gateway_v1"
-    request = _request(client, method=event.get("httpMethod"), headers=headers, host=host, path=path,
-                       query=query, cookies=None, event=event, source_ip=source_ip)
-    trigger = _compact({"trigger": kind, "source": "aws:elasticloadbalancing" if kind == "alb" else "aws:apigateway",
-                        "ids": [ctx["requestId"]] if ctx.get("requestId") else None,
-                        "resource": event.get("resource"), "stage": ctx.get("stage"), "api_id": ctx.get("apiId")})
+    request = _request(
+        client,
+        method=event.get("httpMethod"),
+        headers=headers,
+        host=host,
+        path=path,
+        query=query,
+        cookies=None,
+        event=event,
+        source_ip=source_ip,
+    )
+    trigger = _compact(
+        {
+            "trigger": kind,
+            "source": "aws:elasticloadbalancing" if kind == "alb" else "aws:apigateway",
+            "ids": [ctx["requestId"]] if ctx.get("requestId") else None,
+            "resource": event.get("resource"),
+            "stage": ctx.get("stage"),
+            "api_id": ctx.get("apiId"),
+        }
+    )
     return request, trigger
 
 
-def _http_v2(event: Mapping[str, Any], ctx: Mapping[str, Any], client: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _http_v2(
+    event: Mapping[str, Any], ctx: Mapping[str, Any], client: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """API Gateway HTTP API (payload 2.0) and Lambda function URLs, which share the format."""
     http = ctx["http"]
     headers = _str_dict(event.get("headers"))
     domain = str(ctx.get("domainName") or "")
     cookies = event.get("cookies")
-    request = _request(client, method=http.get("method"), headers=headers,
-                       host=_header(headers, "host") or domain, path=event.get("rawPath") or http.get("path") or "/",
-                       query=str(event.get("rawQueryString") or ""),
-                       cookies="; ".join(str(c) for c in cookies) if isinstance(cookies, list) and cookies else None,
-                       event=event, source_ip=http.get("sourceIp"))
+    request = _request(
+        client,
+        method=http.get("method"),
+        headers=headers,
+        host=_header(headers, "host") or domain,
+        path=event.get("rawPath") or http.get("path") or "/",
+        query=str(event.get("rawQueryString") or ""),
+        cookies="; ".join(str(c) for c in cookies)
+        if isinstance(cookies, list) and cookies
+        else None,
+        event=event,
+        source_ip=http.get("sourceIp"),
+    )
     is_url = ".lambda-url." in domain
-    trigger = _compact({"trigger": "function_url" if is_url else "api_gateway_v2",
-                        "source": "aws:lambda" if is_url else "aws:apigateway",
-                        "ids": [ctx["requestId"]] if ctx.get("requestId") else None,
-                        "route_key": None if is_url else event.get("routeKey"),
-                        "stage": None if is_url else ctx.get("stage"), "api_id": ctx.get("apiId")})
+    trigger = _compact(
+        {
+            "trigger": "function_url" if is_url else "api_gateway_v2",
+            "source": "aws:lambda" if is_url else "aws:apigateway",
+            "ids": [ctx["requestId"]] if ctx.get("requestId") else None,
+            "route_key": None if is_url else event.get("routeKey"),
+            "stage": None if is_url else ctx.get("stage"),
+            "api_id": ctx.get("apiId"),
+        }
+    )
     return request, trigger
 
 
-def _request(client: Any, *, method: Any, headers: dict[str, str], host: Any, path: Any, query: str,
-             cookies: str | None, event: Mapping[str, Any], source_ip: Any) -> dict[str, Any]:
+def _request(
+    client: Any,
+    *,
+    method: Any,
+    headers: dict[str, str],
+    host: Any,
+    path: Any,
+    query: str,
+    cookies: str | None,
+    event: Mapping[str, Any],
+    source_ip: Any,
+) -> dict[str, Any]:
     """The request interface from raw values; the core applies the privacy rules (the caller's
     address only with ``send_default_pii``, a ``Cookie`` header parsed into ``cookies``, the body
     capped by ``max_request_body_size``)."""
@@ -140,26 +189,52 @@ def _records(records: list[Any]) -> dict[str, Any]:
     source = first.get("eventSource") or first.get("EventSource") or ""
     items = [r for r in records if isinstance(r, Mapping)]
     if source == "aws:sqs":
-        return _compact({"trigger": "sqs", "source": source, "count": len(items),
-                         "ids": _strings(r.get("messageId") for r in items),
-                         "arns": _unique(r.get("eventSourceARN") for r in items)})
+        return _compact(
+            {
+                "trigger": "sqs",
+                "source": source,
+                "count": len(items),
+                "ids": _strings(r.get("messageId") for r in items),
+                "arns": _unique(r.get("eventSourceARN") for r in items),
+            }
+        )
     if source == "aws:sns":
         sns = [r["Sns"] for r in items if isinstance(r.get("Sns"), Mapping)]
-        return _compact({"trigger": "sns", "source": source, "count": len(items),
-                         "ids": _strings(s.get("MessageId") for s in sns),
-                         "arns": _unique(s.get("TopicArn") for s in sns)})
+        return _compact(
+            {
+                "trigger": "sns",
+                "source": source,
+                "count": len(items),
+                "ids": _strings(s.get("MessageId") for s in sns),
+                "arns": _unique(s.get("TopicArn") for s in sns),
+            }
+        )
     if source == "aws:s3":
         s3 = [r["s3"] for r in items if isinstance(r.get("s3"), Mapping)]
-        return _compact({
-            "trigger": "s3", "source": source, "count": len(items),
-            "event_names": _unique(r.get("eventName") for r in items),
-            "ids": _strings((r.get("responseElements") or {}).get("x-amz-request-id") for r in items),
-            "objects": _strings(f"s3://{(o.get('bucket') or {}).get('name')}/{(o.get('object') or {}).get('key')}"
-                                for o in s3),
-        })
-    return _compact({"trigger": source.partition(":")[2] or None, "source": source or None, "count": len(items),
-                     "ids": _strings(r.get("eventID") or r.get("messageId") for r in items),
-                     "arns": _unique(r.get("eventSourceARN") for r in items)})
+        return _compact(
+            {
+                "trigger": "s3",
+                "source": source,
+                "count": len(items),
+                "event_names": _unique(r.get("eventName") for r in items),
+                "ids": _strings(
+                    (r.get("responseElements") or {}).get("x-amz-request-id") for r in items
+                ),
+                "objects": _strings(
+                    f"s3://{(o.get('bucket') or {}).get('name')}/{(o.get('object') or {}).get('key')}"
+                    for o in s3
+                ),
+            }
+        )
+    return _compact(
+        {
+            "trigger": source.partition(":")[2] or None,
+            "source": source or None,
+            "count": len(items),
+            "ids": _strings(r.get("eventID") or r.get("messageId") for r in items),
+            "arns": _unique(r.get("eventSourceARN") for r in items),
+        }
+    )
 
 
 def _strings(values: Any) -> list[str] | None:
@@ -174,7 +249,11 @@ def _unique(values: Any) -> list[str] | None:
 
 
 def _str_dict(value: Any) -> dict[str, str]:
-    return {str(k): str(v) for k, v in value.items() if v is not None} if isinstance(value, Mapping) else {}
+    return (
+        {str(k): str(v) for k, v in value.items() if v is not None}
+        if isinstance(value, Mapping)
+        else {}
+    )
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:

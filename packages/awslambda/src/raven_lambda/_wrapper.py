@@ -44,10 +44,20 @@ def default_client() -> Any:
 @overload
 def handler(func: F, /) -> F: ...
 @overload
-def handler(*, client: Any = None, timeout_warning: bool = True,
-            timeout_margin: float = DEFAULT_TIMEOUT_MARGIN) -> Callable[[F], F]: ...
-def handler(func: Any = None, /, *, client: Any = None, timeout_warning: bool = True,
-            timeout_margin: float = DEFAULT_TIMEOUT_MARGIN) -> Any:
+def handler(
+    *,
+    client: Any = None,
+    timeout_warning: bool = True,
+    timeout_margin: float = DEFAULT_TIMEOUT_MARGIN,
+) -> Callable[[F], F]: ...
+def handler(
+    func: Any = None,
+    /,
+    *,
+    client: Any = None,
+    timeout_warning: bool = True,
+    timeout_margin: float = DEFAULT_TIMEOUT_MARGIN,
+) -> Any:
     """Decorate a Lambda handler, bare (``@handler``) or configured (``@handler(client=...)``).
 
     ``client``: the ``raven.Client`` to report with; by default one :class:`LambdaClient` per
@@ -60,14 +70,24 @@ def handler(func: Any = None, /, *, client: Any = None, timeout_warning: bool = 
     """
     if func is not None and not callable(func):
         raise TypeError(f"raven_lambda.handler decorates a function, got {func!r}")
-    if isinstance(timeout_margin, bool) or not isinstance(timeout_margin, (int, float)) or timeout_margin < 0:
-        raise ConfigurationError(f"option 'timeout_margin' must be a number of seconds >= 0, got {timeout_margin!r}")
+    if (
+        isinstance(timeout_margin, bool)
+        or not isinstance(timeout_margin, (int, float))
+        or timeout_margin < 0
+    ):
+        raise ConfigurationError(
+            f"option 'timeout_margin' must be a number of seconds >= 0, got {timeout_margin!r}"
+        )
 
     def decorate(function: F) -> F:
         if getattr(function, _MARK, False):
             return function  # already reporting: a second wrapper would report everything twice
-        invocation = _Invoker(function, client if client is not None else default_client(),
-                              bool(timeout_warning), float(timeout_margin))
+        invocation = _Invoker(
+            function,
+            client if client is not None else default_client(),
+            bool(timeout_warning),
+            float(timeout_margin),
+        )
 
         @functools.wraps(function)
         def wrapper(event: Any, context: Any) -> Any:
@@ -81,7 +101,9 @@ def handler(func: Any = None, /, *, client: Any = None, timeout_warning: bool = 
 
 
 class _Invoker:
-    def __init__(self, func: Callable[[Any, Any], Any], client: Any, timeout_warning: bool, margin: float) -> None:
+    def __init__(
+        self, func: Callable[[Any, Any], Any], client: Any, timeout_warning: bool, margin: float
+    ) -> None:
         self.func = func
         self.client = client
         self.timeout_warning = timeout_warning
@@ -104,8 +126,11 @@ class _Invoker:
                 return self.func(event, context)
             except Exception:
                 with capture_internal_errors("awslambda", "capturing the handler's exception"):
-                    client.captureException(sys.exc_info(), mechanism={"type": "aws_lambda", "handled": False},
-                                            data=_now(context, cold_start))
+                    client.captureException(
+                        sys.exc_info(),
+                        mechanism={"type": "aws_lambda", "handled": False},
+                        data=_now(context, cold_start),
+                    )
                 raise
             finally:
                 if watch is not None:
@@ -131,9 +156,14 @@ class _Invoker:
         remaining = remaining_seconds(context)
         if remaining is None:
             return None
-        watch = TimeoutWatch(client, self.margin, remaining, threading.get_ident(),
-                             event_data=lambda: _now(context, cold_start),
-                             flush=lambda: client.flush(_flush_timeout(client, context)))
+        watch = TimeoutWatch(
+            client,
+            self.margin,
+            remaining,
+            threading.get_ident(),
+            event_data=lambda: _now(context, cold_start),
+            flush=lambda: client.flush(_flush_timeout(client, context)),
+        )
         watch.start()
         return watch
 

@@ -20,8 +20,10 @@ class LambdaClient(raven.Client):
     def capture_exceptions(self, function_or_exceptions: Any = None, **kwargs: Any) -> Any:
         """On a function: :func:`raven_lambda.handler` with this client (context, flush, timeout
         warning). With exception classes, or as a context manager: as on :class:`raven.Client`."""
-        if callable(function_or_exceptions) and not (isinstance(function_or_exceptions, type)
-                                                     and issubclass(function_or_exceptions, BaseException)):
+        if callable(function_or_exceptions) and not (
+            isinstance(function_or_exceptions, type)
+            and issubclass(function_or_exceptions, BaseException)
+        ):
             from ._wrapper import handler
 
             return handler(client=self, **kwargs)(function_or_exceptions)

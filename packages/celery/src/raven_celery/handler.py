@@ -89,8 +89,9 @@ def _request_of(task: Any, task_id: str | None) -> Any:
     return request
 
 
-def job_data(task: Any, task_id: str | None, args: Sequence[Any] | None,
-             kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+def job_data(
+    task: Any, task_id: str | None, args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """What Raven attaches about a task: the ``extra["celery-job"]`` of its events.
 
     Celery does not tell a task which queue its message came from, only the exchange and the
@@ -195,9 +196,15 @@ class SentryCeleryHandler:
 
     # -- receivers ------------------------------------------------------------------------------
     @capture_internal_errors("celery")
-    def handle_task_prerun(self, sender: Any = None, task_id: str | None = None, task: Any = None,
-                           args: Sequence[Any] | None = None, kwargs: Mapping[str, Any] | None = None,
-                           **_: Any) -> None:
+    def handle_task_prerun(
+        self,
+        sender: Any = None,
+        task_id: str | None = None,
+        task: Any = None,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        **_: Any,
+    ) -> None:
         """Open a fresh context for the task: its name, id and arguments, no earlier breadcrumbs."""
         task = task if task is not None else sender
         # A scope, not clear(): an eager task run inside a web request (or inside another task)
@@ -211,13 +218,23 @@ class SentryCeleryHandler:
         self.client.context.__exit__(None, None, None)
 
     @capture_internal_errors("celery")
-    def process_failure_signal(self, sender: Any = None, task_id: str | None = None,
-                               exception: BaseException | None = None,
-                               args: Sequence[Any] | None = None,
-                               kwargs: Mapping[str, Any] | None = None,
-                               traceback: Any = None, einfo: Any = None, **_: Any) -> None:
+    def process_failure_signal(
+        self,
+        sender: Any = None,
+        task_id: str | None = None,
+        exception: BaseException | None = None,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        traceback: Any = None,
+        einfo: Any = None,
+        **_: Any,
+    ) -> None:
         """Capture the exception a task failed with (once, even with several handlers)."""
-        if exception is None or isinstance(exception, NOT_ERRORS) or is_reported(exception, self.client):
+        if (
+            exception is None
+            or isinstance(exception, NOT_ERRORS)
+            or is_reported(exception, self.client)
+        ):
             return
         exc_info = _exc_info(exception, traceback)
         if self.ignore_expected and self._is_expected(sender, exc_info[1]):
@@ -238,8 +255,11 @@ class SentryCeleryHandler:
             context.__enter__()
             context.merge(task_context(job))
         try:
-            self.client.captureException(exc_info=exc_info, fingerprint=fingerprint,
-                                         mechanism={"type": "celery", "handled": False})
+            self.client.captureException(
+                exc_info=exc_info,
+                fingerprint=fingerprint,
+                mechanism={"type": "celery", "handled": False},
+            )
         finally:
             if outside:
                 context.__exit__(None, None, None)
@@ -274,7 +294,9 @@ def register_signal(client: Any, ignore_expected: bool = False) -> SentryCeleryH
     with _registry_lock:
         handler = _registry.get(id(client))
         if handler is None or handler.client is not client:
-            handler = _registry[id(client)] = SentryCeleryHandler(client, ignore_expected=ignore_expected)
+            handler = _registry[id(client)] = SentryCeleryHandler(
+                client, ignore_expected=ignore_expected
+            )
         else:
             handler.ignore_expected = ignore_expected
     handler.install()

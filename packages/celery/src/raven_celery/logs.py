@@ -57,8 +57,10 @@ class _LoggerSignal:
         self.handler.addFilter(self.filter)
         self._attached: list[logging.Logger] = []
         self._filtered: list[logging.Handler] = []
-        self._receivers = Receivers((signals.after_setup_logger, self.on_setup_logger),
-                                    (signals.after_setup_task_logger, self.on_setup_logger))
+        self._receivers = Receivers(
+            (signals.after_setup_logger, self.on_setup_logger),
+            (signals.after_setup_task_logger, self.on_setup_logger),
+        )
         self._lock = threading.Lock()
 
     def connect(self) -> None:
@@ -99,8 +101,9 @@ _registry: dict[int, _LoggerSignal] = {}
 _registry_lock = threading.Lock()
 
 
-def register_logger_signal(client: Any, logger: logging.Logger | str | None = None,
-                           loglevel: int = logging.ERROR) -> SentryHandler:
+def register_logger_signal(
+    client: Any, logger: logging.Logger | str | None = None, loglevel: int = logging.ERROR
+) -> SentryHandler:
     """Turn records at ``loglevel`` and above into events, leaving task failures to the signal.
 
     Without ``logger``, the handler is added when the worker sets up its logging (the root

@@ -45,7 +45,9 @@ _active_lock = threading.Lock()
 _active: tuple[weakref.ref[Context], ...] = ()
 
 # Set while the SDK itself makes HTTP calls, and while one library hook already records a call.
-suppress_http_breadcrumbs: ContextVar[bool] = ContextVar("raven.suppress_http_breadcrumbs", default=False)
+suppress_http_breadcrumbs: ContextVar[bool] = ContextVar(
+    "raven.suppress_http_breadcrumbs", default=False
+)
 
 
 def active_contexts() -> list[Context]:
@@ -78,15 +80,26 @@ def normalize_level(level: Any) -> str:
     return name if name in _VALID_LEVELS else "info"
 
 
-def make_crumb(*, timestamp: float | None = None, level: Any = None, message: str | None = None,
-               category: str | None = None, data: Mapping[str, Any] | None = None, type: str | None = None,
-               processor: Callable[[dict[str, Any]], Any] | None = None,
-               before_breadcrumb: Callable[..., Any] | None = None, hint: Any = None) -> dict[str, Any] | None:
+def make_crumb(
+    *,
+    timestamp: float | None = None,
+    level: Any = None,
+    message: str | None = None,
+    category: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    type: str | None = None,
+    processor: Callable[[dict[str, Any]], Any] | None = None,
+    before_breadcrumb: Callable[..., Any] | None = None,
+    hint: Any = None,
+) -> dict[str, Any] | None:
     """A crumb dict after ``processor`` and ``before_breadcrumb``; None when dropped."""
     if timestamp is not None and not isinstance(timestamp, (int, float)):
         timestamp = timestamp.timestamp() if hasattr(timestamp, "timestamp") else None
-    crumb: dict[str, Any] = {"timestamp": timestamp or time.time(), "type": type or "default",
-                             "level": normalize_level(level)}
+    crumb: dict[str, Any] = {
+        "timestamp": timestamp or time.time(),
+        "type": type or "default",
+        "level": normalize_level(level),
+    }
     if message is not None:
         crumb["message"] = message
     if category is not None:
@@ -104,13 +117,26 @@ def make_crumb(*, timestamp: float | None = None, level: Any = None, message: st
     return crumb
 
 
-def record(message: str | None = None, timestamp: float | None = None, level: Any = None,
-           category: str | None = None, data: Mapping[str, Any] | None = None, type: str | None = None,
-           processor: Callable[[dict[str, Any]], Any] | None = None) -> None:
+def record(
+    message: str | None = None,
+    timestamp: float | None = None,
+    level: Any = None,
+    category: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    type: str | None = None,
+    processor: Callable[[dict[str, Any]], Any] | None = None,
+) -> None:
     """Record a breadcrumb into every active context (each client's context)."""
     for context in active_contexts():
-        context.breadcrumbs.record(timestamp=timestamp, level=level, message=message, category=category,
-                                   data=data, type=type, processor=processor)
+        context.breadcrumbs.record(
+            timestamp=timestamp,
+            level=level,
+            message=message,
+            category=category,
+            data=data,
+            type=type,
+            processor=processor,
+        )
 
 
 def ignore_logger(name_or_logger: str | logging.Logger, allow_level: int | None = None) -> None:
@@ -122,7 +148,9 @@ def ignore_logger(name_or_logger: str | logging.Logger, allow_level: int | None 
         register_special_log_handler(name, lambda lg, level, *a: level < allow_level)
 
 
-def register_special_log_handler(name_or_logger: str | logging.Logger, callback: Callable[..., Any]) -> None:
+def register_special_log_handler(
+    name_or_logger: str | logging.Logger, callback: Callable[..., Any]
+) -> None:
     """``callback(logger, level, msg, args, kwargs)`` for one logger; returning True suppresses the crumb."""
     name = name_or_logger.name if isinstance(name_or_logger, logging.Logger) else name_or_logger
     _special_handlers[name] = callback
@@ -160,9 +188,18 @@ def record_log_record(record: logging.LogRecord) -> None:
     data = None
     if record.exc_info and record.exc_info[1] is not None:
         exc = record.exc_info[1]
-        data = {"exception_type": type(exc).__name__, "exception_value": str(exc)[:MAX_MESSAGE_LENGTH]}
-    _record_crumb(message=message, level=record.levelno, category=name, data=data,
-                  timestamp=record.created, type="log")
+        data = {
+            "exception_type": type(exc).__name__,
+            "exception_value": str(exc)[:MAX_MESSAGE_LENGTH],
+        }
+    _record_crumb(
+        message=message,
+        level=record.levelno,
+        category=name,
+        data=data,
+        timestamp=record.created,
+        type="log",
+    )
 
 
 def _record_crumb(**kwargs: Any) -> None:
@@ -191,13 +228,27 @@ class BreadcrumbBuffer:
     def __init__(self, context: Context) -> None:
         self._context = context
 
-    def record(self, timestamp: float | None = None, level: str | None = None, message: str | None = None,
-               category: str | None = None, data: Mapping[str, Any] | None = None, type: str | None = None,
-               processor: Callable[[dict[str, Any]], Any] | None = None) -> None:
+    def record(
+        self,
+        timestamp: float | None = None,
+        level: str | None = None,
+        message: str | None = None,
+        category: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        type: str | None = None,
+        processor: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
         """Record one breadcrumb into this context (after ``processor`` and ``before_breadcrumb``)."""
-        crumb = make_crumb(timestamp=timestamp, level=level, message=message, category=category,
-                           data=data, type=type, processor=processor,
-                           before_breadcrumb=self._context.before_breadcrumb)
+        crumb = make_crumb(
+            timestamp=timestamp,
+            level=level,
+            message=message,
+            category=category,
+            data=data,
+            type=type,
+            processor=processor,
+            before_breadcrumb=self._context.before_breadcrumb,
+        )
         if crumb is not None:
             self._context.record_breadcrumb(crumb)
 

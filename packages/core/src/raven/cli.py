@@ -18,8 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="raven", description="Raven, a Sentry client for Python.")
     parser.add_argument("--version", action="version", version=f"raven {__version__}")
     commands = parser.add_subparsers(dest="command")
-    test = commands.add_parser("test", help="send a test event (to DSN, $SENTRY_DSN, or a local receiver)")
-    test.add_argument("dsn", nargs="?", help="where to send; default $SENTRY_DSN, else a local receiver")
+    test = commands.add_parser(
+        "test", help="send a test event (to DSN, $SENTRY_DSN, or a local receiver)"
+    )
+    test.add_argument(
+        "dsn", nargs="?", help="where to send; default $SENTRY_DSN, else a local receiver"
+    )
     test.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
     args = parser.parse_args(argv)
     if args.command != "test":
@@ -35,13 +39,17 @@ def _make_client(dsn: str) -> Any:
     # Synchronous delivery: the command reports the server's own answer.
     scheme, sep, rest = dsn.partition("://")
     sync_dsn = f"sync+{scheme.rpartition('+')[2]}{sep}{rest}"
-    return Client(sync_dsn, raise_send_errors=True, install_sys_hook=False, hook_libraries=(), timeout=10)
+    return Client(
+        sync_dsn, raise_send_errors=True, install_sys_hook=False, hook_libraries=(), timeout=10
+    )
 
 
 def _capture_test_error(client: Any) -> str | None:
     client.user_context({"id": "raven-test", "username": "raven"})
     client.tags_context({"source": "raven test"})
-    client.captureBreadcrumb(message="about to raise on purpose", category="raven.test", level="info")
+    client.captureBreadcrumb(
+        message="about to raise on purpose", category="raven.test", level="info"
+    )
     log = logging.getLogger("raven_test")
     log.setLevel(logging.INFO)
     log.info("a log record becomes a breadcrumb too")
@@ -62,9 +70,13 @@ def send_to_server(dsn: str, timeout: float) -> int:
     from .exceptions import APIError, ConfigurationError
 
     try:
-        scheme = Dsn.parse(dsn).scheme  # errors name the DSN as given, not the sync+ form used below
+        scheme = Dsn.parse(
+            dsn
+        ).scheme  # errors name the DSN as given, not the sync+ form used below
         if scheme not in ("http", "https"):
-            raise ConfigurationError(f"unsupported scheme {scheme!r} in {dsn!r} (raven test speaks http and https)")
+            raise ConfigurationError(
+                f"unsupported scheme {scheme!r} in {dsn!r} (raven test speaks http and https)"
+            )
         client = _make_client(dsn)
     except ConfigurationError as exc:
         print(f"raven: invalid DSN: {exc}", file=sys.stderr)
@@ -79,7 +91,10 @@ def send_to_server(dsn: str, timeout: float) -> int:
         print(f"raven: could not reach the server: {exc}", file=sys.stderr)
         return 1
     if event_id is None:
-        print("raven: the event was not sent (rate limited or dropped; run with SENTRY_DEBUG=1)", file=sys.stderr)
+        print(
+            "raven: the event was not sent (rate limited or dropped; run with SENTRY_DEBUG=1)",
+            file=sys.stderr,
+        )
         return 1
     print(f"Event {event_id} accepted by the server.")
     return 0
@@ -98,8 +113,10 @@ def send_to_local_receiver(timeout: float) -> int:
     finally:
         receiver.stop()
     request = receiver.requests[-1]
-    print(f"Event {event_id} received over HTTP ({request.wire_bytes} bytes on the wire, "
-          f"{len(request.body)} uncompressed)")
+    print(
+        f"Event {event_id} received over HTTP ({request.wire_bytes} bytes on the wire, "
+        f"{len(request.body)} uncompressed)"
+    )
     exception = event["exception"]["values"][-1]
     print(f"  title:   {exception['type']}: {exception['value']}")
     print(f"  culprit: {event.get('culprit')}")

@@ -37,8 +37,13 @@ class Client:
     ``Client()`` with no DSN (and no ``SENTRY_DSN``) is disabled: captures return None.
     """
 
-    def __init__(self, dsn: str | None = None, raise_send_errors: bool | None = None,
-                 transport: Any = None, **options: Any) -> None:
+    def __init__(
+        self,
+        dsn: str | None = None,
+        raise_send_errors: bool | None = None,
+        transport: Any = None,
+        **options: Any,
+    ) -> None:
         if raise_send_errors is not None:
             options["raise_send_errors"] = raise_send_errors
         if transport is not None:
@@ -50,15 +55,23 @@ class Client:
         if opts.debug:
             _enable_debug_logging()
         self.serializer = Serializer(opts.string_max_length, opts.list_max_length, opts.max_depth)
-        self.stacks = StackBuilder(self.serializer, context_lines=opts.context_lines,
-                                   capture_locals=opts.capture_locals, include_paths=opts.include_paths,
-                                   exclude_paths=opts.exclude_paths, max_frames=opts.max_stack_frames)
+        self.stacks = StackBuilder(
+            self.serializer,
+            context_lines=opts.context_lines,
+            capture_locals=opts.capture_locals,
+            include_paths=opts.include_paths,
+            exclude_paths=opts.exclude_paths,
+            max_frames=opts.max_stack_frames,
+        )
         self.processors = [self._load_processor(p) for p in opts.processors]
         self.reports = ClientReports()
         self._token = os.urandom(16).hex()  # marks exceptions this client already captured
         # enable_breadcrumbs=False: no crumbs at all, even from hooks another client installed
-        self._context = Context(self, max_breadcrumbs=opts.max_breadcrumbs if opts.enable_breadcrumbs else 0,
-                                before_breadcrumb=opts.before_breadcrumb)
+        self._context = Context(
+            self,
+            max_breadcrumbs=opts.max_breadcrumbs if opts.enable_breadcrumbs else 0,
+            before_breadcrumb=opts.before_breadcrumb,
+        )
         self._ignore = self._compile_ignores(opts.ignore_exceptions)
         self._static = self._static_event_fields()
         self.transport: Transport | None = None
@@ -114,17 +127,24 @@ class Client:
         fields: dict[str, Any] = {
             "platform": "python",
             "server_name": opts.server_name,
-            "sdk": {"name": SDK_NAME, "version": __version__,
-                    "packages": [{"name": "pypi:raven-core", "version": __version__}]},
+            "sdk": {
+                "name": SDK_NAME,
+                "version": __version__,
+                "packages": [{"name": "pypi:raven-core", "version": __version__}],
+            },
         }
         for key in ("release", "environment", "dist"):
             if getattr(opts, key):
                 fields[key] = getattr(opts, key)
         fields["contexts"] = {
-            "os": {"name": uname.sysname, "version": uname.release} if uname else {"name": sys.platform},
-            "runtime": {"name": sys.implementation.name.replace("cpython", "CPython"),
-                        "version": "{}.{}.{}".format(*sys.version_info[:3]),
-                        "build": sys.version},
+            "os": {"name": uname.sysname, "version": uname.release}
+            if uname
+            else {"name": sys.platform},
+            "runtime": {
+                "name": sys.implementation.name.replace("cpython", "CPython"),
+                "version": "{}.{}.{}".format(*sys.version_info[:3]),
+                "build": sys.version,
+            },
         }
         return fields
 
@@ -175,12 +195,26 @@ class Client:
         """Set (or lay over a lazily computed) request for what the current thread or task captures next."""
         self.context.merge({"request": dict(data)})
 
-    def captureBreadcrumb(self, message: str | None = None, timestamp: float | None = None, level: Any = None,
-                          category: str | None = None, data: Mapping[str, Any] | None = None,
-                          type: str | None = None, processor: Callable[[dict[str, Any]], Any] | None = None) -> None:
+    def captureBreadcrumb(
+        self,
+        message: str | None = None,
+        timestamp: float | None = None,
+        level: Any = None,
+        category: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        type: str | None = None,
+        processor: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
         """Record a breadcrumb into this client's context (``message`` first, as documented)."""
-        self.context.breadcrumbs.record(timestamp=timestamp, level=level, message=message, category=category,
-                                        data=data, type=type, processor=processor)
+        self.context.breadcrumbs.record(
+            timestamp=timestamp,
+            level=level,
+            message=message,
+            category=category,
+            data=data,
+            type=type,
+            processor=processor,
+        )
 
     # -- capture ---------------------------------------------------------------------------------
     def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
@@ -198,7 +232,10 @@ class Client:
             try:
                 # A string, not the client: the exception must stay picklable (Celery, multiprocessing).
                 exc.__raven_captured__ = self._token  # type: ignore[attr-defined]
-            except (AttributeError, TypeError):  # __slots__ or a read-only __setattr__: may report twice
+            except (
+                AttributeError,
+                TypeError,
+            ):  # __slots__ or a read-only __setattr__: may report twice
                 pass
         return event_id
 
@@ -206,13 +243,26 @@ class Client:
         """Capture a message; ``params`` are %-formatted into it."""
         return self.capture("raven.events.Message", message=message, **kwargs)
 
-    def captureQuery(self, query: str, params: Any = (), engine: str | None = None, **kwargs: Any) -> str | None:
+    def captureQuery(
+        self, query: str, params: Any = (), engine: str | None = None, **kwargs: Any
+    ) -> str | None:
         """Capture a SQL query as a message event."""
-        return self.capture("raven.events.Query", query=query, params=params, engine=engine, **kwargs)
+        return self.capture(
+            "raven.events.Query", query=query, params=params, engine=engine, **kwargs
+        )
 
-    def capture(self, event_type: str, data: Mapping[str, Any] | None = None, date: Any = None,
-                time_spent: Any = None, extra: Mapping[str, Any] | None = None, stack: Any = None,
-                tags: Mapping[str, Any] | None = None, sample_rate: float | None = None, **kwargs: Any) -> str | None:
+    def capture(
+        self,
+        event_type: str,
+        data: Mapping[str, Any] | None = None,
+        date: Any = None,
+        time_spent: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack: Any = None,
+        tags: Mapping[str, Any] | None = None,
+        sample_rate: float | None = None,
+        **kwargs: Any,
+    ) -> str | None:
         """Build an event of ``event_type`` and send it; returns its id, or None if not sent."""
         if not self.is_enabled():
             return None
@@ -222,8 +272,16 @@ class Client:
             if rate < 1.0 and random.random() >= rate:
                 self.reports.record("sample_rate", category)
                 return None
-            event = self.build_msg(event_type, data=data, date=date, time_spent=time_spent, extra=extra,
-                                   stack=stack, tags=tags, **kwargs)
+            event = self.build_msg(
+                event_type,
+                data=data,
+                date=date,
+                time_spent=time_spent,
+                extra=extra,
+                stack=stack,
+                tags=tags,
+                **kwargs,
+            )
             if self.options.before_send is not None:
                 hint = {"exc_info": kwargs.get("exc_info")}
                 event = self.options.before_send(event, hint)
@@ -247,12 +305,26 @@ class Client:
         self.transport.send_event(data)
         return data.get("event_id")
 
-    def build_msg(self, event_type: str, data: Mapping[str, Any] | None = None, date: Any = None,
-                  time_spent: Any = None, extra: Mapping[str, Any] | None = None, stack: Any = None,
-                  public_key: Any = None, tags: Mapping[str, Any] | None = None,
-                  fingerprint: Any = None, *, exc_info: Any = None, mechanism: dict[str, Any] | None = None,
-                  message: Any = None, params: Any = (), query: Any = None, engine: str | None = None,
-                  **kwargs: Any) -> dict[str, Any]:
+    def build_msg(
+        self,
+        event_type: str,
+        data: Mapping[str, Any] | None = None,
+        date: Any = None,
+        time_spent: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack: Any = None,
+        public_key: Any = None,
+        tags: Mapping[str, Any] | None = None,
+        fingerprint: Any = None,
+        *,
+        exc_info: Any = None,
+        mechanism: dict[str, Any] | None = None,
+        message: Any = None,
+        params: Any = (),
+        query: Any = None,
+        engine: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         """The event dict for ``event_type``, processed, without sending it.
 
         What the event says comes, lowest first, from the client's options, the context (where
@@ -266,7 +338,9 @@ class Client:
         if kind == "exception":
             exc = events.to_exception(exc_info)
             if exc is None:
-                raise ValueError("no exception to capture: pass exc_info or call from an except block")
+                raise ValueError(
+                    "no exception to capture: pass exc_info or call from an except block"
+                )
             events.add_exception(event, exc, self.stacks, mechanism)
         elif kind == "query":
             events.add_message(event, query, params, self.serializer, level="info")
@@ -276,13 +350,31 @@ class Client:
         else:
             events.add_message(event, message, params, self.serializer)
         if kind != "exception":
-            events.add_stack(event, self.options.auto_log_stacks if stack is None else stack, self.stacks)
+            events.add_stack(
+                event, self.options.auto_log_stacks if stack is None else stack, self.stacks
+            )
         events.apply_data(event, (ctx_data, data, kwargs))
-        site = {"site": self.options.site} if self.options.site else None  # raven-python's ``site`` option
-        events.merge_tags(event, site, self.options.tags, ctx_data.get("tags"), data.get("tags"), tags)
-        events.merge_extra(event, self.serializer, self.options.extra, ctx_data.get("extra"), data.get("extra"), extra)
-        events.merge_contexts(event, self._static["contexts"], self.serializer,
-                              ctx_data.get("contexts"), data.get("contexts"))
+        site = (
+            {"site": self.options.site} if self.options.site else None
+        )  # raven-python's ``site`` option
+        events.merge_tags(
+            event, site, self.options.tags, ctx_data.get("tags"), data.get("tags"), tags
+        )
+        events.merge_extra(
+            event,
+            self.serializer,
+            self.options.extra,
+            ctx_data.get("extra"),
+            data.get("extra"),
+            extra,
+        )
+        events.merge_contexts(
+            event,
+            self._static["contexts"],
+            self.serializer,
+            ctx_data.get("contexts"),
+            data.get("contexts"),
+        )
         for key in ("user", "request"):
             if key in event:
                 event[key] = self.serializer(event[key])
@@ -304,18 +396,23 @@ class Client:
     # -- helpers ---------------------------------------------------------------------------------
     def capture_exceptions(self, function_or_exceptions: Any = None, **kwargs: Any) -> Any:
         """Decorator or context manager: capture matching exceptions, then re-raise them."""
-        if callable(function_or_exceptions) and not (isinstance(function_or_exceptions, type)
-                                                     and issubclass(function_or_exceptions, BaseException)):
+        if callable(function_or_exceptions) and not (
+            isinstance(function_or_exceptions, type)
+            and issubclass(function_or_exceptions, BaseException)
+        ):
             return self._capture_wrapper(function_or_exceptions, (Exception,), kwargs)
         exceptions = function_or_exceptions or (Exception,)
         if isinstance(exceptions, type):
             exceptions = (exceptions,)
         return _CaptureExceptions(self, tuple(exceptions), kwargs)
 
-    def _capture_wrapper(self, func: F, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]) -> F:
+    def _capture_wrapper(
+        self, func: F, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]
+    ) -> F:
         import inspect  # here, not at module level: it is slow to import
 
         if inspect.iscoroutinefunction(func):  # a sync wrapper would only see the coroutine object
+
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kw: Any) -> Any:
                 try:
@@ -350,7 +447,9 @@ class Client:
 class _CaptureExceptions:
     """``with client.capture_exceptions(...)`` and ``@client.capture_exceptions(...)``."""
 
-    def __init__(self, client: Client, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self, client: Client, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]
+    ) -> None:
         self.client, self.exceptions, self.kwargs = client, exceptions, kwargs
 
     def __call__(self, func: F) -> F:

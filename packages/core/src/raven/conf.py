@@ -10,7 +10,9 @@ __all__ = ["setup_logging", "EXCLUDE_LOGGER_DEFAULTS"]
 EXCLUDE_LOGGER_DEFAULTS = ("raven", "gunicorn", "south", "sentry.errors", "django.request", "dummy")
 
 
-def setup_logging(handler: logging.Handler, exclude: Iterable[str] = EXCLUDE_LOGGER_DEFAULTS) -> bool:
+def setup_logging(
+    handler: logging.Handler, exclude: Iterable[str] = EXCLUDE_LOGGER_DEFAULTS
+) -> bool:
     """Attach ``handler`` to the root logger; loggers in ``exclude`` stop propagating to it.
 
     Returns False when an equal handler is already attached (nothing done).

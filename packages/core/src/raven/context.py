@@ -26,8 +26,12 @@ class _State:
 
     __slots__ = ("data", "breadcrumbs", "last_event_id")
 
-    def __init__(self, data: Mapping[str, Any] | None = None, breadcrumbs: tuple[dict[str, Any], ...] = (),
-                 last_event_id: str | None = None) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None = None,
+        breadcrumbs: tuple[dict[str, Any], ...] = (),
+        last_event_id: str | None = None,
+    ) -> None:
         self.data: Mapping[str, Any] = data if data is not None else {}
         self.breadcrumbs = breadcrumbs
         self.last_event_id = last_event_id
@@ -39,13 +43,19 @@ _EMPTY = _State()
 class Context:
     """Event data that applies to whatever the current thread or task captures next."""
 
-    def __init__(self, client: Any = None, max_breadcrumbs: int = 100,
-                 before_breadcrumb: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        max_breadcrumbs: int = 100,
+        before_breadcrumb: Callable[..., Any] | None = None,
+    ) -> None:
         self.client = client
         self.max_breadcrumbs = max_breadcrumbs
         self.before_breadcrumb = before_breadcrumb
         self._var: ContextVar[_State] = ContextVar(f"raven.context.{id(self):x}", default=_EMPTY)
-        self._tokens: ContextVar[tuple[Token[_State], ...]] = ContextVar(f"raven.context.tokens.{id(self):x}", default=())
+        self._tokens: ContextVar[tuple[Token[_State], ...]] = ContextVar(
+            f"raven.context.tokens.{id(self):x}", default=()
+        )
         self.breadcrumbs = breadcrumbs.BreadcrumbBuffer(self)
 
     # -- data ---------------------------------------------------------------------------------
@@ -80,7 +90,9 @@ class Context:
 
     def get(self) -> dict[str, Any]:
         """A copy of the current data (without breadcrumbs)."""
-        return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self._var.get().data.items()}
+        return {
+            k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self._var.get().data.items()
+        }
 
     def __getitem__(self, key: str) -> Any:
         return self._var.get().data[key]
@@ -138,7 +150,7 @@ class Context:
         crumbs = state.breadcrumbs
         if crumbs and _same_crumb(crumbs[-1], crumb):
             return
-        keep = crumbs[-(self.max_breadcrumbs - 1):] if self.max_breadcrumbs > 1 else ()
+        keep = crumbs[-(self.max_breadcrumbs - 1) :] if self.max_breadcrumbs > 1 else ()
         self._var.set(_State(state.data, keep + (crumb,), state.last_event_id))
 
     def clear_breadcrumbs(self) -> None:
@@ -159,9 +171,13 @@ class Context:
 
 
 def _same_crumb(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    return (a.get("message") == b.get("message") and a.get("category") == b.get("category")
-            and a.get("level") == b.get("level") and a.get("data") == b.get("data")
-            and a.get("type") == b.get("type"))
+    return (
+        a.get("message") == b.get("message")
+        and a.get("category") == b.get("category")
+        and a.get("level") == b.get("level")
+        and a.get("data") == b.get("data")
+        and a.get("type") == b.get("type")
+    )
 
 
 class _Overlay:

@@ -13,12 +13,32 @@ __all__ = ["Dsn"]
 class Dsn:
     """A parsed DSN. ``transport`` is the scheme prefix (``sync``, ``threaded``) or ``""``."""
 
-    __slots__ = ("raw", "transport", "scheme", "public_key", "secret_key", "host", "port", "path",
-                 "project_id", "query")
+    __slots__ = (
+        "raw",
+        "transport",
+        "scheme",
+        "public_key",
+        "secret_key",
+        "host",
+        "port",
+        "path",
+        "project_id",
+        "query",
+    )
 
-    def __init__(self, raw: str, transport: str, scheme: str, public_key: str, secret_key: str | None,
-                 host: str, port: int | None, path: str, project_id: str,
-                 query: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        raw: str,
+        transport: str,
+        scheme: str,
+        public_key: str,
+        secret_key: str | None,
+        host: str,
+        port: int | None,
+        path: str,
+        project_id: str,
+        query: dict[str, str] | None = None,
+    ) -> None:
         self.raw = raw
         self.transport = transport
         self.scheme = scheme
@@ -56,10 +76,14 @@ class Dsn:
         if not parts.hostname:
             raise InvalidDsn(f"DSN {raw!r} has no host")
         if not parts.username:
-            raise InvalidDsn(f"DSN {raw!r} has no public key (expected scheme://PUBLIC_KEY@host/project_id)")
+            raise InvalidDsn(
+                f"DSN {raw!r} has no public key (expected scheme://PUBLIC_KEY@host/project_id)"
+            )
         path, _, project_id = parts.path.rstrip("/").rpartition("/")
         if not project_id:
-            raise InvalidDsn(f"DSN {raw!r} has no project id (expected scheme://key@host/[path/]PROJECT_ID)")
+            raise InvalidDsn(
+                f"DSN {raw!r} has no project id (expected scheme://key@host/[path/]PROJECT_ID)"
+            )
         return cls(
             raw=raw,
             transport=transport,

@@ -45,8 +45,12 @@ MAX_CHAIN = 25
 _GROUP: type[BaseException] | tuple[()] = getattr(builtins, "BaseExceptionGroup", ())
 
 
-def exception_values(exc: BaseException, stacks: StackBuilder, mechanism: dict[str, Any] | None = None,
-                     capture_locals: bool | None = None) -> list[dict[str, Any]]:
+def exception_values(
+    exc: BaseException,
+    stacks: StackBuilder,
+    mechanism: dict[str, Any] | None = None,
+    capture_locals: bool | None = None,
+) -> list[dict[str, Any]]:
     """The ``exception.values`` list: causes first, the captured exception last.
 
     Follows ``__cause__`` and ``__context__`` (unless suppressed) and the members of exception
@@ -62,7 +66,9 @@ def exception_values(exc: BaseException, stacks: StackBuilder, mechanism: dict[s
         seen.add(id(exc))
         exception_id = len(values)
         item = _single(exc, stacks, capture_locals)
-        item_mech: dict[str, Any] = dict(mech) if exception_id == 0 else {"type": "chained", "handled": mech["handled"]}
+        item_mech: dict[str, Any] = (
+            dict(mech) if exception_id == 0 else {"type": "chained", "handled": mech["handled"]}
+        )
         item_mech["exception_id"] = exception_id
         if parent_id is not None:
             item_mech["parent_id"] = parent_id
@@ -84,14 +90,18 @@ def exception_values(exc: BaseException, stacks: StackBuilder, mechanism: dict[s
     return values
 
 
-def _single(exc: BaseException, stacks: StackBuilder, capture_locals: bool | None) -> dict[str, Any]:
+def _single(
+    exc: BaseException, stacks: StackBuilder, capture_locals: bool | None
+) -> dict[str, Any]:
     cls = type(exc)
     module = cls.__module__
     item: dict[str, Any] = {"type": cls.__qualname__, "value": _exc_value(exc)}
     if module not in ("builtins", "__builtin__", "exceptions", "__main__"):
         item["module"] = module
     if exc.__traceback__ is not None:
-        item["stacktrace"] = stacks.stacktrace(iter_traceback_frames(exc.__traceback__), capture_locals)
+        item["stacktrace"] = stacks.stacktrace(
+            iter_traceback_frames(exc.__traceback__), capture_locals
+        )
     return item
 
 
@@ -127,7 +137,9 @@ def logentry(message: str, params: Any = ()) -> dict[str, Any]:
     return entry
 
 
-def stack_for_current_thread(stacks: StackBuilder, skip_modules: tuple[str, ...] = ("raven.", "logging")) -> dict[str, Any]:
+def stack_for_current_thread(
+    stacks: StackBuilder, skip_modules: tuple[str, ...] = ("raven.", "logging")
+) -> dict[str, Any]:
     """The caller's stack (oldest first), without Raven's own and logging's frames on top."""
     pairs = list(iter_stack_frames(sys._getframe(1)))
     while pairs and (pairs[0][0].f_globals.get("__name__") or "").startswith(skip_modules):
@@ -138,18 +150,50 @@ def stack_for_current_thread(stacks: StackBuilder, skip_modules: tuple[str, ...]
 
 # -- the steps of Client.build_msg ----------------------------------------------------------------
 _EVENT_KINDS = {
-    "raven.events.Exception": "exception", "Exception": "exception", "exception": "exception",
-    "raven.events.Message": "message", "Message": "message", "message": "message",
-    "raven.events.Query": "query", "Query": "query", "query": "query",
+    "raven.events.Exception": "exception",
+    "Exception": "exception",
+    "exception": "exception",
+    "raven.events.Message": "message",
+    "Message": "message",
+    "message": "message",
+    "raven.events.Query": "query",
+    "Query": "query",
+    "query": "query",
 }
 # Keys copied from the context, the call's ``data`` and keyword arguments straight into the event.
-_PASSTHROUGH = ("user", "request", "contexts", "fingerprint", "transaction", "culprit", "logger",
-                "level", "server_name", "release", "environment", "dist", "message", "logentry",
-                "stacktrace", "threads", "modules", "breadcrumbs", "platform", "sdk", "timestamp", "template")
+_PASSTHROUGH = (
+    "user",
+    "request",
+    "contexts",
+    "fingerprint",
+    "transaction",
+    "culprit",
+    "logger",
+    "level",
+    "server_name",
+    "release",
+    "environment",
+    "dist",
+    "message",
+    "logentry",
+    "stacktrace",
+    "threads",
+    "modules",
+    "breadcrumbs",
+    "platform",
+    "sdk",
+    "timestamp",
+    "template",
+)
 # Keys whose value may be a zero-argument callable, computed only at capture (see Context.merge).
 LAZY_KEYS = ("request", "user", "transaction", "culprit")
-_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
-           logging.ERROR: "error", logging.CRITICAL: "fatal"}
+_LEVELS = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+    logging.CRITICAL: "fatal",
+}
 _LEVEL_NAMES = {"warn": "warning", "critical": "fatal", "exception": "error"}
 _TAG_KEY_INVALID = re.compile(r"[^a-zA-Z0-9_.:\- ]")
 
@@ -158,7 +202,9 @@ def event_kind(event_type: str) -> str:
     """``"exception"``, ``"message"`` or ``"query"`` for raven-python's event type names."""
     kind = _EVENT_KINDS.get(event_type)
     if kind is None:
-        raise ValueError(f"unknown event type {event_type!r}: expected raven.events.Exception, Message or Query")
+        raise ValueError(
+            f"unknown event type {event_type!r}: expected raven.events.Exception, Message or Query"
+        )
     return kind
 
 
@@ -187,8 +233,12 @@ def new_event(static: Mapping[str, Any], date: Any = None) -> dict[str, Any]:
     return event
 
 
-def add_exception(event: dict[str, Any], exc: BaseException, stacks: StackBuilder,
-                  mechanism: dict[str, Any] | None = None) -> None:
+def add_exception(
+    event: dict[str, Any],
+    exc: BaseException,
+    stacks: StackBuilder,
+    mechanism: dict[str, Any] | None = None,
+) -> None:
     """The ``exception`` interface, raven-python's message, level ``error`` and the culprit."""
     event["exception"] = {"values": exception_values(exc, stacks, mechanism)}
     event["message"] = exception_message(exc)
@@ -198,8 +248,9 @@ def add_exception(event: dict[str, Any], exc: BaseException, stacks: StackBuilde
         event["culprit"] = culprit
 
 
-def add_message(event: dict[str, Any], message: Any, params: Any, serializer: Serializer,
-                level: str = "error") -> None:
+def add_message(
+    event: dict[str, Any], message: Any, params: Any, serializer: Serializer, level: str = "error"
+) -> None:
     """The ``logentry`` interface for a message (or a query) and its ``params``."""
     text = message if isinstance(message, str) else _text(message)
     values = serializer(params if isinstance(params, Mapping) else list(params)) if params else ()
@@ -242,7 +293,9 @@ def merge_tags(event: dict[str, Any], *layers: Mapping[str, Any] | None) -> None
     event["tags"] = _tags(merged)
 
 
-def merge_extra(event: dict[str, Any], serializer: Serializer, *layers: Mapping[str, Any] | None) -> None:
+def merge_extra(
+    event: dict[str, Any], serializer: Serializer, *layers: Mapping[str, Any] | None
+) -> None:
     """``extra`` from every layer (later ones win), over what the event already holds, serialized."""
     merged: dict[str, Any] = dict(event.get("extra") or {})
     for layer in layers:
@@ -252,8 +305,12 @@ def merge_extra(event: dict[str, Any], serializer: Serializer, *layers: Mapping[
         event["extra"] = serializer(merged)
 
 
-def merge_contexts(event: dict[str, Any], static: Mapping[str, Any], serializer: Serializer,
-                   *layers: Mapping[str, Any] | None) -> None:
+def merge_contexts(
+    event: dict[str, Any],
+    static: Mapping[str, Any],
+    serializer: Serializer,
+    *layers: Mapping[str, Any] | None,
+) -> None:
     """``contexts``: the client's os/runtime (JSON-safe already) and what the app gave, serialized."""
     given: dict[str, Any] = {}
     for layer in layers:
@@ -262,7 +319,9 @@ def merge_contexts(event: dict[str, Any], static: Mapping[str, Any], serializer:
     event["contexts"] = {**static, **serializer(given)} if given else dict(static)
 
 
-def add_breadcrumbs(event: dict[str, Any], crumbs: Iterable[Mapping[str, Any]], serializer: Serializer) -> None:
+def add_breadcrumbs(
+    event: dict[str, Any], crumbs: Iterable[Mapping[str, Any]], serializer: Serializer
+) -> None:
     """The ``breadcrumbs`` of the context, their data serialized."""
     values = [dict(c, data=serializer(c["data"])) if "data" in c else dict(c) for c in crumbs]
     if values:
@@ -285,7 +344,9 @@ def _resolve(value: Callable[[], Any], key: str) -> Any:
     try:
         return value()
     except Exception:
-        logger.warning("could not compute the event's %r from the context; left out", key, exc_info=True)
+        logger.warning(
+            "could not compute the event's %r from the context; left out", key, exc_info=True
+        )
         return None
 
 

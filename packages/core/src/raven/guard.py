@@ -40,7 +40,10 @@ class capture_internal_errors:  # noqa: N801  (used like contextlib's lower-case
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> bool:
         if exc_type is None or not issubclass(exc_type, Exception):
             return False

@@ -36,7 +36,9 @@ _ran_library_hooks: set[str] = set()
 
 
 # -- the registry -----------------------------------------------------------------------------
-def register(name: str, install_hook: Callable[[], None], uninstall_hook: Callable[[], None]) -> None:
+def register(
+    name: str, install_hook: Callable[[], None], uninstall_hook: Callable[[], None]
+) -> None:
     """Make a process-wide hook of a framework package known here, so that it is acquired and
     released like the core's own (``raven_django`` registers its ``get_response`` wrapper).
     Registering the same name again replaces the functions, unless the hook is installed."""
@@ -146,7 +148,9 @@ def _report_uncaught(exc_info: Any) -> None:
         return
     for client in holders("excepthook"):
         with capture_internal_errors("hooks", "reporting an uncaught exception"):
-            client.captureException(exc_info, level="fatal", mechanism={"type": "excepthook", "handled": False})
+            client.captureException(
+                exc_info, level="fatal", mechanism={"type": "excepthook", "handled": False}
+            )
             client.flush(client.options.shutdown_timeout)
 
 
@@ -245,8 +249,11 @@ def _patch_http_client(http_client: Any) -> None:
                     default = 443 if scheme == "https" else 80
                     host = self.host if self.port in (None, default) else f"{self.host}:{self.port}"
                     url = f"{scheme}://{host}{url}"
-                breadcrumbs.record(type="http", category="httplib",
-                                   data={"method": method, "url": url, "status_code": response.status})
+                breadcrumbs.record(
+                    type="http",
+                    category="httplib",
+                    data={"method": method, "url": url, "status_code": response.status},
+                )
         return response
 
     conn.putrequest = putrequest

@@ -14,9 +14,21 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["BODY_LIMITS", "UNAVAILABLE", "body_limit", "body_over_limit", "cap_body", "client_ip", "get_headers_from_environ",
-           "get_url_from_environ", "parse_cookies", "request_from_wsgi_environ", "request_interface",
-           "send_default_pii", "user_interface"]
+__all__ = [
+    "BODY_LIMITS",
+    "UNAVAILABLE",
+    "body_limit",
+    "body_over_limit",
+    "cap_body",
+    "client_ip",
+    "get_headers_from_environ",
+    "get_url_from_environ",
+    "parse_cookies",
+    "request_from_wsgi_environ",
+    "request_interface",
+    "send_default_pii",
+    "user_interface",
+]
 
 BODY_LIMITS = {"never": 0, "small": 4 * 1024, "medium": 10 * 1024, "always": 1024 * 1024}
 _SERVER_KEYS = ("SERVER_NAME", "SERVER_PORT")
@@ -42,11 +54,19 @@ def body_over_limit(length: int, limit: int) -> str:
     return f"<body of {length} bytes not sent: over the {limit}-byte limit>"
 
 
-def request_interface(*, url: str | None = None, method: str | None = None, query_string: str | None = None,
-                      headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-                      cookies: Mapping[str, str] | str | None = None, data: Any = None,
-                      remote_addr: str | None = None, env: Mapping[str, Any] | None = None,
-                      max_body_size: str | int | None = None, client: Any = None) -> dict[str, Any]:
+def request_interface(
+    *,
+    url: str | None = None,
+    method: str | None = None,
+    query_string: str | None = None,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    cookies: Mapping[str, str] | str | None = None,
+    data: Any = None,
+    remote_addr: str | None = None,
+    env: Mapping[str, Any] | None = None,
+    max_body_size: str | int | None = None,
+    client: Any = None,
+) -> dict[str, Any]:
     """A ``request`` dict from raw values; ``data`` may be bytes, str, a dict (form or JSON) or None.
 
     ``remote_addr`` (the peer's address) goes into ``env["REMOTE_ADDR"]`` only when ``client``
@@ -96,7 +116,11 @@ def cap_body(data: Any, limit: int) -> Any:
         return _maybe_json(text)
     if isinstance(data, str):
         if len(data.encode("utf-8", "replace")) > limit:
-            return f"<body of {len(data)} chars not sent: over the {limit}-byte limit>" if limit else None
+            return (
+                f"<body of {len(data)} chars not sent: over the {limit}-byte limit>"
+                if limit
+                else None
+            )
         return _maybe_json(data)
     if limit == 0:
         return None
@@ -139,8 +163,16 @@ def client_ip(forwarded_for: str | None, remote_addr: str | None) -> str | None:
 _PII_USER_KEYS = ("username", "name", "email", "ip_address")
 
 
-def user_interface(client: Any, *, id: Any = None, username: Any = None, name: Any = None, email: Any = None,
-                   ip_address: Any = None, **other: Any) -> dict[str, Any] | None:
+def user_interface(
+    client: Any,
+    *,
+    id: Any = None,
+    username: Any = None,
+    name: Any = None,
+    email: Any = None,
+    ip_address: Any = None,
+    **other: Any,
+) -> dict[str, Any] | None:
     """The ``user`` dict from raw values the framework has; None when nothing may be sent.
 
     ``id`` is always sent; ``username``, ``name``, ``email`` and ``ip_address`` only when
@@ -187,9 +219,18 @@ def get_url_from_environ(environ: Mapping[str, Any]) -> str:
     return f"{scheme}://{host}{path}"
 
 
-def request_from_wsgi_environ(environ: Mapping[str, Any], data: Any = None, client: Any = None) -> dict[str, Any]:
+def request_from_wsgi_environ(
+    environ: Mapping[str, Any], data: Any = None, client: Any = None
+) -> dict[str, Any]:
     """The ``request`` dict for a WSGI request (``data``: the body, if the caller has read it)."""
     env = {k: str(environ[k]) for k in _SERVER_KEYS if environ.get(k) not in (None, "")}
-    return request_interface(url=get_url_from_environ(environ), method=environ.get("REQUEST_METHOD"),
-                             query_string=environ.get("QUERY_STRING"), headers=get_headers_from_environ(environ),
-                             data=data, remote_addr=environ.get("REMOTE_ADDR"), env=env, client=client)
+    return request_interface(
+        url=get_url_from_environ(environ),
+        method=environ.get("REQUEST_METHOD"),
+        query_string=environ.get("QUERY_STRING"),
+        headers=get_headers_from_environ(environ),
+        data=data,
+        remote_addr=environ.get("REMOTE_ADDR"),
+        env=env,
+        client=client,
+    )

@@ -19,12 +19,16 @@ class Sentry:
         self.application = application
         self.client = client if client is not None else Client()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         context = self.client.context
         context.__enter__()
         try:
             client = self.client
-            context.merge({"request": lambda: request_from_wsgi_environ(environ, client=client)})  # at capture
+            context.merge(
+                {"request": lambda: request_from_wsgi_environ(environ, client=client)}
+            )  # at capture
             iterable = self.application(environ, start_response)
         except BaseException:
             self.handle_exception(environ)
@@ -45,7 +49,9 @@ class Sentry:
 class _ClosingIterator:
     """Iterates the app's response, reporting errors; ``close()`` always reaches the app."""
 
-    def __init__(self, middleware: Sentry, iterable: Iterable[bytes], environ: dict[str, Any]) -> None:
+    def __init__(
+        self, middleware: Sentry, iterable: Iterable[bytes], environ: dict[str, Any]
+    ) -> None:
         self.middleware = middleware
         self.iterable = iterable
         self.environ = environ

@@ -91,7 +91,9 @@ class ClientOptions:
         return f"ClientOptions({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
 
     @classmethod
-    def from_kwargs(cls, options: Mapping[str, Any], dsn_query: Mapping[str, str] | None = None) -> ClientOptions:
+    def from_kwargs(
+        cls, options: Mapping[str, Any], dsn_query: Mapping[str, str] | None = None
+    ) -> ClientOptions:
         """Build and validate options; unknown names and wrong types raise ConfigurationError."""
         known = _annotations()
         values: dict[str, Any] = {}
@@ -110,28 +112,47 @@ class ClientOptions:
             values[key] = value
         coerced = {name: _coerce(name, known[name], value) for name, value in values.items()}
         if not coerced.get("server_name"):
-            coerced["server_name"] = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+            coerced["server_name"] = (
+                os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+            )
         opts = cls(**coerced)
         opts._check_ranges()
         return opts
 
     def _check_ranges(self) -> None:
         if not 0.0 <= self.sample_rate <= 1.0:
-            raise ConfigurationError(f"option 'sample_rate' must be a number between 0 and 1, got {self.sample_rate!r}")
-        for name in ("string_max_length", "list_max_length", "max_depth", "queue_size",
-                     "max_requests_in_flight", "max_event_bytes", "max_stack_frames"):
+            raise ConfigurationError(
+                f"option 'sample_rate' must be a number between 0 and 1, got {self.sample_rate!r}"
+            )
+        for name in (
+            "string_max_length",
+            "list_max_length",
+            "max_depth",
+            "queue_size",
+            "max_requests_in_flight",
+            "max_event_bytes",
+            "max_stack_frames",
+        ):
             if getattr(self, name) < 1:
-                raise ConfigurationError(f"option {name!r} must be a positive integer, got {getattr(self, name)!r}")
+                raise ConfigurationError(
+                    f"option {name!r} must be a positive integer, got {getattr(self, name)!r}"
+                )
         for name in ("context_lines", "max_breadcrumbs"):
             if getattr(self, name) < 0:
-                raise ConfigurationError(f"option {name!r} must be >= 0, got {getattr(self, name)!r}")
+                raise ConfigurationError(
+                    f"option {name!r} must be >= 0, got {getattr(self, name)!r}"
+                )
         if self.timeout <= 0 or self.shutdown_timeout < 0:
             raise ConfigurationError("options 'timeout' must be > 0 and 'shutdown_timeout' >= 0")
         if self.max_request_body_size not in ("never", "small", "medium", "always"):
-            raise ConfigurationError("option 'max_request_body_size' must be one of 'never', 'small', "
-                                     f"'medium', 'always', got {self.max_request_body_size!r}")
+            raise ConfigurationError(
+                "option 'max_request_body_size' must be one of 'never', 'small', "
+                f"'medium', 'always', got {self.max_request_body_size!r}"
+            )
         if self.transport_protocol not in ("envelope", "store"):
-            raise ConfigurationError(f"option 'transport_protocol' must be 'envelope' or 'store', got {self.transport_protocol!r}")
+            raise ConfigurationError(
+                f"option 'transport_protocol' must be 'envelope' or 'store', got {self.transport_protocol!r}"
+            )
         for name in ("before_send", "before_breadcrumb"):
             value = getattr(self, name)
             if value is not None and not callable(value):
@@ -143,8 +164,18 @@ def _annotations() -> dict[str, str]:
     return {k: v for k, v in ClientOptions.__annotations__.items() if not k.startswith("_")}
 
 
-_NULLABLE = {"release", "environment", "server_name", "site", "dist", "transport", "before_send",
-             "before_breadcrumb", "outbox_path", "ca_certs"}
+_NULLABLE = {
+    "release",
+    "environment",
+    "server_name",
+    "site",
+    "dist",
+    "transport",
+    "before_send",
+    "before_breadcrumb",
+    "outbox_path",
+    "ca_certs",
+}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -186,8 +217,13 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
                 return dict(value)
             raise TypeError
     except (TypeError, ValueError):
-        expected = {"bool": "a boolean", "int": "an integer", "float": "a number", "str | None": "a string",
-                    "str": "a string"}.get(kind, "a list of strings" if kind.startswith("tuple") else "a dict")
+        expected = {
+            "bool": "a boolean",
+            "int": "an integer",
+            "float": "a number",
+            "str | None": "a string",
+            "str": "a string",
+        }.get(kind, "a list of strings" if kind.startswith("tuple") else "a dict")
         raise ConfigurationError(f"option {name!r} must be {expected}, got {value!r}") from None
     return value
 

@@ -23,12 +23,39 @@ __all__ = [
 
 MASK = "*" * 8
 
-DEFAULT_SENSITIVE_KEYS = frozenset({
-    "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key",
-    "accesskey", "private_key", "privatekey", "authorization", "x-auth", "auth_token", "credential",
-    "cookie", "session", "csrf", "xsrf", "sentry_dsn", "card_number", "cardnumber", "credit_card", "cvv",
-    "passphrase", "signature", "jwt", "bearer",
-})
+DEFAULT_SENSITIVE_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "api-key",
+        "access_key",
+        "accesskey",
+        "private_key",
+        "privatekey",
+        "authorization",
+        "x-auth",
+        "auth_token",
+        "credential",
+        "cookie",
+        "session",
+        "csrf",
+        "xsrf",
+        "sentry_dsn",
+        "card_number",
+        "cardnumber",
+        "credit_card",
+        "cvv",
+        "passphrase",
+        "signature",
+        "jwt",
+        "bearer",
+    }
+)
 _CARD_MIN = 10**12  # the smallest 13-digit number
 _INT_ONLY = frozenset({int})
 _CARD_RE = re.compile(r"^(?:\d[ -]?){12,18}\d$")
@@ -102,7 +129,7 @@ def _stacktraces(data: dict[str, Any]) -> Iterable[dict[str, Any]]:
     if isinstance(data.get("stacktrace"), dict):
         yield data["stacktrace"]
     threads = data.get("threads")
-    for thread in (threads.get("values", []) if isinstance(threads, dict) else []):
+    for thread in threads.get("values", []) if isinstance(threads, dict) else []:
         if isinstance(thread, dict) and isinstance(thread.get("stacktrace"), dict):
             yield thread["stacktrace"]
 
@@ -133,7 +160,9 @@ class SanitizeKeysProcessor(Processor):
         super().__init__(client)
         extra = getattr(getattr(client, "options", None), "sanitize_keys", ()) or ()
         self.keys = tuple(sorted(self.default_keys | {k.lower() for k in extra}))
-        self.scrub_all_cookies = not getattr(getattr(client, "options", None), "send_default_pii", False)
+        self.scrub_all_cookies = not getattr(
+            getattr(client, "options", None), "send_default_pii", False
+        )
         self._decisions: dict[str, bool] = {}
 
     def is_sensitive(self, key: Any) -> bool:
@@ -153,7 +182,13 @@ class SanitizeKeysProcessor(Processor):
         if value is None or value == "":
             return value
         if self.is_sensitive(key):
-            if isinstance(key, str) and key.lower() in _COOKIE_KEYS and isinstance(value, str) and key.lower() == "cookie" and "=" in value:
+            if (
+                isinstance(key, str)
+                and key.lower() in _COOKIE_KEYS
+                and isinstance(value, str)
+                and key.lower() == "cookie"
+                and "=" in value
+            ):
                 return self.scrub_pairs(value, "; ", all_values=self.scrub_all_cookies)
             return MASK
         return self.scrub(value)
@@ -164,13 +199,26 @@ class SanitizeKeysProcessor(Processor):
         if cls is dict:
             return {k: self.sanitize(k, v) for k, v in value.items()}
         if cls is list:
-            if value and _INT_ONLY.issuperset(map(type, value)) and -_CARD_MIN < min(value) and max(value) < _CARD_MIN:
+            if (
+                value
+                and _INT_ONLY.issuperset(map(type, value))
+                and -_CARD_MIN < min(value)
+                and max(value) < _CARD_MIN
+            ):
                 return value  # the common list of small numbers: nothing to mask
             return [self.scrub(v) for v in value]
         if cls is int:
-            return MASK if (value >= _CARD_MIN or value <= -_CARD_MIN) and looks_like_card(abs(value)) else value
+            return (
+                MASK
+                if (value >= _CARD_MIN or value <= -_CARD_MIN) and looks_like_card(abs(value))
+                else value
+            )
         if cls is str:
-            return MASK if 13 <= len(value) <= 23 and value[0].isdigit() and looks_like_card(value) else value
+            return (
+                MASK
+                if 13 <= len(value) <= 23 and value[0].isdigit() and looks_like_card(value)
+                else value
+            )
         if isinstance(value, dict):
             return {k: self.sanitize(k, v) for k, v in value.items()}
         return value
@@ -183,7 +231,9 @@ class SanitizeKeysProcessor(Processor):
             if eq and (all_values or self.is_sensitive(name.strip()) or looks_like_card(value)):
                 out.append(f"{name}={MASK}")
             elif not eq and all_values and pair.strip():
-                out.append(pair[: len(pair) - len(pair.lstrip())] + MASK)  # a nameless cookie is a value too
+                out.append(
+                    pair[: len(pair) - len(pair.lstrip())] + MASK
+                )  # a nameless cookie is a value too
             else:
                 out.append(pair)
         return (separator.strip() or separator).join(out)
@@ -242,8 +292,10 @@ class SanitizeKeysProcessor(Processor):
         if isinstance(cookies, str) and cookies:
             data["cookies"] = self.scrub_pairs(cookies, "; ", all_values=self.scrub_all_cookies)
         elif isinstance(cookies, dict):
-            data["cookies"] = {k: (MASK if self.scrub_all_cookies and v else self.sanitize(k, v))
-                               for k, v in cookies.items()}
+            data["cookies"] = {
+                k: (MASK if self.scrub_all_cookies and v else self.sanitize(k, v))
+                for k, v in cookies.items()
+            }
 
     def filter_extra(self, data: dict[str, Any]) -> dict[str, Any]:
         """Mask sensitive keys of ``extra``."""

@@ -19,7 +19,6 @@ from typing import Any
 __all__ = ["Receiver", "parse_envelope"]
 
 
-
 def parse_envelope(body: bytes) -> tuple[dict[str, Any], list[tuple[dict[str, Any], bytes]]]:
     """(envelope headers, [(item headers, payload)]) following the envelope grammar."""
     header_line, _, rest = body.partition(b"\n")
@@ -76,7 +75,9 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # one small answer in two writes: no 40 ms delayed-ACK stall
+            disable_nagle_algorithm = (
+                True  # one small answer in two writes: no 40 ms delayed-ACK stall
+            )
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -95,7 +96,9 @@ class Receiver:
         server.allow_reuse_address = True
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -114,7 +117,9 @@ class Receiver:
     def dsn(self) -> str:
         return f"http://{self.public_key}@127.0.0.1:{self.port}/{self.project_id}"
 
-    def respond_with(self, status: int = 200, headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
+    def respond_with(
+        self, status: int = 200, headers: dict[str, str] | None = None, delay: float = 0.0
+    ) -> None:
         """How to answer from now on (``delay`` seconds before answering)."""
         with self._cond:
             self._status, self._headers, self._delay = status, dict(headers or {}), delay
@@ -134,7 +139,9 @@ class Receiver:
             while len(self.events) < count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"receiver got {len(self.events)} events, expected {count}")
+                    raise AssertionError(
+                        f"receiver got {len(self.events)} events, expected {count}"
+                    )
                 self._cond.wait(remaining)
             return list(self.events)
 
@@ -170,7 +177,9 @@ class Receiver:
         self._gate.wait()
         if delay:
             time.sleep(delay)
-        request = Request(handler.path, {k.lower(): v for k, v in handler.headers.items()}, b"", len(raw), status)
+        request = Request(
+            handler.path, {k.lower(): v for k, v in handler.headers.items()}, b"", len(raw), status
+        )
         body = b""
         try:
             body = _decode(raw, handler.headers.get("Content-Encoding", ""))

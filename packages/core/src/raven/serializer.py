@@ -40,7 +40,9 @@ class Serializer:
 
     __slots__ = ("string_max_length", "list_max_length", "max_depth")
 
-    def __init__(self, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 5) -> None:
+    def __init__(
+        self, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 5
+    ) -> None:
         self.string_max_length = string_max_length
         self.list_max_length = list_max_length
         self.max_depth = max_depth
@@ -54,7 +56,11 @@ class Serializer:
     def _walk(self, value: Any, depth: int, seen: set[int]) -> Any:
         cls = type(value)
         if cls is str:
-            return value if len(value) <= self.string_max_length else _trim(value, self.string_max_length)
+            return (
+                value
+                if len(value) <= self.string_max_length
+                else _trim(value, self.string_max_length)
+            )
         if cls in _PRIMITIVES:
             if cls is float and (value != value or value in (float("inf"), float("-inf"))):
                 return repr(value)
@@ -103,11 +109,17 @@ class Serializer:
     def _key(self, key: Any) -> str:
         if type(key) is str:
             return key if len(key) <= self.string_max_length else _trim(key, self.string_max_length)
-        return safe_repr(key, self.string_max_length) if not isinstance(key, (int, float)) else str(key)
+        return (
+            safe_repr(key, self.string_max_length)
+            if not isinstance(key, (int, float))
+            else str(key)
+        )
 
     def _scalar(self, value: Any, depth: int, seen: set[int]) -> Any:
         if isinstance(value, (bytes, bytearray, memoryview)):
-            return _trim(safe_repr(bytes(value[: self.string_max_length + 3])), self.string_max_length)
+            return _trim(
+                safe_repr(bytes(value[: self.string_max_length + 3])), self.string_max_length
+            )
         if isinstance(value, str):  # str subclasses
             return self._walk(str.__str__(value), depth, seen)
         # Types of modules the app has not imported cannot occur: look them up, don't import them.
@@ -115,19 +127,26 @@ class Serializer:
         if (enum := modules.get("enum")) and isinstance(value, enum.Enum):
             return safe_repr(value, self.string_max_length)
         if isinstance(value, bool | int | float):
-            return self._walk(value.real if not isinstance(value, bool) else bool(value), depth, seen)
+            return self._walk(
+                value.real if not isinstance(value, bool) else bool(value), depth, seen
+            )
         if (dt := modules.get("datetime")) and isinstance(value, (dt.datetime, dt.date, dt.time)):
             return value.isoformat()
         if ((dec := modules.get("decimal")) and isinstance(value, dec.Decimal)) or (
-                (uuid := modules.get("uuid")) and isinstance(value, uuid.UUID)):
+            (uuid := modules.get("uuid")) and isinstance(value, uuid.UUID)
+        ):
             return str(value)
-        if hasattr(type(value), "__dataclass_fields__") and (dataclasses := modules.get("dataclasses")):
+        if hasattr(type(value), "__dataclass_fields__") and (
+            dataclasses := modules.get("dataclasses")
+        ):
             if id(value) in seen:
                 return "<cycle>"
             seen.add(id(value))
             try:
-                return {f.name: self._walk(getattr(value, f.name, None), depth + 1, seen)
-                        for f in dataclasses.fields(value)[: self.list_max_length]}
+                return {
+                    f.name: self._walk(getattr(value, f.name, None), depth + 1, seen)
+                    for f in dataclasses.fields(value)[: self.list_max_length]
+                }
             finally:
                 seen.discard(id(value))
         return safe_repr(value, self.string_max_length)
@@ -140,12 +159,26 @@ _SAFE_AS_IS = frozenset({int, bool, type(None)})
 _SCALAR, _MAPPING, _SEQUENCE = 0, 1, 2
 _KINDS: dict[type, int] = {}
 # Containers iterated without side effects; never generators, files or other iterators.
-_SEQUENCES: tuple[type, ...] = (list, tuple, Set, frozenset, range, type({}.keys()), type({}.values()))
+_SEQUENCES: tuple[type, ...] = (
+    list,
+    tuple,
+    Set,
+    frozenset,
+    range,
+    type({}.keys()),
+    type({}.values()),
+)
 
 
 def _kind_of(cls: type) -> int:
     """How to walk instances of ``cls``; cached per class (the isinstance chain is slow)."""
-    kind = _MAPPING if issubclass(cls, Mapping) else _SEQUENCE if issubclass(cls, _SEQUENCES) else _SCALAR
+    kind = (
+        _MAPPING
+        if issubclass(cls, Mapping)
+        else _SEQUENCE
+        if issubclass(cls, _SEQUENCES)
+        else _SCALAR
+    )
     if len(_KINDS) < 4096:
         _KINDS[cls] = kind
     return kind
@@ -154,7 +187,9 @@ def _kind_of(cls: type) -> int:
 _DEFAULT = Serializer()
 
 
-def transform(value: Any, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 5) -> Any:
+def transform(
+    value: Any, string_max_length: int = 400, list_max_length: int = 50, max_depth: int = 5
+) -> Any:
     """JSON-safe copy of ``value`` (see :class:`Serializer`)."""
     if (string_max_length, list_max_length, max_depth) == (400, 50, 5):
         return _DEFAULT(value)

@@ -17,9 +17,11 @@ __all__ = ["StackBuilder", "iter_stack_frames", "iter_traceback_frames"]
 
 # Library locations: frames from here are not in_app by default.
 _LIBRARY_PREFIXES = tuple(
-    {os.path.normcase(os.path.realpath(p)) + os.sep
-     for key in ("stdlib", "platstdlib", "purelib", "platlib")
-     if (p := sysconfig.get_paths().get(key))}
+    {
+        os.path.normcase(os.path.realpath(p)) + os.sep
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (p := sysconfig.get_paths().get(key))
+    }
     | {os.path.normcase(os.path.realpath(p)) + os.sep for p in sys.path if "-packages" in p}
 )
 
@@ -33,7 +35,9 @@ def iter_traceback_frames(tb: TracebackType | None) -> Iterator[tuple[FrameType,
         tb = tb.tb_next
 
 
-def iter_stack_frames(frame: FrameType | None = None, skip: int = 0) -> Iterator[tuple[FrameType, int]]:
+def iter_stack_frames(
+    frame: FrameType | None = None, skip: int = 0
+) -> Iterator[tuple[FrameType, int]]:
     """(frame, lineno) of the live stack, newest first, from ``frame`` or the caller's frame."""
     frame = frame or sys._getframe(1 + skip)
     while frame is not None:
@@ -57,9 +61,16 @@ _CACHE_SIZE = 4096  # per-code and per-line caches are cleared when they grow pa
 class StackBuilder:
     """Builds Sentry frames; one per client so options are read once."""
 
-    def __init__(self, serializer: Serializer, *, context_lines: int = 5, capture_locals: bool = True,
-                 include_paths: Iterable[str] = (), exclude_paths: Iterable[str] = (),
-                 max_frames: int = 100) -> None:
+    def __init__(
+        self,
+        serializer: Serializer,
+        *,
+        context_lines: int = 5,
+        capture_locals: bool = True,
+        include_paths: Iterable[str] = (),
+        exclude_paths: Iterable[str] = (),
+        max_frames: int = 100,
+    ) -> None:
         self.serialize = serializer
         self.context_lines = context_lines
         self.capture_locals = capture_locals
@@ -70,7 +81,9 @@ class StackBuilder:
         self._static_cache: dict[CodeType, dict[str, Any]] = {}
         self._context_cache: dict[tuple[str, int], tuple[list[str], str, list[str]]] = {}
 
-    def stacktrace(self, frames: Iterable[tuple[FrameType, int]], capture_locals: bool | None = None) -> dict[str, Any]:
+    def stacktrace(
+        self, frames: Iterable[tuple[FrameType, int]], capture_locals: bool | None = None
+    ) -> dict[str, Any]:
         """``{"frames": [...]}`` oldest first; very deep stacks keep both ends and drop the middle."""
         pairs = list(frames)
         with_locals = self.capture_locals if capture_locals is None else capture_locals
@@ -79,7 +92,9 @@ class StackBuilder:
             half = self.max_frames // 2
             dropped = len(pairs) - self.max_frames
             pairs = pairs[:half] + pairs[-half:]
-        result: dict[str, Any] = {"frames": [self.frame(f, lineno, with_locals) for f, lineno in pairs]}
+        result: dict[str, Any] = {
+            "frames": [self.frame(f, lineno, with_locals) for f, lineno in pairs]
+        }
         if dropped:
             result["frames_omitted"] = [self.max_frames // 2, self.max_frames // 2 + dropped]
         return result
@@ -103,8 +118,13 @@ class StackBuilder:
             with capture_internal_errors("stacks", "reading a frame's locals"):
                 serialize = self.serialize
                 data["vars"] = {
-                    str(k): serialize(v) for k, v in list(frame.f_locals.items())[:50]
-                    if not (isinstance(k, str) and k.startswith("__") and (k.endswith("__") or k.startswith("__traceback")))
+                    str(k): serialize(v)
+                    for k, v in list(frame.f_locals.items())[:50]
+                    if not (
+                        isinstance(k, str)
+                        and k.startswith("__")
+                        and (k.endswith("__") or k.startswith("__traceback"))
+                    )
                 }
         return data
 
@@ -126,7 +146,9 @@ class StackBuilder:
         self._static_cache[code] = static
         return static
 
-    def _context_lines(self, path: str, lineno: int, module_globals: dict[str, Any]) -> tuple[list[str], str, list[str]] | None:
+    def _context_lines(
+        self, path: str, lineno: int, module_globals: dict[str, Any]
+    ) -> tuple[list[str], str, list[str]] | None:
         """(pre_context, context_line, post_context) around ``lineno``; cached per (file, line)."""
         lines = linecache.getlines(path, module_globals)
         if not lines or lineno > len(lines):
@@ -136,10 +158,13 @@ class StackBuilder:
 
         def clean(line: str) -> str:
             line = line.rstrip("\r\n")
-            return line if len(line) <= limit else line[:limit - 3] + "..."
+            return line if len(line) <= limit else line[: limit - 3] + "..."
 
-        context = ([clean(x) for x in lines[max(0, lineno - 1 - n): lineno - 1]], clean(lines[lineno - 1]),
-                   [clean(x) for x in lines[lineno: lineno + n]])
+        context = (
+            [clean(x) for x in lines[max(0, lineno - 1 - n) : lineno - 1]],
+            clean(lines[lineno - 1]),
+            [clean(x) for x in lines[lineno : lineno + n]],
+        )
         if len(self._context_cache) >= _CACHE_SIZE:
             self._context_cache.clear()
         self._context_cache[(path, lineno)] = context
@@ -156,9 +181,12 @@ class StackBuilder:
     def _decide_in_app(self, module: str, abs_path: str) -> bool:
         def matches(prefixes: tuple[str, ...]) -> bool:
             return any(module == p or module.startswith(p + ".") for p in prefixes)
+
         if matches(self.include_paths):
             # the most specific rule wins, so include "app" with exclude "app.vendor" works
-            longest_in = max(len(p) for p in self.include_paths if module == p or module.startswith(p + "."))
+            longest_in = max(
+                len(p) for p in self.include_paths if module == p or module.startswith(p + ".")
+            )
             excl = [p for p in self.exclude_paths if module == p or module.startswith(p + ".")]
             return not excl or longest_in > max(len(p) for p in excl)
         if matches(self.exclude_paths):
@@ -179,5 +207,5 @@ def _relative_filename(abs_path: str, module: str) -> str:
     marker = os.sep + base + os.sep
     index = abs_path.rfind(marker) if "." in module else -1
     if index >= 0:
-        return abs_path[index + 1:]
+        return abs_path[index + 1 :]
     return os.path.basename(abs_path)

@@ -11,6 +11,7 @@ __all__ = ["fetch_git_sha", "fetch_package_version", "get_module_versions"]
 
 class InvalidGitRepository(ValueError):
     """``fetch_git_sha`` found no git repository (or no commit) at the path given."""
+
     pass
 
 

@@ -35,7 +35,9 @@ __all__ = ["HOOK", "current_request"]
 HOOK = "django.get_response"
 
 # The request being handled, for what the context cannot hold: the ``site`` tag's lookup.
-current_request: ContextVar[HttpRequest | None] = ContextVar("raven_django.current_request", default=None)
+current_request: ContextVar[HttpRequest | None] = ContextVar(
+    "raven_django.current_request", default=None
+)
 
 _Scope = tuple[Context, Token[HttpRequest | None]]
 _originals: dict[str, Callable[..., Any]] = {}
@@ -46,7 +48,9 @@ def _open(request: HttpRequest) -> _Scope | None:
         client = conf.client_or_none()
         if client is None or not client.is_enabled():
             return None
-        lazy = dict(client.get_data_from_request(request))  # a subclass's override may fail: before entering
+        lazy = dict(
+            client.get_data_from_request(request)
+        )  # a subclass's override may fail: before entering
         context = client.context
         context.__enter__()
         context.merge(lazy)

@@ -29,8 +29,14 @@ class QueryBreadcrumbs:
 
     enabled = False
 
-    def __call__(self, execute: Callable[..., Any], sql: Any, params: Any, many: bool,
-                 context: Mapping[str, Any]) -> Any:
+    def __call__(
+        self,
+        execute: Callable[..., Any],
+        sql: Any,
+        params: Any,
+        many: bool,
+        context: Mapping[str, Any],
+    ) -> Any:
         if not self.enabled or in_raven_queries.get():
             return execute(sql, params, many, context)
         start = time.perf_counter()
@@ -43,10 +49,21 @@ class QueryBreadcrumbs:
             with capture_internal_errors("django", "recording a query breadcrumb"):
                 self.record(sql, params, many, context, time.perf_counter() - start, failed)
 
-    def record(self, sql: Any, params: Any, many: bool, context: Mapping[str, Any], seconds: float,
-               failed: bool) -> None:
+    def record(
+        self,
+        sql: Any,
+        params: Any,
+        many: bool,
+        context: Mapping[str, Any],
+        seconds: float,
+        failed: bool,
+    ) -> None:
         client = conf.client_or_none()
-        if client is None or not client.is_enabled() or not getattr(client, "install_sql_hook", True):
+        if (
+            client is None
+            or not client.is_enabled()
+            or not getattr(client, "install_sql_hook", True)
+        ):
             return
         connection = context.get("connection")
         data: dict[str, Any] = {"duration_ms": round(seconds * 1000, 3)}
@@ -57,8 +74,13 @@ class QueryBreadcrumbs:
             data["executemany"] = True
         if client.options.send_default_pii and params is not None and not many:
             data["params"] = _copy_params(params)
-        client.captureBreadcrumb(message=str(sql), category="query", type="query",
-                                 level="error" if failed else "info", data=data)
+        client.captureBreadcrumb(
+            message=str(sql),
+            category="query",
+            type="query",
+            level="error" if failed else "info",
+            data=data,
+        )
 
 
 def _copy_params(params: Any) -> Any:

@@ -44,8 +44,11 @@ def template_info(exc: BaseException, context_lines: int = 5) -> dict[str, Any] 
             break
     if source is None:
         source = _read_source(origin)
-    info: dict[str, Any] = {"filename": str(origin.template_name or origin.name), "abs_path": str(origin.name),
-                            "lineno": int(lineno)}
+    info: dict[str, Any] = {
+        "filename": str(origin.template_name or origin.name),
+        "abs_path": str(origin.name),
+        "lineno": int(lineno),
+    }
     if source is not None:
         info.update(_context(source.splitlines(), lineno, context_lines))
     return info
@@ -66,9 +69,9 @@ def _context(lines: list[str], lineno: int, context_lines: int) -> dict[str, Any
     if not 0 <= index < len(lines):
         return {}
     return {
-        "pre_context": lines[max(0, index - context_lines):index],
+        "pre_context": lines[max(0, index - context_lines) : index],
         "context_line": lines[index],
-        "post_context": lines[index + 1:index + 1 + context_lines],
+        "post_context": lines[index + 1 : index + 1 + context_lines],
     }
 
 
@@ -79,7 +82,11 @@ def _from_template_debug(exc: BaseException, context_lines: int) -> dict[str, An
     lineno = int(debug["line"])
     lines = [text for _, text in debug.get("source_lines") or ()]
     first = (debug.get("source_lines") or [(1, "")])[0][0]
-    info: dict[str, Any] = {"filename": str(debug.get("name")), "abs_path": str(debug.get("name")), "lineno": lineno}
+    info: dict[str, Any] = {
+        "filename": str(debug.get("name")),
+        "abs_path": str(debug.get("name")),
+        "lineno": lineno,
+    }
     if lines:
         shifted = _context(lines, lineno - first + 1, context_lines)
         info.update(shifted)

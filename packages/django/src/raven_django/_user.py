@@ -35,8 +35,13 @@ def user_data(request: HttpRequest, client: Any) -> dict[str, Any] | None:
         get_field = getattr(user, "get_email_field_name", None)
         email = getattr(user, get_field() if callable(get_field) else "email", None)
     meta = request.META
-    return user_interface(client, id=pk, username=username, email=email,
-                          ip_address=client_ip(meta.get("HTTP_X_FORWARDED_FOR"), meta.get("REMOTE_ADDR")))
+    return user_interface(
+        client,
+        id=pk,
+        username=username,
+        email=email,
+        ip_address=client_ip(meta.get("HTTP_X_FORWARDED_FOR"), meta.get("REMOTE_ADDR")),
+    )
 
 
 def _is_authenticated(user: Any) -> bool:
@@ -47,7 +52,9 @@ def _is_authenticated(user: Any) -> bool:
 
 
 def _loaded_user(request: HttpRequest) -> Any:
-    user = request.__dict__.get("user")  # set by AuthenticationMiddleware (or DRF); absent without auth
+    user = request.__dict__.get(
+        "user"
+    )  # set by AuthenticationMiddleware (or DRF); absent without auth
     if user is None:
         return None
     if isinstance(user, LazyObject) and user._wrapped is empty:

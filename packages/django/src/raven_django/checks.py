@@ -39,15 +39,27 @@ def check_raven_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     try:
         config = conf.read_settings()
     except ConfigurationError as exc:
-        return [Error(str(exc), hint="RAVEN_CONFIG = {'dsn': '...', 'release': '...', ...}",
-                      obj="settings", id="raven.E001")]
+        return [
+            Error(
+                str(exc),
+                hint="RAVEN_CONFIG = {'dsn': '...', 'release': '...', ...}",
+                obj="settings",
+                id="raven.E001",
+            )
+        ]
     errors: list[CheckMessage] = []
     if config.dsn:
         try:
             Dsn.parse(config.dsn)
         except ConfigurationError as exc:
-            errors.append(Error(f"invalid DSN: {exc}", hint="Copy the DSN from your Sentry project settings.",
-                                obj="settings.RAVEN_CONFIG['dsn']", id="raven.E002"))
+            errors.append(
+                Error(
+                    f"invalid DSN: {exc}",
+                    hint="Copy the DSN from your Sentry project settings.",
+                    obj="settings.RAVEN_CONFIG['dsn']",
+                    id="raven.E002",
+                )
+            )
     try:
         conf.load_client_class(config.client_class)
     except ConfigurationError as exc:
@@ -56,8 +68,14 @@ def check_raven_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     for key, value in config.options.items():
         message = _option_error(key, value, known)
         if message is not None:
-            errors.append(Error(f"RAVEN_CONFIG[{key!r}]: {message}", hint=_hint(key, known),
-                                obj="settings.RAVEN_CONFIG", id="raven.E004"))
+            errors.append(
+                Error(
+                    f"RAVEN_CONFIG[{key!r}]: {message}",
+                    hint=_hint(key, known),
+                    obj="settings.RAVEN_CONFIG",
+                    id="raven.E004",
+                )
+            )
     return errors
 
 
@@ -66,7 +84,9 @@ def _option_error(key: Any, value: Any, known: set[str]) -> str | None:
         return "keys must be strings"
     if key in DJANGO_OPTIONS:
         expected = DJANGO_OPTIONS[key]
-        return None if isinstance(value, expected) else f"must be a {expected.__name__}, got {value!r}"
+        return (
+            None if isinstance(value, expected) else f"must be a {expected.__name__}, got {value!r}"
+        )
     if key not in known:
         return f"unknown option {key!r}"
     try:

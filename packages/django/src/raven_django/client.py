@@ -22,6 +22,7 @@ __all__ = ["DjangoClient"]
 
 logger = logging.getLogger("raven.django")
 
+
 class DjangoClient(raven.Client):
     """Adds Django's request, user and transaction (through the request's context), the ``site``
     tag and the ``template`` of a template error to events.
@@ -33,7 +34,9 @@ class DjangoClient(raven.Client):
 
     def __init__(self, *args: Any, install_sql_hook: bool = True, **kwargs: Any) -> None:
         if not isinstance(install_sql_hook, bool):
-            raise ConfigurationError(f"option 'install_sql_hook' must be a boolean, got {install_sql_hook!r}")
+            raise ConfigurationError(
+                f"option 'install_sql_hook' must be a boolean, got {install_sql_hook!r}"
+            )
         self.install_sql_hook = install_sql_hook
         super().__init__(*args, **kwargs)
 
@@ -76,10 +79,20 @@ class DjangoClient(raven.Client):
         return str(getattr(site, "name", "") or getattr(site, "domain", "")) or None
 
     # -- capture -----------------------------------------------------------------------------------
-    def capture(self, event_type: str, data: Mapping[str, Any] | None = None, date: Any = None,
-                time_spent: Any = None, extra: Mapping[str, Any] | None = None, stack: Any = None,
-                tags: Mapping[str, Any] | None = None, sample_rate: float | None = None, *,
-                request: Any = None, **kwargs: Any) -> str | None:
+    def capture(
+        self,
+        event_type: str,
+        data: Mapping[str, Any] | None = None,
+        date: Any = None,
+        time_spent: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack: Any = None,
+        tags: Mapping[str, Any] | None = None,
+        sample_rate: float | None = None,
+        *,
+        request: Any = None,
+        **kwargs: Any,
+    ) -> str | None:
         """:meth:`raven.Client.capture`, with raven-python's ``request=``: an ``HttpRequest``
         adds its request, user and transaction where the context (or ``data``) has none; a dict
         is the event's ``request``. Adds the ``site`` tag when no layer set one, and the
@@ -92,16 +105,25 @@ class DjangoClient(raven.Client):
         elif isinstance(request, Mapping):
             given["request"] = dict(request)
         with capture_internal_errors("django", "reading the current site"):
-            layers = (self.options.tags, self.context.get().get("tags") or {}, given.get("tags") or {}, tags or {})
+            layers = (
+                self.options.tags,
+                self.context.get().get("tags") or {},
+                given.get("tags") or {},
+                tags or {},
+            )
             if not any("site" in layer for layer in layers):
-                site = self.get_site_name(request if isinstance(request, HttpRequest) else current_request.get())
+                site = self.get_site_name(
+                    request if isinstance(request, HttpRequest) else current_request.get()
+                )
                 if site:
                     given["tags"] = {**(given.get("tags") or {}), "site": site}
         exc = kwargs.get("exc_info")
         if isinstance(exc, BaseException) and "template" not in kwargs:
             with capture_internal_errors("django", "reading the template of an error"):
                 kwargs["template"] = template_info(exc, self.options.context_lines)
-        return super().capture(event_type, given, date, time_spent, extra, stack, tags, sample_rate, **kwargs)
+        return super().capture(
+            event_type, given, date, time_spent, extra, stack, tags, sample_rate, **kwargs
+        )
 
 
 @capture_internal_errors("django", "reading a request's data")

@@ -18,7 +18,14 @@ from raven.guard import capture_internal_errors
 if TYPE_CHECKING:
     from .client import DjangoClient
 
-__all__ = ["DEFAULT_CLIENT", "RavenSettings", "client_or_none", "get_client", "read_settings", "reset_client"]
+__all__ = [
+    "DEFAULT_CLIENT",
+    "RavenSettings",
+    "client_or_none",
+    "get_client",
+    "read_settings",
+    "reset_client",
+]
 
 logger = logging.getLogger("raven.django")
 
@@ -56,7 +63,9 @@ def read_settings() -> RavenSettings:
         raise ConfigurationError(f"the DSN must be a string, got {dsn!r}")
     client_class = getattr(settings, "SENTRY_CLIENT", None) or DEFAULT_CLIENT
     if not isinstance(client_class, str):
-        raise ConfigurationError(f"SENTRY_CLIENT must be a dotted path string, got {client_class!r}")
+        raise ConfigurationError(
+            f"SENTRY_CLIENT must be a dotted path string, got {client_class!r}"
+        )
     return RavenSettings(dsn=dsn, options=options, client_class=client_class)
 
 
@@ -71,7 +80,9 @@ def load_client_class(path: str) -> type[DjangoClient]:
     except ImportError as exc:
         raise ConfigurationError(f"SENTRY_CLIENT {path!r} cannot be imported: {exc}") from None
     if not (isinstance(cls, type) and issubclass(cls, DjangoClient)):
-        raise ConfigurationError(f"SENTRY_CLIENT {path!r} must name a subclass of raven_django.DjangoClient")
+        raise ConfigurationError(
+            f"SENTRY_CLIENT {path!r} must name a subclass of raven_django.DjangoClient"
+        )
     return cls
 
 

@@ -23,7 +23,9 @@ class SentryHandler(_CoreSentryHandler):
     """A logging handler whose client is :func:`raven_django.get_client`, looked up at each record
     (``LOGGING`` is configured before the apps are ready, so it cannot be fetched earlier)."""
 
-    def __init__(self, level: int | str = logging.NOTSET, tags: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, level: int | str = logging.NOTSET, tags: dict[str, str] | None = None
+    ) -> None:
         if isinstance(level, str):
             level = logging.getLevelName(level.upper())
             if not isinstance(level, int):

@@ -50,7 +50,9 @@ def install() -> None:
             return
         hooks.acquire(_scope.HOOK, _HOLDER)
         got_request_exception.connect(_on_request_exception, dispatch_uid="raven_django.exception")
-        setting_changed.connect(conf.on_setting_changed, dispatch_uid="raven_django.setting_changed")
+        setting_changed.connect(
+            conf.on_setting_changed, dispatch_uid="raven_django.setting_changed"
+        )
         _sql.install()
         # Queries are recorded by the execute wrapper; Django's SQL debug log would repeat them.
         ignore_logger("django.db.backends")

@@ -55,8 +55,9 @@ def _body(request: Request, limit: int) -> Any:
     if request.is_json:
         return request.get_json(silent=True, cache=True)
     if request.mimetype in _FORM_TYPES:
-        form: dict[str, Any] = {key: values[0] if len(values) == 1 else values
-                                for key, values in request.form.lists()}
+        form: dict[str, Any] = {
+            key: values[0] if len(values) == 1 else values for key, values in request.form.lists()
+        }
         form.update({key: f"<file {upload.filename!r}>" for key, upload in request.files.items()})
         return form
     return request.get_data(cache=True, as_text=True)

@@ -18,7 +18,9 @@ __all__ = ["user_data"]
 _PII_ATTRS = ("username", "email")
 
 
-def user_data(app: Flask, request: Request, client: Any, extra_attrs: Iterable[str] = ()) -> dict[str, Any] | None:
+def user_data(
+    app: Flask, request: Request, client: Any, extra_attrs: Iterable[str] = ()
+) -> dict[str, Any] | None:
     """The Flask-Login user's id (plus ``extra_attrs``, the app's ``SENTRY_USER_ATTRS``) and,
     with ``send_default_pii``, the username, email and client IP address; None when empty.
 
@@ -26,7 +28,9 @@ def user_data(app: Flask, request: Request, client: Any, extra_attrs: Iterable[s
     """
     fields = _login_user(app, extra_attrs)
     forwarded_for = request.headers.get("X-Forwarded-For")
-    return user_interface(client, ip_address=client_ip(forwarded_for, request.remote_addr), **fields)
+    return user_interface(
+        client, ip_address=client_ip(forwarded_for, request.remote_addr), **fields
+    )
 
 
 def _login_user(app: Flask, extra_attrs: Iterable[str]) -> dict[str, Any]:

@@ -61,9 +61,17 @@ class Sentry:
     (a streamed response failing half way); ``None`` means on unless the app is in debug mode.
     """
 
-    def __init__(self, app: Flask | None = None, client: Any = None, dsn: str | None = None,
-                 logging: bool = False, level: int = logging.NOTSET, wrap_wsgi: bool | None = None,
-                 register_signal: bool = True, client_cls: type[Any] | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        client: Any = None,
+        dsn: str | None = None,
+        logging: bool = False,
+        level: int = logging.NOTSET,
+        wrap_wsgi: bool | None = None,
+        register_signal: bool = True,
+        client_cls: type[Any] | None = None,
+    ) -> None:
         self.dsn = dsn
         self.logging = logging
         self.level = level
@@ -78,8 +86,13 @@ class Sentry:
             self.init_app(app)
 
     # -- installation ---------------------------------------------------------------------------
-    def init_app(self, app: Flask, dsn: str | None = None, logging: bool | None = None,
-                 level: int | None = None) -> None:
+    def init_app(
+        self,
+        app: Flask,
+        dsn: str | None = None,
+        logging: bool | None = None,
+        level: int | None = None,
+    ) -> None:
         """Install on ``app``. A second call for the same app changes nothing."""
         if app in self._apps:
             logger.debug("raven-flask is already installed on %r", app)
@@ -89,7 +102,9 @@ class Sentry:
             other.uninit_app(app)  # two extensions on one app would report everything twice
         user_attrs = app.config.get("SENTRY_USER_ATTRS") or ()
         if isinstance(user_attrs, str) or not all(isinstance(a, str) for a in user_attrs):
-            raise ConfigurationError(f"SENTRY_USER_ATTRS must be a list of attribute names, got {user_attrs!r}")
+            raise ConfigurationError(
+                f"SENTRY_USER_ATTRS must be a list of attribute names, got {user_attrs!r}"
+            )
         client, owns_client = self._make_client(app, dsn if dsn is not None else self.dsn)
         state = _AppState(client=client, owns_client=owns_client, user_attrs=tuple(user_attrs))
 
@@ -145,8 +160,13 @@ class Sentry:
             return self._client, False
         config = app.config.get("SENTRY_CONFIG") or {}
         if not isinstance(config, Mapping):
-            raise ConfigurationError(f"SENTRY_CONFIG must be a dict of client options, got {config!r}")
-        options: dict[str, Any] = {"include_paths": [app.import_name], "dsn": app.config.get("SENTRY_DSN")}
+            raise ConfigurationError(
+                f"SENTRY_CONFIG must be a dict of client options, got {config!r}"
+            )
+        options: dict[str, Any] = {
+            "include_paths": [app.import_name],
+            "dsn": app.config.get("SENTRY_DSN"),
+        }
         options.update(config)
         if dsn is not None:
             options["dsn"] = dsn
@@ -197,11 +217,13 @@ class Sentry:
         # from Flask's cache, never up front where it would consume a stream the view wants.
         current = request._get_current_object()  # type: ignore[attr-defined]
         user_attrs = state.user_attrs
-        context.merge({
-            "request": lambda: request_data(current, client),
-            "user": lambda: user_data(app, current, client, user_attrs),
-            "transaction": lambda: transaction_name(current),
-        })
+        context.merge(
+            {
+                "request": lambda: request_data(current, client),
+                "user": lambda: user_data(app, current, client, user_attrs),
+                "transaction": lambda: transaction_name(current),
+            }
+        )
 
     @capture_internal_errors("flask", "capturing the request's exception")
     def _on_exception(self, app: Flask, exception: BaseException | None = None, **_: Any) -> None:
@@ -210,7 +232,9 @@ class Sentry:
             return
         if isinstance(exception, HTTPException) and (exception.code or 500) < 500:
             return
-        self._remember(state.client.captureException(exception, mechanism={"type": "flask", "handled": False}))
+        self._remember(
+            state.client.captureException(exception, mechanism={"type": "flask", "handled": False})
+        )
 
     @capture_internal_errors("flask", "setting the X-Sentry-ID header")
     def _on_request_finished(self, app: Flask, response: Any = None, **_: Any) -> None:
@@ -236,12 +260,18 @@ class Sentry:
         """``client.captureException`` of the current app's client; the request, user and
         transaction come from the request's context. The id goes to ``last_event_id``."""
         client = self.client
-        return self._remember(client.captureException(exc_info, **kwargs)) if client is not None else None
+        return (
+            self._remember(client.captureException(exc_info, **kwargs))
+            if client is not None
+            else None
+        )
 
     def captureMessage(self, message: str, **kwargs: Any) -> str | None:
         """``client.captureMessage`` of the current app's client, like :meth:`captureException`."""
         client = self.client
-        return self._remember(client.captureMessage(message, **kwargs)) if client is not None else None
+        return (
+            self._remember(client.captureMessage(message, **kwargs)) if client is not None else None
+        )
 
     def user_context(self, data: Mapping[str, Any]) -> None:
         """Set the user for what the current request captures from now on."""
@@ -270,6 +300,8 @@ class _Middleware(SentryMiddleware):
 
     def handle_exception(self, environ: dict[str, Any] | None = None) -> str | None:
         exc = sys.exc_info()[1]
-        if isinstance(exc, GeneratorExit) or (isinstance(exc, HTTPException) and (exc.code or 500) < 500):
+        if isinstance(exc, GeneratorExit) or (
+            isinstance(exc, HTTPException) and (exc.code or 500) < 500
+        ):
             return None
         return super().handle_exception(environ)

@@ -63,8 +63,15 @@ class Sentry:
     ``logging=True`` also sends log records at ``level`` or above as events while serving.
     """
 
-    def __init__(self, app: Sanic[Any, Any] | None = None, client: Client | None = None, dsn: str | None = None,
-                 logging: bool = False, level: int = logging.ERROR, **client_options: Any) -> None:
+    def __init__(
+        self,
+        app: Sanic[Any, Any] | None = None,
+        client: Client | None = None,
+        dsn: str | None = None,
+        logging: bool = False,
+        level: int = logging.ERROR,
+        **client_options: Any,
+    ) -> None:
         self._client = client
         self.dsn = dsn
         self.logging = logging
@@ -176,10 +183,12 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
             return
         with capture_internal_errors("sanic", "starting the request's context"):
             client.context.clear()
-            client.context.merge({
-                "request": lambda: request_data(request, client),
-                "transaction": lambda: transaction_name(request),
-            })
+            client.context.merge(
+                {
+                    "request": lambda: request_data(request, client),
+                    "transaction": lambda: transaction_name(request),
+                }
+            )
 
     async def raven_exception(request: Request, exception: BaseException) -> None:
         if state.client is None or not state.active or not _reportable(exception):
@@ -230,7 +239,9 @@ def _capture(state: _AppState, exception: BaseException) -> None:
     if client is None:
         return
     with capture_internal_errors("sanic", "capturing the exception"):
-        client.captureException((type(exception), exception, exception.__traceback__), mechanism=dict(_MECHANISM))
+        client.captureException(
+            (type(exception), exception, exception.__traceback__), mechanism=dict(_MECHANISM)
+        )
 
 
 class _SkipPending(logging.Filter):

@@ -34,7 +34,9 @@ class AsyncSentryClient(raven.Client):
             return _Finished(super().flush(timeout))
         return loop.create_task(self._flush_in_executor(loop, timeout))
 
-    async def _flush_in_executor(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> bool:
+    async def _flush_in_executor(
+        self, loop: asyncio.AbstractEventLoop, timeout: float | None
+    ) -> bool:
         transport = self.transport
         if transport is None:
             return True

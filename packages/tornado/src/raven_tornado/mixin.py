@@ -108,8 +108,11 @@ class SentryMixin(_Base):
         with capture_internal_errors("tornado", f"computing the event's {key}"):
             if type(self).get_default_context is not SentryMixin.get_default_context:
                 return self.get_default_context().get(key)
-            hook = {"request": self.get_sentry_data_from_request, "user": self.get_sentry_user_info,
-                    "extra": self.get_sentry_extra_info}[key]
+            hook = {
+                "request": self.get_sentry_data_from_request,
+                "user": self.get_sentry_user_info,
+                "extra": self.get_sentry_extra_info,
+            }[key]
             return hook().get(key)
         return None
 
@@ -159,14 +162,17 @@ class SentryMixin(_Base):
         # and what it sets ends with it.
         client.context.clear()
         self._raven_context_open = True
-        client.context.merge({
-            "request": lambda: self._sentry_part("request"),
-            "user": lambda: self._sentry_part("user"),
-            "transaction": lambda: transaction_name(self),
-        })
+        client.context.merge(
+            {
+                "request": lambda: self._sentry_part("request"),
+                "user": lambda: self._sentry_part("user"),
+                "transaction": lambda: transaction_name(self),
+            }
+        )
 
-    def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
-                      tb: TracebackType | None) -> None:
+    def log_exception(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         """Report exceptions Tornado answers with a 5xx, then log them as Tornado does."""
         with capture_internal_errors("tornado", "reporting an exception"):
             if value is not None and _is_server_error(value) and not self._sentry_reported(value):
@@ -214,7 +220,11 @@ def _done_future() -> asyncio.Future[None] | None:
 def _exception_of(exc_info: Any) -> BaseException | None:
     if isinstance(exc_info, BaseException):
         return exc_info
-    if isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], BaseException):
+    if (
+        isinstance(exc_info, tuple)
+        and len(exc_info) == 3
+        and isinstance(exc_info[1], BaseException)
+    ):
         return exc_info[1]
     return None
 

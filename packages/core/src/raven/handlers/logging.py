@@ -16,8 +16,19 @@ __all__ = ["SentryHandler"]
 # Records from these loggers are never reported (Raven's own, and raven-python's error logger).
 _EXCLUDED = ("raven", "sentry.errors")
 # LogRecord attributes that are not user "extra" data.
-_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "stack",
-    "data", "tags", "culprit", "fingerprint", "server_name", "sample_rate", "request", "user"}
+_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "stack",
+    "data",
+    "tags",
+    "culprit",
+    "fingerprint",
+    "server_name",
+    "sample_rate",
+    "request",
+    "user",
+}
 
 
 class SentryHandler(logging.Handler):
@@ -61,32 +72,58 @@ class SentryHandler(logging.Handler):
 
     def _emit(self, record: logging.LogRecord) -> str | None:
         client = self.client
-        extra = {k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")}
+        extra = {
+            k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")
+        }
         data: dict[str, Any] = dict(getattr(record, "data", None) or {})
         tags = {**(self.tags or {}), **(getattr(record, "tags", None) or {})}
-        kwargs: dict[str, Any] = {"level": record.levelno, "logger": record.name, "extra": extra, "tags": tags}
+        kwargs: dict[str, Any] = {
+            "level": record.levelno,
+            "logger": record.name,
+            "extra": extra,
+            "tags": tags,
+        }
         for key in ("culprit", "fingerprint", "server_name", "sample_rate", "request", "user"):
             value = getattr(record, key, None)
             if value is not None:
                 kwargs[key] = value
-        extra.update({"filename": record.pathname, "lineno": record.lineno, "function": record.funcName,
-                      "thread": record.threadName, "process": record.processName})
+        extra.update(
+            {
+                "filename": record.pathname,
+                "lineno": record.lineno,
+                "function": record.funcName,
+                "thread": record.threadName,
+                "process": record.processName,
+            }
+        )
         message = record.msg if isinstance(record.msg, str) else str(record.msg)
         # a single dict argument stays a dict, as LogRecord.getMessage uses it: "%(name)s" % args
-        params = record.args if isinstance(record.args, (tuple, Mapping)) else ((record.args,) if record.args else ())
+        params = (
+            record.args
+            if isinstance(record.args, (tuple, Mapping))
+            else ((record.args,) if record.args else ())
+        )
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             try:
                 formatted = record.getMessage()
             except Exception:
                 formatted = message
-            data.setdefault("logentry", {"message": message, "params": params if isinstance(params, Mapping) else list(params),
-                                            "formatted": formatted})
+            data.setdefault(
+                "logentry",
+                {
+                    "message": message,
+                    "params": params if isinstance(params, Mapping) else list(params),
+                    "formatted": formatted,
+                },
+            )
             return client.captureException(exc, data=data, **kwargs)
         stack = getattr(record, "stack", None)
         if stack is True or (stack is None and client.options.auto_log_stacks):
             frames = list(iter_stack_frames(sys._getframe(0)))
-            while frames and frames[0][0].f_globals.get("__name__", "").startswith(("raven.", "logging")):
+            while frames and frames[0][0].f_globals.get("__name__", "").startswith(
+                ("raven.", "logging")
+            ):
                 frames.pop(0)
             frames.reverse()
             data["stacktrace"] = client.stacks.stacktrace(frames)

@@ -51,10 +51,14 @@ def transport_for(dsn: Dsn, override: Any = None) -> type[Transport]:
             module, _, name = override.rpartition(".")
             override = getattr(importlib.import_module(module), name)
         if not (isinstance(override, type) and issubclass(override, Transport)):
-            raise ConfigurationError(f"option 'transport' must be a Transport subclass, got {override!r}")
+            raise ConfigurationError(
+                f"option 'transport' must be a Transport subclass, got {override!r}"
+            )
         return override
     scheme = f"{dsn.transport}+{dsn.scheme}" if dsn.transport else dsn.scheme
     try:
         return _REGISTRY[scheme]
     except KeyError:
-        raise InvalidDsn(f"unsupported scheme {scheme!r}: no transport registered (known: {sorted(_REGISTRY)})") from None
+        raise InvalidDsn(
+            f"unsupported scheme {scheme!r}: no transport registered (known: {sorted(_REGISTRY)})"
+        ) from None

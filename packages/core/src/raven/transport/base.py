@@ -60,7 +60,9 @@ class Backoff:
 class Transport(abc.ABC):
     """Receives finished events from the client and delivers them."""
 
-    def __init__(self, dsn: Dsn, options: ClientOptions, reports: ClientReports | None = None) -> None:
+    def __init__(
+        self, dsn: Dsn, options: ClientOptions, reports: ClientReports | None = None
+    ) -> None:
         self.dsn = dsn
         self.options = options
         self.reports = reports or ClientReports()
@@ -105,8 +107,16 @@ class PreparedRequest:
 
     __slots__ = ("url", "headers", "body", "category", "event_id", "report", "outbox_file")
 
-    def __init__(self, url: str, headers: dict[str, str], body: bytes, category: str, event_id: str | None,
-                 report: dict[str, Any] | None = None, outbox_file: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        category: str,
+        event_id: str | None,
+        report: dict[str, Any] | None = None,
+        outbox_file: str | None = None,
+    ) -> None:
         self.url = url
         self.headers = headers
         self.body = body
@@ -119,7 +129,9 @@ class PreparedRequest:
 class HTTPTransport(Transport):
     """Shared HTTP behaviour; subclasses call :meth:`prepare`, do the I/O, then :meth:`handle_answer`."""
 
-    def __init__(self, dsn: Dsn, options: ClientOptions, reports: ClientReports | None = None) -> None:
+    def __init__(
+        self, dsn: Dsn, options: ClientOptions, reports: ClientReports | None = None
+    ) -> None:
         super().__init__(dsn, options, reports)
         self.rate_limits = RateLimits()
         self.store = options.transport_protocol == "store"
@@ -163,13 +175,17 @@ class HTTPTransport(Transport):
         now = time.monotonic()
         if now - self._last_overflow_warning >= OVERFLOW_WARNING_INTERVAL:
             self._last_overflow_warning = now
-            logger.warning("raven's send queue is full (%d events): dropping events; the count is "
-                           "reported to the server", self.options.queue_size)
+            logger.warning(
+                "raven's send queue is full (%d events): dropping events; the count is "
+                "reported to the server",
+                self.options.queue_size,
+            )
 
     def report_due(self) -> bool:
         """True when dropped events are counted and no report went out for REPORT_INTERVAL."""
-        return self.reports.pending() and time.monotonic() - self.reports.last_taken >= REPORT_INTERVAL
-
+        return (
+            self.reports.pending() and time.monotonic() - self.reports.last_taken >= REPORT_INTERVAL
+        )
 
     def prepare(self, event: dict[str, Any]) -> PreparedRequest | None:
         """The request for ``event``, or None when it must not be sent (counted as dropped)."""
@@ -181,37 +197,55 @@ class HTTPTransport(Transport):
         payload = fit_event(event, self.options.max_event_bytes)
         if payload is None:
             self.reports.record("too_large", category)
-            logger.warning("event %s dropped: larger than %d bytes even after trimming",
-                           event.get("event_id"), self.options.max_event_bytes)
+            logger.warning(
+                "event %s dropped: larger than %d bytes even after trimming",
+                event.get("event_id"),
+                self.options.max_event_bytes,
+            )
             return None
         event_id = event.get("event_id")
         if self.store:
-            return PreparedRequest(self.url, self.request_headers, gzip_body(payload), category, event_id)
+            return PreparedRequest(
+                self.url, self.request_headers, gzip_body(payload), category, event_id
+            )
         report = self.reports.take() if self.options.send_client_reports else None
         items = [("event", payload)]
         if report is not None:
             items.append(("client_report", dumps(report)))
         body = encode_envelope(self._envelope_headers(event_id), items)
-        return PreparedRequest(self.url, self.request_headers, gzip_body(body), category, event_id, report)
+        return PreparedRequest(
+            self.url, self.request_headers, gzip_body(body), category, event_id, report
+        )
 
     def prepare_report(self) -> PreparedRequest | None:
         """A request carrying only the pending client report, if there is one."""
-        if self.store or not self.options.send_client_reports or self.rate_limits.is_limited("internal"):
+        if (
+            self.store
+            or not self.options.send_client_reports
+            or self.rate_limits.is_limited("internal")
+        ):
             return None  # under a limit on every category the report waits, still counted
         report = self.reports.take()
         if report is None:
             return None
         body = encode_envelope(self._envelope_headers(None), [("client_report", dumps(report))])
-        return PreparedRequest(self.url, self.request_headers, gzip_body(body), "internal", None, report)
+        return PreparedRequest(
+            self.url, self.request_headers, gzip_body(body), "internal", None, report
+        )
 
     def _envelope_headers(self, event_id: str | None) -> dict[str, Any]:
-        headers: dict[str, Any] = {"sent_at": rfc3339_now(), "dsn": self.dsn.public(),
-                                   "sdk": {"name": "raven.python", "version": __version__}}
+        headers: dict[str, Any] = {
+            "sent_at": rfc3339_now(),
+            "dsn": self.dsn.public(),
+            "sdk": {"name": "raven.python", "version": __version__},
+        }
         if event_id:
             headers["event_id"] = event_id
         return headers
 
-    def handle_answer(self, request: PreparedRequest, status: int, headers: Mapping[str, str], text: str) -> str:
+    def handle_answer(
+        self, request: PreparedRequest, status: int, headers: Mapping[str, str], text: str
+    ) -> str:
         """Account for the server's answer: ``"sent"``, ``"retry"`` (server trouble) or ``"dropped"``."""
         self.rate_limits.update(status, headers)
         if 200 <= status < 300:

@@ -18,7 +18,9 @@ def dumps(value: Any) -> bytes:
     """Compact JSON bytes; values JSON cannot take become their repr."""
     import json
 
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=safe_repr).encode("utf-8")
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=safe_repr).encode(
+        "utf-8"
+    )
 
 
 def category_of(event: dict[str, Any]) -> str:

@@ -65,8 +65,14 @@ class Outbox:
             return False
         if request.outbox_file and os.path.exists(request.outbox_file):
             return True  # already on disk: it stays there until delivered
-        meta = json.dumps({"event_id": request.event_id, "category": request.category, "url": request.url,
-                           "headers": request.headers}).encode()
+        meta = json.dumps(
+            {
+                "event_id": request.event_id,
+                "category": request.category,
+                "url": request.url,
+                "headers": request.headers,
+            }
+        ).encode()
         name = f"{time.time_ns():020d}-{request.event_id}{SUFFIX}"
         try:
             self._make_room(len(request.body))
@@ -119,7 +125,9 @@ class Outbox:
                 return
             self._scan()
             files, sizes = self._scanned
-            while files and (len(files) >= self.max_events or sum(sizes) + incoming > self.max_bytes):
+            while files and (
+                len(files) >= self.max_events or sum(sizes) + incoming > self.max_bytes
+            ):
                 oldest = files.pop(0)
                 sizes.pop(0)
                 try:
@@ -147,11 +155,20 @@ class Outbox:
                     data = fh.read()
                 if not data.startswith(MAGIC):
                     raise ValueError("not a raven outbox file")
-                meta_line, _, body = data[len(MAGIC):].partition(b"\n")
+                meta_line, _, body = data[len(MAGIC) :].partition(b"\n")
                 meta = json.loads(meta_line)
                 body = _refresh_sent_at(body, meta["headers"])
-                requests.append(PreparedRequest(transport.url, transport.request_headers, body, meta["category"],
-                                                meta["event_id"], None, path))
+                requests.append(
+                    PreparedRequest(
+                        transport.url,
+                        transport.request_headers,
+                        body,
+                        meta["category"],
+                        meta["event_id"],
+                        None,
+                        path,
+                    )
+                )
             except Exception as exc:
                 logger.warning("skipping unreadable outbox file %s: %s", path, exc)
         if requests:
@@ -180,4 +197,6 @@ def _refresh_sent_at(body: bytes, headers: dict[str, str]) -> bytes:
     first, _, rest = raw.partition(b"\n")
     envelope_headers = json.loads(first)
     envelope_headers["sent_at"] = rfc3339_now()
-    return gzip.compress(json.dumps(envelope_headers, separators=(",", ":")).encode() + b"\n" + rest, mtime=0)
+    return gzip.compress(
+        json.dumps(envelope_headers, separators=(",", ":")).encode() + b"\n" + rest, mtime=0
+    )

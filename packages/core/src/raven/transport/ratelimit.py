@@ -8,10 +8,27 @@ from collections.abc import Mapping
 
 __all__ = ["RateLimits", "KNOWN_CATEGORIES"]
 
-KNOWN_CATEGORIES = frozenset({
-    "default", "error", "transaction", "monitor", "span", "log_item", "log_byte", "security", "attachment",
-    "session", "profile", "profile_chunk", "replay", "feedback", "trace_metric", "trace_metric_byte", "internal",
-})
+KNOWN_CATEGORIES = frozenset(
+    {
+        "default",
+        "error",
+        "transaction",
+        "monitor",
+        "span",
+        "log_item",
+        "log_byte",
+        "security",
+        "attachment",
+        "session",
+        "profile",
+        "profile_chunk",
+        "replay",
+        "feedback",
+        "trace_metric",
+        "trace_metric_byte",
+        "internal",
+    }
+)
 _ALL = "*"
 
 
@@ -53,7 +70,9 @@ class RateLimits:
             seconds = _parse_seconds(parts[0]) if parts and parts[0] else None
             if seconds is None:
                 continue
-            categories = [c.strip() for c in parts[1].split(";") if c.strip()] if len(parts) > 1 else []
+            categories = (
+                [c.strip() for c in parts[1].split(";") if c.strip()] if len(parts) > 1 else []
+            )
             if not categories:
                 self._set(_ALL, seconds)
                 applied = True

@@ -42,7 +42,9 @@ class ClientReports:
             self.last_taken = time.monotonic()
         return {
             "timestamp": time.time(),
-            "discarded_events": [{"reason": r, "category": c, "quantity": q} for (r, c), q in sorted(counts.items())],
+            "discarded_events": [
+                {"reason": r, "category": c, "quantity": q} for (r, c), q in sorted(counts.items())
+            ],
         }
 
     def restore(self, payload: dict[str, Any]) -> None:

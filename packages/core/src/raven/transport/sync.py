@@ -16,12 +16,15 @@ __all__ = ["SyncTransport", "post"]
 logger = logging.getLogger("raven.transport")
 
 
-def post(session: Any, request: PreparedRequest, timeout: float, verify: Any) -> tuple[int, dict[str, str], str]:
+def post(
+    session: Any, request: PreparedRequest, timeout: float, verify: Any
+) -> tuple[int, dict[str, str], str]:
     """POST a prepared request with ``requests``; (status, headers, body text)."""
     token = suppress_http_breadcrumbs.set(True)
     try:
-        response = session.post(request.url, data=request.body, headers=request.headers, timeout=timeout,
-                                verify=verify)
+        response = session.post(
+            request.url, data=request.body, headers=request.headers, timeout=timeout, verify=verify
+        )
         return response.status_code, dict(response.headers), response.text
     finally:
         suppress_http_breadcrumbs.reset(token)
@@ -54,7 +57,9 @@ class SyncTransport(HTTPTransport):
             return
         try:
             with self._lock:
-                status, headers, text = post(self._get_session(), request, self.timeout, self.verify)
+                status, headers, text = post(
+                    self._get_session(), request, self.timeout, self.verify
+                )
         except Exception as exc:
             self.handle_failure(request, exc)
             if self.options.raise_send_errors:
@@ -67,7 +72,10 @@ class SyncTransport(HTTPTransport):
                 self.reports.record("send_error", request.category)
             if self.options.raise_send_errors:
                 if status == 429:
-                    raise RateLimited(f"rate limited: HTTP {status}", self.rate_limits.retry_after(request.category))
+                    raise RateLimited(
+                        f"rate limited: HTTP {status}",
+                        self.rate_limits.retry_after(request.category),
+                    )
                 raise APIError(f"HTTP {status}: {text[:200]}", status)
 
     def close(self, timeout: float | None = None) -> bool:

@@ -52,8 +52,12 @@ class ThreadedTransport(HTTPTransport):
         if self.options.outbox_path:
             from .outbox import Outbox
 
-            self._outbox = Outbox(self.options.outbox_path, self.options.outbox_max_events,
-                                  self.options.outbox_max_bytes, self.reports)
+            self._outbox = Outbox(
+                self.options.outbox_path,
+                self.options.outbox_max_events,
+                self.options.outbox_max_bytes,
+                self.reports,
+            )
         self._reset_state()
         _live.add(self)
         _register_fork_hooks()
@@ -98,8 +102,10 @@ class ThreadedTransport(HTTPTransport):
                 closed = False
                 if not self._threads:
                     self._start()
-                overflow = (len(self._raw) + len(self._ready) >= self.options.queue_size
-                            or self._queued_bytes + size > self.options.queue_max_bytes)
+                overflow = (
+                    len(self._raw) + len(self._ready) >= self.options.queue_size
+                    or self._queued_bytes + size > self.options.queue_max_bytes
+                )
                 if not overflow:
                     self._raw.append(item)
                     self._queued_bytes += size
@@ -116,7 +122,9 @@ class ThreadedTransport(HTTPTransport):
         self.record_overflow(category)
 
     def _start(self) -> None:
-        names = ["raven-encoder"] + [f"raven-sender-{i}" for i in range(self.options.max_requests_in_flight)]
+        names = ["raven-encoder"] + [
+            f"raven-sender-{i}" for i in range(self.options.max_requests_in_flight)
+        ]
         targets = [self._encode_loop] + [self._send_loop] * self.options.max_requests_in_flight
         for name, target in zip(names, targets, strict=True):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -135,7 +143,9 @@ class ThreadedTransport(HTTPTransport):
             with self._cond:
                 if self._raw:
                     item: bytes | dict[str, Any] | None = self._raw.popleft()
-                    self._queued_bytes -= len(item) if isinstance(item, bytes) else UNCOMPACT_EVENT_BYTES
+                    self._queued_bytes -= (
+                        len(item) if isinstance(item, bytes) else UNCOMPACT_EVENT_BYTES
+                    )
                     self._encoding += 1
                 else:
                     item = None
@@ -146,12 +156,18 @@ class ThreadedTransport(HTTPTransport):
                     continue
                 with self._cond:
                     self._encoding += 1  # a periodic client report, accounted like an event
-            event = (marshal.loads(item) if isinstance(item, bytes) else item) if item is not None else None
+            event = (
+                (marshal.loads(item) if isinstance(item, bytes) else item)
+                if item is not None
+                else None
+            )
             try:
                 request = self.prepare(event) if event is not None else self._periodic_report()
             except Exception:
                 logger.exception("could not encode event; dropped")
-                self.reports.record("internal_sdk_error", category_of(event) if event else "internal")
+                self.reports.record(
+                    "internal_sdk_error", category_of(event) if event else "internal"
+                )
                 request = None
             if request is not None:
                 self._push_ready(request)
@@ -200,7 +216,9 @@ class ThreadedTransport(HTTPTransport):
         assert self._outbox is not None
         with self._cond:
             room = self.options.queue_size - len(self._raw) - len(self._ready) - self._in_flight
-        if room >= max(1, self.options.queue_size // 2):  # refill in batches: each load lists the directory
+        if room >= max(
+            1, self.options.queue_size // 2
+        ):  # refill in batches: each load lists the directory
             for request in self._outbox.load(self, limit=room):
                 self._push_ready(request)
 
@@ -418,5 +436,8 @@ def _register_fork_hooks() -> None:
     global _hooks_registered
     if not _hooks_registered:
         _hooks_registered = True
-        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
-                            after_in_child=_after_fork_in_child)
+        os.register_at_fork(
+            before=_before_fork,
+            after_in_parent=_after_fork_in_parent,
+            after_in_child=_after_fork_in_child,
+        )

@@ -21,7 +21,11 @@ from raven.httpdata import body_limit
 from .. import conf
 from .._request import absolute_url, remember_event
 
-__all__ = ["DjangoRestFrameworkCompatMiddleware", "Sentry404CatchMiddleware", "SentryResponseErrorIdMiddleware"]
+__all__ = [
+    "DjangoRestFrameworkCompatMiddleware",
+    "Sentry404CatchMiddleware",
+    "SentryResponseErrorIdMiddleware",
+]
 
 logger = logging.getLogger("raven.django")
 
@@ -29,7 +33,9 @@ logger = logging.getLogger("raven.django")
 class SentryResponseErrorIdMiddleware(MiddlewareMixin):
     """Adds the id of the event reported for this request to its 500 response."""
 
-    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         with capture_internal_errors("django", "adding X-Sentry-ID"):
             if response.status_code == 500:
                 ident = (getattr(request, "sentry", None) or {}).get("id")
@@ -41,7 +47,9 @@ class SentryResponseErrorIdMiddleware(MiddlewareMixin):
 class Sentry404CatchMiddleware(MiddlewareMixin):
     """Reports 404 responses as ``warning`` events from the ``http404`` logger."""
 
-    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         if response.status_code == 404:
             self._report(request)
         return response
@@ -55,8 +63,9 @@ class Sentry404CatchMiddleware(MiddlewareMixin):
         if client is None or not client.is_enabled():
             return
         # The request itself is in the request's scope (see ``_scope``).
-        event_id = client.captureMessage(f"Page Not Found: {absolute_url(request)}", level="warning",
-                                         logger="http404")
+        event_id = client.captureMessage(
+            f"Page Not Found: {absolute_url(request)}", level="warning", logger="http404"
+        )
         if event_id:
             remember_event(request, client, event_id)
 

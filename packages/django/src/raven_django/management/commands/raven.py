@@ -53,8 +53,13 @@ class Command(BaseCommand):
         client = client_class(dsn=send_dsn, **options)
         self.stdout.write(f"Sending a test message to {client.get_public_dsn()} ...")
         try:
-            event_id = client.captureMessage(message, level="info", stack=True, logger="raven.test",
-                                             tags={"source": "manage.py raven test"})
+            event_id = client.captureMessage(
+                message,
+                level="info",
+                stack=True,
+                logger="raven.test",
+                tags={"source": "manage.py raven test"},
+            )
             delivered = client.flush(opts.timeout * 2)
         except APIError as exc:
             raise CommandError(f"The server refused the test event: {exc}") from None
@@ -63,7 +68,9 @@ class Command(BaseCommand):
         finally:
             client.close(timeout=0)
         if event_id is None:
-            raise CommandError("The test event was not sent (dropped by sample_rate, before_send or a rate limit).")
+            raise CommandError(
+                "The test event was not sent (dropped by sample_rate, before_send or a rate limit)."
+            )
         if not delivered:
             raise CommandError(f"Event {event_id} is still pending after {opts.timeout * 2:g}s.")
         self.stdout.write(self.style.SUCCESS(f"Event {event_id} accepted by the server."))
