@@ -8,7 +8,6 @@ URL of a clone of HEAD in place of the documented git URL. Each package is then 
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -44,20 +43,23 @@ print(json.dumps(found))
 
 
 def _project(folder: str) -> dict[str, Any]:
-    return dict(tomllib.loads((ROOT / "packages" / folder / "pyproject.toml").read_text())["project"])
+    pyproject = tomllib.loads((ROOT / "packages" / folder / "pyproject.toml").read_text())
+    return dict(pyproject["project"])
 
 
 def _import_name(folder: str) -> str:
-    (src,) = [p for p in (ROOT / "packages" / folder / "src").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+    (src,) = [
+        p
+        for p in (ROOT / "packages" / folder / "src").iterdir()
+        if p.is_dir() and not p.name.startswith((".", "_"))
+    ]
     return src.name
 
 
 def _declared_version(folder: str) -> str:
     about = ROOT / "packages" / folder / "src" / _import_name(folder) / "__about__.py"
-    for node in ast.parse(about.read_text()).body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__version__"]:
-            return str(ast.literal_eval(node.value))
-    raise AssertionError(f"no __version__ in {about}")
+    (version,) = re.findall(r"^__version__ = \"([^\"]+)\"$", about.read_text(), re.M)
+    return str(version)
 
 
 def install_commands(readme: Path) -> dict[str, list[str]]:
@@ -99,7 +101,9 @@ def test_each_readme_documents_both_install_forms_with_the_core(readme: Path) ->
     """Every README has a checkout and a git install line naming the same packages, raven-core first
     and the README's own package among them, each under its distribution name."""
     forms = install_commands(readme)
-    assert sorted(forms) == ["checkout", "git"], f"{_readme_id(readme)}: install lines found: {forms}"
+    assert sorted(forms) == ["checkout", "git"], (
+        f"{_readme_id(readme)}: install lines found: {forms}"
+    )
     folders = [_checkout_folder(argument) for argument in forms["checkout"]]
     git = [_git_requirement(argument) for argument in forms["git"]]
     assert [folder for _, _, folder in git] == folders, "the two lines install different packages"
@@ -113,17 +117,27 @@ def test_each_readme_documents_both_install_forms_with_the_core(readme: Path) ->
 
 def test_all_readmes_name_one_repository_url() -> None:
     """The git install lines of all READMEs point at one repository URL (the test swaps it for a clone)."""
-    urls = {url for readme in READMES for _, url, _ in map(_git_requirement, install_commands(readme).get("git", []))}
+    urls = {
+        url
+        for readme in READMES
+        for _, url, _ in map(_git_requirement, install_commands(readme).get("git", []))
+    }
     assert len(urls) == 1, urls
 
 
 def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    return {
+        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+    }
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(command, cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-    assert result.returncode == 0, f"{shlex.join(command)} exited with {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    result = subprocess.run(
+        command, cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=INSTALL_TIMEOUT
+    )
+    assert result.returncode == 0, (
+        f"{shlex.join(command)} exited with {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
     return result
 
 
@@ -133,17 +147,20 @@ def _venv_with(path: Path, arguments: list[str], cwd: Path) -> Path:
     uv = os.environ.get("HATCH_UV") or shutil.which("uv")
     if uv:
         _run([uv, "venv", "--quiet", "--python", sys.executable, str(path)], cwd)
-        _run([uv, "pip", "install", "--quiet", "--python", str(python), *arguments], cwd)
+        install = [uv, "pip", "install", "--quiet", "--python", str(python)]
     else:
         _run([sys.executable, "-m", "venv", str(path)], cwd)
-        _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *arguments], cwd)
+        install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run([*install, *arguments], cwd)
     return python
 
 
 def _imported(python: Path, folders: list[str], cwd: Path) -> dict[str, dict[str, Any]]:
     """For each package: what importing it in that venv gives (version, file, direct_url.json)."""
     modules = {_project(folder)["name"]: _import_name(folder) for folder in folders}
-    found: dict[str, dict[str, Any]] = json.loads(_run([str(python), "-I", "-c", IMPORT_CHECK, json.dumps(modules)], cwd).stdout)
+    found: dict[str, dict[str, Any]] = json.loads(
+        _run([str(python), "-I", "-c", IMPORT_CHECK, json.dumps(modules)], cwd).stdout
+    )
     assert sorted(found) == sorted(modules)
     for folder in folders:
         package = found[_project(folder)["name"]]
@@ -155,13 +172,18 @@ def _imported(python: Path, folders: list[str], cwd: Path) -> dict[str, dict[str
 def test_install_from_a_checkout(tmp_path: Path) -> None:
     """All the READMEs' checkout lines, run as one command from a copy of this checkout, give a venv
     where every package imports with its version, installed (not editable) from its folder."""
-    arguments = list(dict.fromkeys(arg for readme in READMES for arg in install_commands(readme)["checkout"]))
+    arguments = list(
+        dict.fromkeys(arg for readme in READMES for arg in install_commands(readme)["checkout"])
+    )
     folders = [_checkout_folder(argument) for argument in arguments]
     assert sorted(folders) == sorted(p.name for p in PACKAGES)
     # A copy: a new path each run, so no installer cache can hand back a wheel built from older code.
     checkout = tmp_path / "checkout"
-    shutil.copytree(ROOT / "packages", checkout / "packages",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info"))
+    shutil.copytree(
+        ROOT / "packages",
+        checkout / "packages",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info"),
+    )
     python = _venv_with(tmp_path / "venv", arguments, checkout)
 
     found = _imported(python, folders, tmp_path)
@@ -181,7 +203,10 @@ def test_install_from_a_git_url(tmp_path: Path) -> None:
     head = _run(["git", "rev-parse", "HEAD"], clone).stdout.strip()
     git = [_git_requirement(argument) for argument in install_commands(ROOT / "README.md")["git"]]
     # "localhost": the PEP 508 parser of older pips (23.x) rejects a git+file URL with no host.
-    arguments = [f"{dist} @ git+file://localhost{clone}#subdirectory=packages/{folder}" for dist, _, folder in git]
+    arguments = [
+        f"{dist} @ git+file://localhost{clone}#subdirectory=packages/{folder}"
+        for dist, _, folder in git
+    ]
     python = _venv_with(tmp_path / "venv", arguments, tmp_path)
 
     found = _imported(python, [folder for _, _, folder in git], tmp_path)
@@ -214,4 +239,6 @@ def test_min_envs_pin_each_framework_to_its_declared_floor() -> None:
     assert sorted(matrix["framework"]) == sorted(floors)
     for folder, (name, floor) in floors.items():
         (pin,) = pins[folder][name].specifier
-        assert (pin.operator, Version(pin.version)) == ("==", floor), f"{folder}: pinned {pin}, declares >={floor}"
+        assert (pin.operator, Version(pin.version)) == ("==", floor), (
+            f"{folder}: pinned {pin}, declares >={floor}"
+        )
