@@ -26,6 +26,7 @@ class CeleryFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """False for records about an exception Raven already reported (and Celery's own failure line)."""
         exc = record.exc_info[1] if record.exc_info else None
         # The worker logs a lost pool process with the exception wrapped for pickling.
         if is_reported(exc) or is_reported(getattr(exc, "exc", None)):

@@ -24,6 +24,7 @@ class RavenConfig(AppConfig):
     verbose_name = "Raven (Sentry)"
 
     def ready(self) -> None:
+        """Register the system checks, connect the receivers and build the client."""
         from . import checks, conf, signals
 
         checks.register_checks()

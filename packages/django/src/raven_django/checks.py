@@ -31,6 +31,7 @@ def option_names() -> set[str]:
 
 
 def register_checks() -> None:
+    """Make ``manage.py check`` validate the Raven settings (check tag ``raven``)."""
     register(check_raven_settings, "raven")
 
 

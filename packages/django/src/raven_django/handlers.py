@@ -35,4 +35,5 @@ class SentryHandler(_CoreSentryHandler):
 
     @property
     def client(self) -> DjangoClient:  # type: ignore[override]
+        """The configured client, looked up at each record."""
         return get_client()

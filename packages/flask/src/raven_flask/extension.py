@@ -197,6 +197,7 @@ class Sentry:
 
     @last_event_id.setter
     def last_event_id(self, value: str | None) -> None:
+        """Remember ``value`` (also on ``g`` inside an app context)."""
         self._last_event_id = value
         if has_app_context():
             g.sentry_event_id = value

@@ -129,6 +129,7 @@ class Sentry:
 
     @property
     def last_event_id(self) -> str | None:
+        """The id of the last event captured by the client in this scope."""
         client = self.client
         return client.last_event_id if client is not None else None
 

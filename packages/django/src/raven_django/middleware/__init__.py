@@ -36,6 +36,7 @@ class SentryResponseErrorIdMiddleware(MiddlewareMixin):
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
+        """Add ``X-Sentry-ID`` to a 500 response for which an event was reported."""
         with capture_internal_errors("django", "adding X-Sentry-ID"):
             if response.status_code == 500:
                 ident = (getattr(request, "sentry", None) or {}).get("id")
@@ -50,6 +51,7 @@ class Sentry404CatchMiddleware(MiddlewareMixin):
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
+        """Report a 404 response as a warning (unless ``IGNORABLE_404_URLS`` matches)."""
         if response.status_code == 404:
             self._report(request)
         return response
@@ -75,6 +77,7 @@ class DjangoRestFrameworkCompatMiddleware(MiddlewareMixin):
 
     @capture_internal_errors("django", "caching the request body")
     def process_request(self, request: HttpRequest) -> None:
+        """Read and cache a small body before a parser consumes the stream."""
         if request.content_type == "multipart/form-data":
             return  # uploads are streamed to the form parser; their raw bytes are not reported
         try:

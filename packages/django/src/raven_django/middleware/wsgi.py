@@ -25,4 +25,5 @@ class Sentry(_WSGISentry):
 
     @property
     def client(self) -> DjangoClient:  # type: ignore[override]
+        """The configured client, looked up at each use."""
         return get_client()

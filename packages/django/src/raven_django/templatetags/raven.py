@@ -18,6 +18,7 @@ register = template.Library()
 
 @register.simple_tag
 def sentry_public_dsn(scheme: str | None = None) -> str:
+    """``{% sentry_public_dsn %}``: the DSN without its secret, for a browser SDK; empty when Raven is off."""
     client = conf.client_or_none()
     if client is None:
         return ""

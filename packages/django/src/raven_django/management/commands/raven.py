@@ -16,18 +16,23 @@ TEST_MESSAGE = "This is a test message generated using ``raven test``"
 
 
 class Command(BaseCommand):
+    """``manage.py raven test``: send a test event with the configured client."""
+
     help = "Raven (Sentry) tools. `raven test` sends a test event to the configured server."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
+        """The ``test`` subcommand and its ``--message``."""
         commands = parser.add_subparsers(dest="subcommand", title="subcommands", required=True)
         test = commands.add_parser("test", help="send a test event and report the server's answer")
         test.add_argument("--message", default=TEST_MESSAGE, help="the message of the test event")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Run the subcommand given."""
         if options["subcommand"] == "test":
             self.send_test(options["message"])
 
     def send_test(self, message: str) -> None:
+        """Send ``message`` to the configured server and report its answer; a failure is a ``CommandError``."""
         try:
             config = conf.read_settings()
             client_class = conf.load_client_class(config.client_class)
