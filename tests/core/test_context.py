@@ -126,14 +126,21 @@ def test_context_is_dict_like() -> None:
     assert ctx["user"] == {"id": "1"}  # get() hands out a copy
 
 
-def test_new_thread_starts_with_an_empty_context(collector: CollectingClient) -> None:
-    """A thread does not see the data another thread put in the context."""
+def test_new_thread_starts_with_a_copy_of_the_context(collector: CollectingClient) -> None:
+    """A thread starts with a copy of its starter's context; what it changes stays in the thread
+    (``propagate_context_to_threads``, see test_threads.py)."""
     collector.user_context({"id": "main"})
     seen: list[dict[str, Any]] = []
-    thread = threading.Thread(target=lambda: seen.append(collector.context.get()))
+
+    def work() -> None:
+        seen.append(collector.context.get())
+        collector.tags_context({"thread": "yes"})
+
+    thread = threading.Thread(target=work)
     thread.start()
     thread.join()
-    assert seen == [{}]
+    assert seen == [{"user": {"id": "main"}}]
+    assert collector.context.get() == {"user": {"id": "main"}}
 
 
 def test_isolation_across_200_threads(sentry: Harness) -> None:

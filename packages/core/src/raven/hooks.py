@@ -5,6 +5,8 @@
 - ``"logging"``: ``logging.Logger.callHandlers`` turns every log record into a breadcrumb.
 - ``"httplib"``: ``http.client`` (which ``requests`` and ``urllib3`` use underneath) records a
   breadcrumb for every outgoing request.
+- ``"threads"`` (:mod:`raven.threads`): threads and ``ThreadPoolExecutor`` jobs run in a copy of
+  the context they were started from.
 
 Each hook is reference-counted by the clients holding it: the first :func:`acquire` installs
 it, the last :func:`release` (a client's ``close()``) restores what was there before, and it
@@ -93,6 +95,10 @@ def install(client: Any) -> None:
                 _run_library_hooks(library)
     if opts.install_sys_hook:
         acquire("excepthook", client)
+    if opts.propagate_context_to_threads:
+        from . import threads  # noqa: F401  (registers the "threads" hook)
+
+        acquire("threads", client)
 
 
 def uninstall(client: Any) -> None:

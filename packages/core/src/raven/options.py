@@ -63,6 +63,8 @@ class ClientOptions:
     install_logging_hook: bool = True
     hook_libraries: tuple[str, ...] = ("requests", "httplib")
     enable_breadcrumbs: bool = True
+    # Threads and ThreadPoolExecutor jobs run in a copy of their starter's context (raven.threads).
+    propagate_context_to_threads: bool = True
     send_default_pii: bool = False
     max_request_body_size: str = "medium"
     debug: bool = False

@@ -1,0 +1,127 @@
+"""``propagate_context_to_threads``: threads and thread-pool jobs started from a request carry
+its context, each in a copy of its own, and the patches go when the last client closes."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import raven
+from raven import hooks
+
+from .conftest import Harness
+
+ORIGINAL_START = threading.Thread.start
+ORIGINAL_SUBMIT = ThreadPoolExecutor.submit
+
+
+def test_pool_job_carries_the_submitters_tags_and_user(sentry: Harness) -> None:
+    """An error captured in a ThreadPoolExecutor job has the tags and user set before submitting."""
+    client = sentry.client()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: None).result()  # the worker thread exists before the request
+        with client.context:
+            client.tags_context({"request": "r1"})
+            client.user_context({"id": "u1"})
+            pool.submit(client.captureMessage, "in a job").result()
+    event = sentry.event()
+    assert event["tags"]["request"] == "r1"
+    assert event["user"]["id"] == "u1"
+
+
+def test_plain_thread_carries_the_starters_context(sentry: Harness) -> None:
+    """A thread started inside a request captures with the request's tags."""
+    client = sentry.client()
+
+    def work() -> None:
+        try:
+            raise ValueError("in a thread")
+        except ValueError:
+            client.captureException()
+
+    with client.context:
+        client.tags_context({"request": "r1"})
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    (event,) = sentry.events(1)
+    assert event["tags"]["request"] == "r1"
+
+
+def test_concurrent_requests_do_not_see_each_others_data(sentry: Harness) -> None:
+    """Two requests sharing one pool worker each get their own data, and a job's changes stay in
+    the job."""
+    client = sentry.client()
+    both_set = threading.Barrier(2)
+    seen_after_job: dict[str, dict[str, Any]] = {}
+
+    def job(name: str) -> None:
+        client.tags_context({"job": name})
+        client.captureMessage(name)
+
+    def request(name: str, pool: ThreadPoolExecutor) -> None:
+        with client.context:
+            client.tags_context({"request": name})
+            client.user_context({"id": name})
+            both_set.wait(timeout=10)
+            pool.submit(job, name).result()
+            seen_after_job[name] = client.context.get()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        requests = [threading.Thread(target=request, args=(n, pool)) for n in ("a", "b")]
+        for thread in requests:
+            thread.start()
+        for thread in requests:
+            thread.join()
+    events = sentry.events(2)
+    assert sorted(e["logentry"]["formatted"] for e in events) == ["a", "b"]
+    for event in events:
+        name = event["logentry"]["formatted"]
+        assert event["tags"]["request"] == event["tags"]["job"] == name
+        assert event["user"]["id"] == name
+    assert seen_after_job["a"]["tags"] == {"request": "a"}
+    assert seen_after_job["b"]["tags"] == {"request": "b"}
+
+
+def test_option_off_leaves_threads_alone(sentry: Harness) -> None:
+    """With ``propagate_context_to_threads=False`` a pool job starts without the request's tags
+    and nothing is patched."""
+    client = sentry.client(propagate_context_to_threads=False)
+    assert not hooks.is_installed("threads")
+    assert threading.Thread.start is ORIGINAL_START
+    with ThreadPoolExecutor(max_workers=1) as pool, client.context:
+        client.tags_context({"request": "r1"})
+        pool.submit(client.captureMessage, "in a job").result()
+    assert "request" not in sentry.event().get("tags", {})
+
+
+def test_patches_undone_after_the_last_client_closes(sentry: Harness) -> None:
+    """Two clients install the patches once; they stay until the second closes, then the original
+    methods are back and can be patched again."""
+    first, second = sentry.client(), sentry.client()
+    assert threading.Thread.start is not ORIGINAL_START
+    assert ThreadPoolExecutor.submit is not ORIGINAL_SUBMIT
+    first.close()
+    assert hooks.is_installed("threads")
+    second.close()
+    assert not hooks.is_installed("threads")
+    assert threading.Thread.start is ORIGINAL_START
+    assert ThreadPoolExecutor.submit is ORIGINAL_SUBMIT
+    third = sentry.client()
+    assert threading.Thread.start is not ORIGINAL_START
+    third.close()
+    assert threading.Thread.start is ORIGINAL_START
+
+
+def test_disabled_client_patches_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client without a DSN leaves ``Thread.start`` and ``submit`` as they are."""
+    monkeypatch.delenv("SENTRY_DSN", raising=False)
+    client = raven.Client()
+    try:
+        assert not hooks.is_installed("threads")
+        assert threading.Thread.start is ORIGINAL_START
+        assert ThreadPoolExecutor.submit is ORIGINAL_SUBMIT
+    finally:
+        client.close()
