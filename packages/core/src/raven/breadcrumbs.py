@@ -48,6 +48,20 @@ _active: tuple[weakref.ref[Context], ...] = ()
 suppress_http_breadcrumbs: ContextVar[bool] = ContextVar(
     "raven.suppress_http_breadcrumbs", default=False
 )
+# The threads of the background sender (raven.transport.threaded): whatever they log is Raven's.
+_SENDER_THREADS = ("raven-encoder", "raven-sender-", "raven-warm-up")
+
+
+def raven_is_sending() -> bool:
+    """True in Raven's sender threads, and in any thread while Raven sends from it (a sync send).
+
+    Log records emitted then come from the transport's own libraries (urllib3, requests,
+    http.client, charset_normalizer, raven.*): they never become events or breadcrumbs, or one
+    event logged at DEBUG would become thousands (each send logging what makes the next one).
+    """
+    return suppress_http_breadcrumbs.get() or threading.current_thread().name.startswith(
+        _SENDER_THREADS
+    )
 
 
 def active_contexts() -> list[Context]:
@@ -91,8 +105,15 @@ def make_crumb(
     processor: Callable[[dict[str, Any]], Any] | None = None,
     before_breadcrumb: Callable[..., Any] | None = None,
     hint: Any = None,
+    warn: Callable[..., None] | None = None,
 ) -> dict[str, Any] | None:
-    """A crumb dict after ``processor`` and ``before_breadcrumb``; None when dropped."""
+    """A crumb dict after ``processor`` and ``before_breadcrumb``; None when dropped.
+
+    ``hint`` is what ``before_breadcrumb`` receives with the crumb (``{"log_record": record}``,
+    ``{"httplib_request": ..., "httplib_response": ...}``). ``warn(key, message, *args)`` reports
+    a misbehaving caller or callback (once per key, by the caller's choice).
+    """
+    warn = warn or _log_warning
     if timestamp is not None and not isinstance(timestamp, (int, float)):
         timestamp = timestamp.timestamp() if hasattr(timestamp, "timestamp") else None
     crumb: dict[str, Any] = {
@@ -105,16 +126,43 @@ def make_crumb(
     if category is not None:
         crumb["category"] = category
     if data:
-        crumb["data"] = dict(data)
+        if isinstance(data, Mapping):
+            crumb["data"] = dict(data)
+        else:  # data="x" or a list: kept, under a key, rather than raising into the app
+            warn("data", "breadcrumb data must be a dict, got %s; sent as data.value", _kind(data))
+            crumb["data"] = {"value": data}
     try:
         if processor is not None:
             processor(crumb)
         if before_breadcrumb is not None:
-            crumb = before_breadcrumb(crumb, hint)
+            result = before_breadcrumb(crumb, hint)
+            if result is None:
+                return None
+            if not isinstance(result, dict):
+                # Kept, a string in the buffer would make every later event fail to build.
+                warn(
+                    "before_breadcrumb",
+                    "before_breadcrumb returned %s, not a breadcrumb (a dict) or None; "
+                    "the breadcrumb is dropped",
+                    _kind(result),
+                )
+                return None
+            crumb = result
     except Exception:
         logger.exception("breadcrumb processor failed; crumb dropped")
         return None
     return crumb
+
+
+def _kind(value: Any) -> str:
+    """A short, never-raising description of a value, for a warning."""
+    from .serializer import safe_repr
+
+    return f"{type(value).__name__} {safe_repr(value, 80)}"
+
+
+def _log_warning(key: str, message: str, *args: Any) -> None:
+    logger.warning(message, *args)
 
 
 def record(
@@ -125,8 +173,10 @@ def record(
     data: Mapping[str, Any] | None = None,
     type: str | None = None,
     processor: Callable[[dict[str, Any]], Any] | None = None,
+    hint: Mapping[str, Any] | None = None,
 ) -> None:
-    """Record a breadcrumb into every active context (each client's context)."""
+    """Record a breadcrumb into every active context (each client's context); ``hint`` is
+    passed to each client's ``before_breadcrumb``."""
     for context in active_contexts():
         context.breadcrumbs.record(
             timestamp=timestamp,
@@ -136,6 +186,7 @@ def record(
             data=data,
             type=type,
             processor=processor,
+            hint=hint,
         )
 
 
@@ -170,7 +221,7 @@ def _is_ignored(name: str) -> bool:
 def record_log_record(record: logging.LogRecord) -> None:
     """Turn one log record into a breadcrumb, unless its logger is ignored or a handler says no."""
     name = record.name
-    if _is_ignored(name) or not active_contexts():
+    if _is_ignored(name) or not active_contexts() or raven_is_sending():
         return
     lg = logging.getLogger(name)
     args: tuple[Any, ...] = (lg, record.levelno, record.msg, record.args, {})
@@ -199,6 +250,7 @@ def record_log_record(record: logging.LogRecord) -> None:
         data=data,
         timestamp=record.created,
         type="log",
+        hint={"log_record": record},
     )
 
 
@@ -227,6 +279,7 @@ class BreadcrumbBuffer:
 
     def __init__(self, context: Context) -> None:
         self._context = context
+        self._warned: set[str] = set()
 
     def record(
         self,
@@ -237,8 +290,10 @@ class BreadcrumbBuffer:
         data: Mapping[str, Any] | None = None,
         type: str | None = None,
         processor: Callable[[dict[str, Any]], Any] | None = None,
+        hint: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record one breadcrumb into this context (after ``processor`` and ``before_breadcrumb``)."""
+        """Record one breadcrumb into this context (after ``processor`` and ``before_breadcrumb``,
+        which receives ``hint``)."""
         crumb = make_crumb(
             timestamp=timestamp,
             level=level,
@@ -248,9 +303,18 @@ class BreadcrumbBuffer:
             type=type,
             processor=processor,
             before_breadcrumb=self._context.before_breadcrumb,
+            hint=hint,
+            warn=self._warn_once,
         )
         if crumb is not None:
             self._context.record_breadcrumb(crumb)
+
+    def _warn_once(self, key: str, message: str, *args: Any) -> None:
+        # A callback that misbehaves does so for every crumb: say it once per context.
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        logger.warning(message, *args)
 
     def get_buffer(self) -> list[dict[str, Any]]:
         """The breadcrumbs of the current thread or task, oldest first."""

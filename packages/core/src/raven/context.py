@@ -171,13 +171,18 @@ class Context:
 
 
 def _same_crumb(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    return (
-        a.get("message") == b.get("message")
-        and a.get("category") == b.get("category")
-        and a.get("level") == b.get("level")
-        and a.get("data") == b.get("data")
-        and a.get("type") == b.get("type")
-    )
+    # Data may hold anything: numpy arrays (whose == is not a bool), cyclic structures
+    # (RecursionError), objects whose __eq__ raises. Not comparable means not the same.
+    try:
+        return bool(
+            a.get("message") == b.get("message")
+            and a.get("category") == b.get("category")
+            and a.get("level") == b.get("level")
+            and a.get("type") == b.get("type")
+            and a.get("data") == b.get("data")
+        )
+    except Exception:
+        return False
 
 
 class _Overlay:

@@ -65,6 +65,12 @@ class Dsn:
         raw = value.strip() if isinstance(value, str) else ""
         if not raw:
             raise InvalidDsn(f"DSN must be a non-empty string, got {value!r}")
+        # Two DSNs pasted together (or joined by a comma or space) would otherwise parse, with
+        # the second one's project id and the first one's key.
+        # (The query may hold URLs: ``?https_proxy=http://...``.)
+        head = raw.partition("?")[0]
+        if head.count("://") > 1 or any(c.isspace() for c in head):
+            raise InvalidDsn(f"DSN {raw!r} holds more than one DSN, or spaces: give exactly one")
         try:
             parts = urlsplit(raw)
             port = parts.port
@@ -83,6 +89,11 @@ class Dsn:
         if not project_id:
             raise InvalidDsn(
                 f"DSN {raw!r} has no project id (expected scheme://key@host/[path/]PROJECT_ID)"
+            )
+        if not project_id.isdigit() or not project_id.isascii():
+            raise InvalidDsn(
+                f"DSN {raw!r}: project id {project_id!r} is not a number "
+                "(expected scheme://key@host/[path/]PROJECT_ID)"
             )
         return cls(
             raw=raw,

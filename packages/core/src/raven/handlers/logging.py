@@ -7,11 +7,14 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from ..breadcrumbs import raven_is_sending
 from ..client import Client
 from ..guard import capture_internal_errors
 from ..stacks import iter_stack_frames
 
 __all__ = ["SentryHandler"]
+
+_logger = logging.getLogger("raven.handlers")
 
 # Records from these loggers are never reported (Raven's own, and raven-python's error logger).
 _EXCLUDED = ("raven", "sentry.errors")
@@ -28,6 +31,17 @@ _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "sample_rate",
     "request",
     "user",
+}
+# What each reserved key of a record's ``extra`` must hold to be used as such (``request`` may be
+# a framework's request object: raven_django's client takes an HttpRequest).
+_RESERVED_TYPES: dict[str, tuple[type, ...]] = {
+    "data": (Mapping,),
+    "tags": (Mapping,),
+    "user": (Mapping,),
+    "fingerprint": (list, tuple, str),
+    "culprit": (str,),
+    "server_name": (str,),
+    "sample_rate": (int, float),
 }
 
 
@@ -58,9 +72,13 @@ class SentryHandler(logging.Handler):
         self.client = client
 
     def can_record(self, record: logging.LogRecord) -> bool:
-        """False for records of Raven's own loggers (and raven-python's ``sentry.errors``)."""
+        """False for records of Raven's own loggers (and raven-python's ``sentry.errors``), and
+        for any record emitted while Raven sends (urllib3's debug lines about Raven's own
+        request would otherwise each become an event, whose sending logs the next one)."""
         name = record.name
-        return not any(name == x or name.startswith(x + ".") for x in _EXCLUDED)
+        if any(name == x or name.startswith(x + ".") for x in _EXCLUDED):
+            return False
+        return not raven_is_sending()
 
     def emit(self, record: logging.LogRecord) -> None:
         """Capture ``record`` as an event; a failure is logged on ``raven.handlers``, never raised."""
@@ -70,13 +88,34 @@ class SentryHandler(logging.Handler):
         with capture_internal_errors("handlers", "sending a log record"):
             self._emit(record)
 
+    def _reserved(self, record: logging.LogRecord, key: str, extra: dict[str, Any]) -> Any:
+        """The record's value for a reserved ``extra`` key, if it has the type the key needs;
+        one of another type (``extra={"data": "x"}``, ``{"tags": [...]}``) goes to the event's
+        extra under its name, with one warning, instead of failing the event."""
+        value = getattr(record, key, None)
+        if value is None or key not in _RESERVED_TYPES or isinstance(value, _RESERVED_TYPES[key]):
+            if key == "fingerprint" and isinstance(value, str):
+                return [value]
+            return value
+        warned = self.__dict__.setdefault("_raven_warned", set())  # subclasses skip __init__
+        if key not in warned:
+            warned.add(key)
+            _logger.warning(
+                "SentryHandler: extra key %r must be %s, got %s; sent in extra instead",
+                key,
+                " or ".join(t.__name__ for t in _RESERVED_TYPES[key]),
+                type(value).__name__,
+            )
+        extra[key] = value
+        return None
+
     def _emit(self, record: logging.LogRecord) -> str | None:
         client = self.client
         extra = {
             k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")
         }
-        data: dict[str, Any] = dict(getattr(record, "data", None) or {})
-        tags = {**(self.tags or {}), **(getattr(record, "tags", None) or {})}
+        data: dict[str, Any] = dict(self._reserved(record, "data", extra) or {})
+        tags = {**(self.tags or {}), **(self._reserved(record, "tags", extra) or {})}
         kwargs: dict[str, Any] = {
             "level": record.levelno,
             "logger": record.name,
@@ -84,7 +123,7 @@ class SentryHandler(logging.Handler):
             "tags": tags,
         }
         for key in ("culprit", "fingerprint", "server_name", "sample_rate", "request", "user"):
-            value = getattr(record, key, None)
+            value = self._reserved(record, key, extra)
             if value is not None:
                 kwargs[key] = value
         extra.update(

@@ -49,7 +49,12 @@ def transport_for(dsn: Dsn, override: Any = None) -> type[Transport]:
             import importlib
 
             module, _, name = override.rpartition(".")
-            override = getattr(importlib.import_module(module), name)
+            try:
+                override = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError, ValueError) as exc:  # a bad path is configuration
+                raise ConfigurationError(
+                    f"option 'transport': cannot import {override!r} ({exc})"
+                ) from None
         if not (isinstance(override, type) and issubclass(override, Transport)):
             raise ConfigurationError(
                 f"option 'transport' must be a Transport subclass, got {override!r}"
