@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import time
@@ -111,6 +112,27 @@ def test_disabled_client_passes_through() -> None:
     ) == [1]
     with pytest.raises(RuntimeError, match="failed"):
         raven_lambda.handler(client=client)(failing)({}, lambda_context())
+
+
+def test_disabled_client_warns_once_per_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without a DSN the first invocation logs one WARNING on ``raven.awslambda``; later ones
+    and other handlers of the process log nothing."""
+    monkeypatch.setattr("raven_lambda._wrapper._warned_disabled", False)  # a fresh process
+    client = raven.Client()
+    with caplog.at_level(logging.WARNING, logger="raven.awslambda"):
+        for function in (failing, failing, lambda event, context: None):
+            with contextlib.suppress(RuntimeError):
+                raven_lambda.handler(client=client)(function)({}, lambda_context())
+    records = [r for r in caplog.records if r.name == "raven.awslambda"]
+    assert [(r.levelname, r.getMessage()) for r in records] == [
+        (
+            "WARNING",
+            "Raven is disabled: no DSN configured (set SENTRY_DSN, or pass a client with a DSN "
+            "to raven_lambda.handler); errors of failing are not reported",
+        )
+    ]
 
 
 def test_capture_exceptions_of_lambda_client(

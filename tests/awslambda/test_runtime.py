@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.awslambda.runtime import ARN, Invocation, RuntimeAPI
@@ -196,3 +197,20 @@ def test_api_gateway_request(runtime: RuntimeAPI, start_function: Any, receiver:
         "stage": "prod",
         "api_id": "abc123",
     }
+
+
+def test_no_dsn_warns_once_at_cold_start(
+    runtime: RuntimeAPI, start_function: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Without a DSN the handler still runs, nothing is sent, and the function's log says so once
+    (at the cold start, not at every invocation)."""
+    process = start_function("app.returning", SENTRY_DSN="")
+    first = invoke(runtime, process, {"order": 1})
+    second = invoke(runtime, process, {"order": 2})
+    assert first.outcome == second.outcome == "response"
+    process.terminate()
+    process.wait(timeout=10)
+    log = (tmp_path / "function-0.log").read_text()
+    assert log.count("Raven is disabled: no DSN configured") == 1, log
+    assert "[WARNING]" in log and "errors of returning are not reported" in log
+    assert receiver.events == []

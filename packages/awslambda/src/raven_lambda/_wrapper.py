@@ -4,6 +4,7 @@ them before the invocation ends (Lambda freezes the process as soon as the handl
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -28,6 +29,9 @@ _MARK = "__raven_lambda_handler__"
 
 _default_lock = threading.Lock()
 _default: Any = None
+_warned_disabled = False
+
+logger = logging.getLogger("raven.awslambda")
 
 
 def default_client() -> Any:
@@ -114,6 +118,7 @@ class _Invoker:
         cold_start = take_cold_start()
         client = self.client
         if not client.is_enabled():
+            _warn_disabled(self.func)
             return self.func(event, context)
         with client.context:  # a fresh scope: nothing from the previous invocation leaks in
             watch: TimeoutWatch | None = None
@@ -166,6 +171,20 @@ class _Invoker:
         )
         watch.start()
         return watch
+
+
+def _warn_disabled(func: Callable[..., Any]) -> None:
+    """Say once per process (at its first invocation, the cold start) that nothing is reported."""
+    global _warned_disabled
+    with _default_lock:
+        if _warned_disabled:
+            return
+        _warned_disabled = True
+    logger.warning(
+        "Raven is disabled: no DSN configured (set SENTRY_DSN, or pass a client with a DSN to "
+        "raven_lambda.handler); errors of %s are not reported",
+        getattr(func, "__qualname__", func),
+    )
 
 
 def _now(context: Any, cold_start: bool) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from .context import Context
 from .dsn import Dsn
 from .exceptions import ConfigurationError
 from .options import ClientOptions
-from .serializer import Serializer
+from .serializer import Serializer, safe_repr
 from .stacks import StackBuilder
 from .transport import ClientReports, Transport, transport_for
 
@@ -66,6 +66,7 @@ class Client:
         self.processors = [self._load_processor(p) for p in opts.processors]
         self.reports = ClientReports()
         self._token = os.urandom(16).hex()  # marks exceptions this client already captured
+        self._warned: set[str] = set()  # misbehaving callbacks are reported once, not per event
         # enable_breadcrumbs=False: no crumbs at all, even from hooks another client installed
         self._context = Context(
             self,
@@ -97,9 +98,15 @@ class Client:
             if isinstance(spec, str):
                 module, _, name = spec.rpartition(".")
                 spec = getattr(importlib.import_module(module), name)
-            return spec(self) if isinstance(spec, type) else spec
+            processor = spec(self) if isinstance(spec, type) else spec
         except Exception as exc:
             raise ConfigurationError(f"option 'processors': cannot load {spec!r}: {exc}") from None
+        if not callable(getattr(processor, "process", None)):
+            raise ConfigurationError(
+                "option 'processors' must hold Processor classes, instances or dotted paths "
+                f"(something with a process(data) method), got {spec!r}"
+            )
+        return processor
 
     @staticmethod
     def _compile_ignores(patterns: tuple[Any, ...]) -> Callable[[type[BaseException]], bool]:
@@ -179,21 +186,42 @@ class Client:
         return exc_type is None or not self._ignore(exc_type)
 
     # -- context helpers (raven-python names) -----------------------------------------------------
-    def user_context(self, data: Mapping[str, Any]) -> None:
-        """Set the user for what the current thread or task captures next."""
-        self.context.merge({"user": dict(data)})
+    def user_context(self, data: Mapping[str, Any] | None) -> None:
+        """Set the user for what the current thread or task captures next (None forgets it)."""
+        self._merge_context("user", data)
 
-    def tags_context(self, data: Mapping[str, Any]) -> None:
+    def tags_context(self, data: Mapping[str, Any] | None) -> None:
         """Add tags to what the current thread or task captures next."""
-        self.context.merge({"tags": dict(data)})
+        self._merge_context("tags", data)
 
-    def extra_context(self, data: Mapping[str, Any]) -> None:
+    def extra_context(self, data: Mapping[str, Any] | None) -> None:
         """Add extra data to what the current thread or task captures next."""
-        self.context.merge({"extra": dict(data)})
+        self._merge_context("extra", data)
 
-    def http_context(self, data: Mapping[str, Any]) -> None:
-        """Set (or lay over a lazily computed) request for what the current thread or task captures next."""
-        self.context.merge({"request": dict(data)})
+    def http_context(self, data: Mapping[str, Any] | None) -> None:
+        """Set (or lay over a lazily computed) request for what the current thread or task
+        captures next (None forgets it)."""
+        self._merge_context("request", data)
+
+    def _merge_context(self, key: str, data: Mapping[str, Any] | None) -> None:
+        # Helpers called on the app's path never raise: None clears the user or request (as
+        # sentry-sdk's set_user(None)) and adds nothing to tags or extra; a value that is not a
+        # mapping is ignored, with one warning.
+        if data is None:
+            if key in ("user", "request"):
+                self.context.merge({key: None})
+            return
+        try:
+            value = dict(data)
+        except Exception:
+            self._warn_once(
+                f"{key}_context",
+                "%s_context() expects a dict, got %s; ignored",
+                key.replace("request", "http"),
+                _describe(data),
+            )
+            return
+        self.context.merge({key: value})
 
     def captureBreadcrumb(
         self,
@@ -204,8 +232,10 @@ class Client:
         data: Mapping[str, Any] | None = None,
         type: str | None = None,
         processor: Callable[[dict[str, Any]], Any] | None = None,
+        hint: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a breadcrumb into this client's context (``message`` first, as documented)."""
+        """Record a breadcrumb into this client's context (``message`` first, as documented);
+        ``hint`` is passed to ``before_breadcrumb``."""
         self.context.breadcrumbs.record(
             timestamp=timestamp,
             level=level,
@@ -214,12 +244,13 @@ class Client:
             data=data,
             type=type,
             processor=processor,
+            hint=hint,
         )
 
     # -- capture ---------------------------------------------------------------------------------
     def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
         """Capture an exception: ``None`` (the one being handled), True, a tuple or an instance."""
-        exc = events.to_exception(exc_info)
+        exc = self._exception_of(exc_info)
         if exc is None:
             return None
         if not self.should_capture((type(exc), exc, exc.__traceback__)):
@@ -238,6 +269,35 @@ class Client:
             ):  # __slots__ or a read-only __setattr__: may report twice
                 pass
         return event_id
+
+    def _exception_of(self, exc_info: Any) -> BaseException | None:
+        """The exception to capture; a malformed ``(type, value, tb)`` such as
+        ``(ValueError, "x", None)`` becomes ``ValueError("x")`` instead of raising into the app."""
+        if (
+            isinstance(exc_info, tuple)
+            and len(exc_info) == 3
+            and exc_info[1] is not None
+            and not isinstance(exc_info[1], BaseException)
+        ):
+            exc_type, value, tb = exc_info
+            if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+                exc_type = Exception
+            try:
+                exc: BaseException = exc_type(value)
+            except Exception:  # a class that wants other arguments
+                exc = Exception(f"{exc_type.__name__}: {value}")
+            if isinstance(tb, TracebackType):
+                exc = exc.with_traceback(tb)
+            return exc
+        try:
+            return events.to_exception(exc_info)
+        except Exception:
+            self._warn_once(
+                "captureException",
+                "captureException() cannot capture %s; nothing sent",
+                _describe(exc_info),
+            )
+            return None
 
     def captureMessage(self, message: str, **kwargs: Any) -> str | None:
         """Capture a message; ``params`` are %-formatted into it."""
@@ -284,10 +344,11 @@ class Client:
             )
             if self.options.before_send is not None:
                 hint = {"exc_info": kwargs.get("exc_info")}
-                event = self.options.before_send(event, hint)
-                if event is None:
+                processed = self._before_send(event, hint)
+                if processed is None:
                     self.reports.record("before_send", category)
                     return None
+                event = processed
             self.send(**event)
         except Exception:
             if self.options.raise_send_errors:
@@ -297,6 +358,34 @@ class Client:
         event_id: str = event["event_id"]
         self._context.last_event_id = event_id
         return event_id
+
+    def _before_send(self, event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+        """``before_send``'s answer as an event, or None to drop; what is not an event is
+        warned about once and dropped (never a traceback from inside the client)."""
+        before_send = self.options.before_send
+        assert before_send is not None
+        result = before_send(event, hint)
+        if result is None:
+            return None
+        if not isinstance(result, Mapping):
+            self._warn_once(
+                "before_send",
+                "before_send %s returned %s, not an event (a dict) or None; the event is dropped",
+                _name_of(before_send),
+                _describe(result),
+            )
+            return None
+        result = dict(result)
+        if not result.get("event_id"):  # a new dict built by the callback
+            result["event_id"] = events.new_event({})["event_id"]
+        return result
+
+    def _warn_once(self, key: str, message: str, *args: Any) -> None:
+        """One warning per misbehaving callback or helper and client, not one per event."""
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        logger.warning(message, *args)
 
     def send(self, **data: Any) -> str | None:
         """Hand a finished event to the transport. Subclasses may override to collect events."""
@@ -388,9 +477,20 @@ class Client:
             events.add_breadcrumbs(event, crumbs, self.serializer)
         for processor in self.processors:
             try:
-                event = processor.process(event) or event
+                result = processor.process(event)
             except Exception:
                 logger.exception("processor %r failed", processor)
+                continue
+            if isinstance(result, Mapping):
+                if result:  # as before: an empty result keeps the event
+                    event = result if isinstance(result, dict) else dict(result)
+            elif result is not None:  # keep the event as it was before this processor
+                self._warn_once(
+                    f"processor {id(processor)}",
+                    "processor %r returned %s, not the event (a dict); its result is ignored",
+                    processor,
+                    _describe(result),
+                )
         return event
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -461,6 +561,15 @@ class _CaptureExceptions:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc is not None and isinstance(exc, self.exceptions):
             self.client.captureException(exc, **self.kwargs)
+
+
+def _describe(value: Any) -> str:
+    """A short, never-raising description of what a callback returned, for a warning."""
+    return f"{type(value).__name__} {safe_repr(value, 80)}"
+
+
+def _name_of(func: Any) -> str:
+    return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or func)
 
 
 def _enable_debug_logging() -> None:

@@ -191,7 +191,11 @@ def _install_http() -> None:
     """Patch ``http.client`` now if it is imported, else as soon as something imports it
     (importing it here would make ``import raven`` twice as slow)."""
     if "http.client" in sys.modules:
-        _patch_http_client(sys.modules["http.client"])
+        # The import statement, not sys.modules: it waits while another thread (the transport's
+        # warm-up or sender) is still executing http.client, instead of patching half a module.
+        import http.client
+
+        _patch_http_client(http.client)
     elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _PatchOnImport())
 

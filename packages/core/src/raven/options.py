@@ -56,6 +56,9 @@ class ClientOptions:
     timeout: float = 5.0
     verify_ssl: bool = True
     ca_certs: str | None = None
+    # Proxies (sentry-sdk's names): None uses the environment's, "" disables it.
+    http_proxy: str | None = None
+    https_proxy: str | None = None
     before_send: Callable[..., Any] | None = None
     before_breadcrumb: Callable[..., Any] | None = None
     max_breadcrumbs: int = 100
@@ -177,6 +180,8 @@ _NULLABLE = {
     "before_breadcrumb",
     "outbox_path",
     "ca_certs",
+    "http_proxy",  # None: the environment's proxy; "" (kept, not dropped): none at all
+    "https_proxy",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -34,8 +35,10 @@ def category_of(event: dict[str, Any]) -> str:
 def fit_event(event: dict[str, Any], max_bytes: int) -> bytes | None:
     """The event as JSON no larger than ``max_bytes``, shrinking it step by step, or None.
 
-    Steps, least valuable data first: frame variables, breadcrumbs (oldest first), middle frames,
-    then long strings everywhere.
+    Steps, least valuable data first: frame variables, breadcrumbs (the latest kept, each cut
+    short), middle frames, long strings and long lists and dicts everywhere (100,000 tags become
+    the first ``MAX_ITEMS``), then everything but what identifies the error. None only when
+    even that does not fit.
     """
     body = dumps(event)
     if len(body) <= max_bytes:
@@ -43,12 +46,45 @@ def fit_event(event: dict[str, Any], max_bytes: int) -> bytes | None:
     import copy
 
     event = copy.deepcopy(event)
-    for step in (_drop_vars, _trim_breadcrumbs, _drop_middle_frames, _trim_strings):
+    for step in (
+        _drop_vars,
+        _trim_breadcrumbs,
+        _drop_middle_frames,
+        _trim_strings,
+        _keep_essentials,
+    ):
         step(event)
         body = dumps(event)
         if len(body) <= max_bytes:
             return body
     return None
+
+
+MAX_ITEMS = 100  # items kept per list or dict once sizes are trimmed
+# What is left when nothing else fits: the error, its message and where it happened.
+_ESSENTIAL_KEYS = frozenset(
+    {
+        "event_id",
+        "timestamp",
+        "level",
+        "platform",
+        "logger",
+        "type",
+        "message",
+        "logentry",
+        "exception",
+        "stacktrace",
+        "threads",
+        "release",
+        "dist",
+        "environment",
+        "server_name",
+        "transaction",
+        "culprit",
+        "fingerprint",
+        "sdk",
+    }
+)
 
 
 def _frames(event: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -72,7 +108,7 @@ def _drop_vars(event: dict[str, Any]) -> None:
 def _trim_breadcrumbs(event: dict[str, Any]) -> None:
     crumbs = event.get("breadcrumbs")
     if isinstance(crumbs, dict) and isinstance(crumbs.get("values"), list):
-        crumbs["values"] = crumbs["values"][-10:]
+        crumbs["values"] = [_walk(c, 1024, MAX_ITEMS) for c in crumbs["values"][-10:]]
     event.pop("modules", None)
 
 
@@ -85,18 +121,20 @@ def _drop_middle_frames(event: dict[str, Any]) -> None:
             frame.pop("post_context", None)
 
 
-def _trim_strings(event: dict[str, Any], limit: int = 256) -> None:
-    def walk(value: Any) -> Any:
-        if isinstance(value, str):
-            return value if len(value) <= limit else value[: limit - 3] + "..."
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v) for v in value[:50]]
-        return value
+def _walk(value: Any, limit: int, items: int) -> Any:
+    """``value`` with strings cut to ``limit`` characters and lists and dicts to ``items``."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[: limit - 3] + "..."
+    if isinstance(value, dict):
+        return {k: _walk(v, limit, items) for k, v in itertools.islice(value.items(), items)}
+    if isinstance(value, list):
+        return [_walk(v, limit, items) for v in value[:items]]
+    return value
 
+
+def _trim_strings(event: dict[str, Any], limit: int = 256) -> None:
     for key in list(event):
-        event[key] = walk(event[key])
+        event[key] = _walk(event[key], limit, MAX_ITEMS)
     crumbs = event.get("breadcrumbs")
     if isinstance(crumbs, dict):
         crumbs["values"] = []
@@ -104,6 +142,16 @@ def _trim_strings(event: dict[str, Any], limit: int = 256) -> None:
     request = event.get("request")
     if isinstance(request, dict):
         request.pop("data", None)
+
+
+def _keep_essentials(event: dict[str, Any]) -> None:
+    for key in list(event):
+        if key not in _ESSENTIAL_KEYS:
+            del event[key]
+    for frames in _frames(event):
+        frames[:-5] = []  # the innermost frames: where it happened
+    for key in list(event):
+        event[key] = _walk(event[key], 128, 10)
 
 
 def rfc3339_now() -> str:

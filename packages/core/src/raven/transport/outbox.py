@@ -45,6 +45,8 @@ class Outbox:
         self._bytes = 0
         self._scanned: tuple[list[str], list[int]] = ([], [])
         os.makedirs(path, exist_ok=True)
+        if not os.access(path, os.W_OK):  # read-only filesystem: refuse now, not at each spill
+            raise PermissionError(f"directory {path!r} is not writable")
 
     def spill_event(self, event: dict[str, Any], transport: HTTPTransport) -> bool:
         """Write an event that found the queue full (encoded here, on the caller's thread)."""

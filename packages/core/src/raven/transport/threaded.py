@@ -52,12 +52,19 @@ class ThreadedTransport(HTTPTransport):
         if self.options.outbox_path:
             from .outbox import Outbox
 
-            self._outbox = Outbox(
-                self.options.outbox_path,
-                self.options.outbox_max_events,
-                self.options.outbox_max_bytes,
-                self.reports,
-            )
+            try:
+                self._outbox = Outbox(
+                    self.options.outbox_path,
+                    self.options.outbox_max_events,
+                    self.options.outbox_max_bytes,
+                    self.reports,
+                )
+            except OSError as exc:  # read-only or not creatable: start without it, say so once
+                logger.warning(
+                    "option 'outbox_path': cannot use %r (%s); the outbox is disabled",
+                    self.options.outbox_path,
+                    exc,
+                )
         self._reset_state()
         _live.add(self)
         _register_fork_hooks()
