@@ -263,6 +263,8 @@ def _patch_http_client(http_client: Any) -> None:
                     type="http",
                     category="httplib",
                     data={"method": method, "url": url, "status_code": response.status},
+                    # sentry-sdk's hint names, so that a before_breadcrumb filter can decide on them
+                    hint={"httplib_request": self, "httplib_response": response},
                 )
         return response
 

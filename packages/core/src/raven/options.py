@@ -3,6 +3,7 @@ variables, and validation that names the option and what was expected."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -147,8 +148,22 @@ class ClientOptions:
                 raise ConfigurationError(
                     f"option {name!r} must be >= 0, got {getattr(self, name)!r}"
                 )
-        if self.timeout <= 0 or self.shutdown_timeout < 0:
-            raise ConfigurationError("options 'timeout' must be > 0 and 'shutdown_timeout' >= 0")
+        # Negative byte/event bounds cannot work: refuse them rather than spill or busy-loop.
+        for name in ("queue_max_bytes", "outbox_max_events", "outbox_max_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(
+                    f"option {name!r} must be a positive integer, got {getattr(self, name)!r}"
+                )
+        # Timeouts name the value; inf and nan would wait forever (nan also slips past "<= 0").
+        if not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ConfigurationError(
+                f"option 'timeout' must be a finite number of seconds > 0, got {self.timeout!r}"
+            )
+        if not (math.isfinite(self.shutdown_timeout) and self.shutdown_timeout >= 0):
+            raise ConfigurationError(
+                "option 'shutdown_timeout' must be a finite number of seconds >= 0, "
+                f"got {self.shutdown_timeout!r}"
+            )
         if self.max_request_body_size not in ("never", "small", "medium", "always"):
             raise ConfigurationError(
                 "option 'max_request_body_size' must be one of 'never', 'small', "
