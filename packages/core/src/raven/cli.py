@@ -6,11 +6,11 @@ import argparse
 import logging
 import os
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from .__about__ import __version__
 
-__all__ = ["main"]
+__all__ = ["main", "send_to_local_receiver", "send_to_server"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,38 +100,45 @@ def send_to_server(dsn: str, timeout: float) -> int:
     return 0
 
 
-def send_to_local_receiver(timeout: float) -> int:
-    """Send the test event to an embedded loopback receiver and print what arrived."""
+def send_to_local_receiver(timeout: float, file: TextIO | None = None) -> int:
+    """Send the test event to an embedded loopback receiver and print what arrived (to ``file``,
+    default standard output; ``manage.py raven test`` uses it too)."""
     from .receiver import Receiver
 
     receiver = Receiver().start()
-    print(f"No DSN given: sending to a local receiver at {receiver.dsn}")
+    print(f"No DSN given: sending to a local receiver at {receiver.dsn}", file=file)
     try:
         client = _make_client(receiver.dsn)
-        event_id = _capture_test_error(client)
-        (event,) = receiver.wait_for(1, timeout)
+        try:
+            event_id = _capture_test_error(client)
+            (event,) = receiver.wait_for(1, timeout)
+        finally:
+            client.close(timeout=0)  # its hooks go with it (the command may run in a live process)
     finally:
         receiver.stop()
     request = receiver.requests[-1]
     print(
         f"Event {event_id} received over HTTP ({request.wire_bytes} bytes on the wire, "
-        f"{len(request.body)} uncompressed)"
+        f"{len(request.body)} uncompressed)",
+        file=file,
     )
     exception = event["exception"]["values"][-1]
-    print(f"  title:   {exception['type']}: {exception['value']}")
-    print(f"  culprit: {event.get('culprit')}")
-    print("  frames (most recent last):")
+    print(f"  title:   {exception['type']}: {exception['value']}", file=file)
+    print(f"  culprit: {event.get('culprit')}", file=file)
+    print("  frames (most recent last):", file=file)
     for frame in exception["stacktrace"]["frames"][-3:]:
-        print(f"    {frame['filename']}:{frame['lineno']} in {frame['function']}")
+        print(f"    {frame['filename']}:{frame['lineno']} in {frame['function']}", file=file)
         if frame.get("context_line"):
-            print(f"      > {frame['context_line'].strip()}")
+            print(f"      > {frame['context_line'].strip()}", file=file)
         for name, value in list((frame.get("vars") or {}).items())[:3]:
-            print(f"      {name} = {value}")
-    print(f"  user:    {event.get('user')}")
-    print(f"  tags:    {event.get('tags')}")
-    print("  breadcrumbs:")
+            print(f"      {name} = {value}", file=file)
+    print(f"  user:    {event.get('user')}", file=file)
+    print(f"  tags:    {event.get('tags')}", file=file)
+    print("  breadcrumbs:", file=file)
     for crumb in event.get("breadcrumbs", {}).get("values", []):
-        print(f"    [{crumb.get('level')}] {crumb.get('category')}: {crumb.get('message')}")
+        print(
+            f"    [{crumb.get('level')}] {crumb.get('category')}: {crumb.get('message')}", file=file
+        )
     return 0
 
 

@@ -1,11 +1,14 @@
-"""``python manage.py raven test``: send a test event with the project's settings and say what happened."""
+"""``python manage.py raven test``: send a test event with the project's settings and say what
+happened; without a DSN, to a local receiver, printing what arrived (as ``raven test`` does)."""
 
 from __future__ import annotations
 
+import io
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from raven.cli import send_to_local_receiver
 from raven.exceptions import APIError, ConfigurationError
 
 from ... import conf
@@ -40,7 +43,15 @@ class Command(BaseCommand):
         except ConfigurationError as exc:
             raise CommandError(f"Raven is misconfigured: {exc} (run `manage.py check`)") from None
         if not configured.is_enabled() or configured.dsn is None:
-            raise CommandError("Raven is not configured: set RAVEN_CONFIG['dsn'] or SENTRY_DSN.")
+            # As `raven test` does: show what an event looks like, sent to a local receiver.
+            self.stdout.write(
+                "Raven is not configured (set RAVEN_CONFIG['dsn'] or SENTRY_DSN): "
+                "the test event goes to a local receiver instead."
+            )
+            printout = io.StringIO()
+            send_to_local_receiver(timeout=10.0, file=printout)
+            self.stdout.write(printout.getvalue().rstrip("\n"))
+            return
         dsn = configured.dsn
         opts = configured.options
         self.stdout.write("Client configuration:")
