@@ -5,9 +5,11 @@ Each test serves its app on a real server on a free loopback port and talks HTTP
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import re
+import textwrap
 from collections.abc import Callable
 
 import httpx
@@ -431,3 +433,25 @@ async def test_bodies_are_capped_and_forms_parsed(
     assert form_event["request"]["data"] == {"name": "ada", "colour": "green"}
     big = big_event["request"].get("data")
     assert big is None or ("x" * 100 not in json.dumps(big) and len(json.dumps(big)) < 200)
+
+
+async def test_sanic_frames_are_not_in_app_and_show_their_own_lines(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
+    """Sanic's recompiled ``handle_request`` frame is not in-app and shows its own source line
+    (where it awaits the route), not a line of sanic/app.py from elsewhere."""
+    app = app_with_routes(make_app)
+    Sentry(app, dsn=receiver.dsn)
+
+    async with http(app) as client:
+        assert (await client.get("/fail")).status_code == 500
+
+    (event,) = validated(receiver.wait_for(1))
+    frames = exception_of(event)["stacktrace"]["frames"]
+    sanic_frames = [f for f in frames if f["module"].split(".")[0] == "sanic"]
+    assert sanic_frames and not any(f["in_app"] for f in sanic_frames)
+    (top,) = [f for f in sanic_frames if f["function"] == "handle_request"]
+    # The text Sanic compiled (test mode keeps the original method as _handle_request).
+    source = textwrap.dedent(inspect.getsource(Sanic._handle_request)).splitlines()
+    assert top["context_line"] == source[top["lineno"] - 1]
+    assert "await" in top["context_line"]

@@ -139,7 +139,7 @@ class StackBuilder:
             "abs_path": abs_path,
             "module": module,
             "function": getattr(code, "co_qualname", code.co_name),
-            "in_app": self.in_app(module, abs_path),
+            "in_app": self.in_app(module, _module_path(abs_path, module_globals)),
         }
         if len(self._static_cache) >= _CACHE_SIZE:
             self._static_cache.clear()
@@ -150,7 +150,12 @@ class StackBuilder:
         self, path: str, lineno: int, module_globals: dict[str, Any]
     ) -> tuple[list[str], str, list[str]] | None:
         """(pre_context, context_line, post_context) around ``lineno``; cached per (file, line)."""
-        lines = linecache.getlines(path, module_globals)
+        # The module's loader serves the module's own file, not code exec'd under another name
+        # (a traceback may already have cached the module's lines under that name: not these).
+        module_path = _module_path(path, module_globals)
+        lines = linecache.getlines(path, module_globals if module_path == path else None)
+        if module_path != path and lines == linecache.getlines(module_path, module_globals):
+            lines = []
         if not lines or lineno > len(lines):
             return None
         n = self.context_lines
@@ -197,6 +202,15 @@ class StackBuilder:
             return False
         path = os.path.normcase(os.path.realpath(abs_path))
         return not path.startswith(_LIBRARY_PREFIXES)
+
+
+def _module_path(path: str, module_globals: dict[str, Any]) -> str:
+    """The file a frame's code comes from. Code compiled from a string under a bare name (Sanic
+    recompiles ``handle_request`` that way) is the module's: its ``__file__`` decides in_app."""
+    file = module_globals.get("__file__")
+    if os.path.isabs(path) or path.startswith("<") or not isinstance(file, str):
+        return path
+    return file if os.path.basename(path) != os.path.basename(file) else path
 
 
 def _relative_filename(abs_path: str, module: str) -> str:

@@ -31,6 +31,7 @@ from sanic.request import Request
 from sanic.response import BaseHTTPResponse
 
 from ._request import request_data, transaction_name
+from ._touchup import register_touchup_sources
 
 __all__ = ["Sentry"]
 
@@ -102,6 +103,8 @@ class Sentry:
         state = _AppState(self)
         setattr(app.ctx, _STATE_ATTR, state)
         _install(app, state)
+        with capture_internal_errors("sanic", "registering the source of Sanic's own methods"):
+            register_touchup_sources()
 
     def uninstall(self, app: Sanic[Any, Any]) -> None:
         """Stop reporting ``app``'s errors: its hooks stay registered (Sanic cannot drop them
