@@ -307,3 +307,43 @@ def test_before_breadcrumb_gets_the_http_request_and_response(sentry: Harness) -
     assert all(isinstance(h["httplib_request"], http.client.HTTPConnection) for h in hints)
     assert all(isinstance(h["httplib_response"], http.client.HTTPResponse) for h in hints)
     assert hints[1]["httplib_response"].status == 200
+
+
+def test_context_merge_with_none_or_a_non_dict_tags(
+    sentry: Harness, warnings: pytest.LogCaptureFixture
+) -> None:
+    """``context.merge(None)`` merges nothing and ``tags`` given as a list is left out with one
+    warning; every later event still goes out with the tags that were valid."""
+    client = sentry.client()
+    client.context.merge(None)
+    client.tags_context({"kept": "yes"})
+    client.context.merge({"tags": ["a", "b"]})
+    client.context.merge({"tags": ["c"]})
+    client.captureMessage("one")
+    client.captureMessage("two")
+    first, second = sentry.events(2)
+    assert first["tags"]["kept"] == "yes" and second["tags"]["kept"] == "yes"
+    assert len(raven_warnings(warnings, "'tags' must be a dict")) == 1
+
+
+def test_breadcrumb_message_and_category_of_other_types(sentry: Harness) -> None:
+    """A crumb's message or category given as a number is sent as its text."""
+    client = sentry.client()
+    client.captureBreadcrumb(message=404, category=7)  # type: ignore[arg-type]
+    client.captureMessage("m")
+    (crumb,) = crumbs(sentry.event())
+    assert crumb["message"] == "404" and crumb["category"] == "7"
+
+
+def test_capture_exception_of_something_else_warns_once(
+    sentry: Harness, warnings: pytest.LogCaptureFixture
+) -> None:
+    """``captureException("x")`` sends nothing, returns None and says why once; outside an except
+    block ``captureException()`` stays silent."""
+    client = sentry.client()
+    assert client.captureException("x") is None
+    assert client.captureException(42) is None
+    assert client.captureException() is None
+    assert sentry.receiver.events == []
+    (warning,) = raven_warnings(warnings, "captureException")
+    assert "str 'x'" in warning

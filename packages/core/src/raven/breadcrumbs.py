@@ -122,9 +122,9 @@ def make_crumb(
         "level": normalize_level(level),
     }
     if message is not None:
-        crumb["message"] = message
+        crumb["message"] = message if isinstance(message, str) else _text(message)
     if category is not None:
-        crumb["category"] = category
+        crumb["category"] = category if isinstance(category, str) else _text(category)
     if data:
         if isinstance(data, Mapping):
             crumb["data"] = dict(data)
@@ -159,6 +159,16 @@ def _kind(value: Any) -> str:
     from .serializer import safe_repr
 
     return f"{type(value).__name__} {safe_repr(value, 80)}"
+
+
+def _text(value: Any) -> str:
+    """``str(value)`` for a message or category given as another type, never raising."""
+    try:
+        return str(value)
+    except Exception:
+        from .serializer import safe_repr
+
+        return safe_repr(value)
 
 
 def _log_warning(key: str, message: str, *args: Any) -> None:

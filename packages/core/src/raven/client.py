@@ -283,21 +283,23 @@ class Client:
             if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
                 exc_type = Exception
             try:
-                exc: BaseException = exc_type(value)
+                built: BaseException = exc_type(value)
             except Exception:  # a class that wants other arguments
-                exc = Exception(f"{exc_type.__name__}: {value}")
+                built = Exception(f"{exc_type.__name__}: {value}")
             if isinstance(tb, TracebackType):
-                exc = exc.with_traceback(tb)
-            return exc
+                built = built.with_traceback(tb)
+            return built
         try:
-            return events.to_exception(exc_info)
+            exc = events.to_exception(exc_info)
         except Exception:
+            exc = None
+        if exc is None and not _no_exception(exc_info):
             self._warn_once(
                 "captureException",
                 "captureException() cannot capture %s; nothing sent",
                 _describe(exc_info),
             )
-            return None
+        return exc
 
     def captureMessage(self, message: str, **kwargs: Any) -> str | None:
         """Capture a message; ``params`` are %-formatted into it."""
@@ -566,6 +568,14 @@ class _CaptureExceptions:
 def _describe(value: Any) -> str:
     """A short, never-raising description of what a callback returned, for a warning."""
     return f"{type(value).__name__} {safe_repr(value, 80)}"
+
+
+def _no_exception(exc_info: Any) -> bool:
+    """True for what says "the exception being handled" (None, True, a sys.exc_info() tuple
+    outside an except block): capturing nothing then is not the caller's mistake."""
+    if exc_info is None or exc_info is True:
+        return True
+    return isinstance(exc_info, tuple) and all(part is None for part in exc_info)
 
 
 def _name_of(func: Any) -> str:

@@ -7,6 +7,7 @@ they share the same ``Context`` object.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar, Token
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from . import breadcrumbs
 
 __all__ = ["Context"]
+
+logger = logging.getLogger("raven.context")
 
 # Keys whose dicts are merged, not replaced, by Context.merge.
 _MERGED_KEYS = ("tags", "extra", "contexts")
@@ -57,24 +60,38 @@ class Context:
             f"raven.context.tokens.{id(self):x}", default=()
         )
         self.breadcrumbs = breadcrumbs.BreadcrumbBuffer(self)
+        self._warned: set[str] = set()  # misused keys, each reported once
 
     # -- data ---------------------------------------------------------------------------------
-    def merge(self, data: Mapping[str, Any], activate: bool = True) -> None:
+    def merge(self, data: Mapping[str, Any] | None, activate: bool = True) -> None:
         """Replace top-level keys; ``tags``, ``extra`` and ``contexts`` are merged key by key.
 
         ``request``, ``user``, ``transaction`` and ``culprit`` may be zero-argument callables:
         they are called only when an event is captured, so an integration can attach request
         data at no cost to the requests that never fail. A dict merged into a lazy ``user`` or
         ``request`` is laid over what the callable computes (``user_context`` adds to the user
-        the integration found, it does not hide it).
+        the integration found, it does not hide it). ``None`` merges nothing; a ``tags``,
+        ``extra`` or ``contexts`` value that is not a mapping (or None) is left out with one
+        warning, as it would fail every later event.
         """
         if activate:
             self.activate()
+        if data is None:
+            return
         state = self._var.get()
         new = dict(state.data)
         for key, value in data.items():
             if key in _MERGED_KEYS and isinstance(value, Mapping):
-                new[key] = {**new.get(key, {}), **value}
+                current = new.get(key)
+                new[key] = {**(current if isinstance(current, Mapping) else {}), **value}
+            elif key in _MERGED_KEYS and value is not None:
+                if key not in self._warned:
+                    self._warned.add(key)
+                    logger.warning(
+                        "context %r must be a dict, got %s; left out",
+                        key,
+                        type(value).__name__,
+                    )
             elif key in _OVERLAID_KEYS and isinstance(value, Mapping) and callable(new.get(key)):
                 new[key] = _Overlay(new[key], value)
             else:
