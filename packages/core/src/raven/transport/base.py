@@ -96,6 +96,28 @@ _closing_at_exit: weakref.WeakSet[Transport] = weakref.WeakSet()
 _exit_hook_registered = False
 
 
+def proxies_for(url: str, options: ClientOptions) -> dict[str, str | None] | None:
+    """The ``proxies`` argument for ``requests``: None leaves the environment's proxy in charge.
+
+    ``https_proxy`` applies to an https DSN, ``http_proxy`` to an http one (and to an https one
+    when ``https_proxy`` is not set), as in sentry-sdk. An empty string means "no proxy": keys set
+    to None keep ``requests`` from taking ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY``.
+    """
+    proxy = options.https_proxy if url.startswith("https:") else None
+    if proxy is None:
+        proxy = options.http_proxy
+    if proxy is None:
+        return None
+    if proxy == "":
+        return {"http": None, "https": None, "all": None}
+    return {"http": proxy, "https": proxy}
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    return headers.get(name.lower()) if value is None else value
+
+
 def _run_exit_hooks() -> None:
     for transport in list(_closing_at_exit):
         with capture_internal_errors("transport", "flushing at exit"):
@@ -145,6 +167,8 @@ class HTTPTransport(Transport):
         if ca_certs and self.verify:
             self.verify = ca_certs
         self._last_overflow_warning = -OVERFLOW_WARNING_INTERVAL
+        self._last_redirect_warning = -OVERFLOW_WARNING_INTERVAL
+        self.proxies = proxies_for(self.url, options)
         # One dict shared by every request (never mutated): a queued backlog holds no copies.
         self.request_headers = {
             "User-Agent": USER_AGENT,
@@ -176,9 +200,10 @@ class HTTPTransport(Transport):
         if now - self._last_overflow_warning >= OVERFLOW_WARNING_INTERVAL:
             self._last_overflow_warning = now
             logger.warning(
-                "raven's send queue is full (%d events): dropping events; the count is "
-                "reported to the server",
+                "raven's send queue is full (%d events or %d bytes): dropping events; the count "
+                "is reported to the server",
                 self.options.queue_size,
+                self.options.queue_max_bytes,
             )
 
     def report_due(self) -> bool:
@@ -258,11 +283,29 @@ class HTTPTransport(Transport):
         if status >= 500 or status == 408:
             logger.debug("server error %d for event %s", status, request.event_id)
             return "retry"
+        if 300 <= status < 400:
+            # Never followed: the event and X-Sentry-Auth would go to wherever Location points.
+            location = _header(headers, "Location") or "?"
+            self._warn_redirect(status, location)
+            if request.event_id:
+                self.reports.record("send_error", request.category)
+            return "dropped"
         message = headers.get("X-Sentry-Error") or headers.get("x-sentry-error") or text[:500]
         logger.error("server refused event %s with HTTP %d: %s", request.event_id, status, message)
         if request.event_id:
             self.reports.record("send_error", request.category)
         return "dropped"
+
+    def _warn_redirect(self, status: int, location: str) -> None:
+        now = time.monotonic()
+        if now - self._last_redirect_warning >= OVERFLOW_WARNING_INTERVAL:
+            self._last_redirect_warning = now
+            logger.warning(
+                "the server answered HTTP %d redirecting to %s: redirects are not followed, "
+                "events are dropped and counted; point the DSN at the final address",
+                status,
+                location,
+            )
 
     def handle_failure(self, request: PreparedRequest, exc: BaseException) -> None:
         """An event that will not be retried after a network error is counted as lost."""

@@ -38,15 +38,17 @@ class Outbox:
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.reports = reports
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a capture from a signal handler may spill
         self._claimed: set[str] = set()
-        self.unclaimed = True  # files may be waiting on disk (left by an earlier process)
         self._count: int | None = None  # files and bytes on disk, kept up to date once scanned
         self._bytes = 0
         self._scanned: tuple[list[str], list[int]] = ([], [])
         os.makedirs(path, exist_ok=True)
         if not os.access(path, os.W_OK):  # read-only filesystem: refuse now, not at each spill
             raise PermissionError(f"directory {path!r} is not writable")
+        # Files waiting on disk (left by an earlier process, or spilled and not loaded yet). One
+        # directory listing here, nothing read: the encoder thread loads them.
+        self.unclaimed = bool(self._files())
 
     def spill_event(self, event: dict[str, Any], transport: HTTPTransport) -> bool:
         """Write an event that found the queue full (encoded here, on the caller's thread)."""

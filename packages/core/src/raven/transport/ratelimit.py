@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -30,6 +31,9 @@ KNOWN_CATEGORIES = frozenset(
     }
 )
 _ALL = "*"
+# The longest any one limit holds: a server asking for more (``Retry-After: inf``, ``1e309``, a
+# typo) must not silence the client for the life of the process.
+MAX_LIMIT_SECONDS = 3600.0
 
 
 class RateLimits:
@@ -37,7 +41,8 @@ class RateLimits:
 
     def __init__(self) -> None:
         self._until: dict[str, float] = {}
-        self._lock = threading.Lock()
+        # Re-entrant: a signal handler that captures on the thread holding it must not deadlock.
+        self._lock = threading.RLock()
 
     def is_limited(self, category: str) -> bool:
         """True while the server asked not to send events of ``category``."""
@@ -101,6 +106,9 @@ def _parse_seconds(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value.strip()))
+        seconds = float(value.strip())
     except ValueError:
         return None
+    if math.isnan(seconds):
+        return None
+    return min(MAX_LIMIT_SECONDS, max(0.0, seconds))  # inf and 1e309 (which parses as inf) too

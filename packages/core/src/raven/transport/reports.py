@@ -16,7 +16,9 @@ class ClientReports:
     """Thread-safe tally of (reason, category) -> quantity since the last report was taken."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: a signal handler that captures (and counts a drop) on the thread holding it
+        # must not deadlock.
+        self._lock = threading.RLock()
         self._pending: dict[tuple[str, str], int] = {}
         self.totals: dict[tuple[str, str], int] = {}
         self.last_taken = time.monotonic()
@@ -61,5 +63,5 @@ class ClientReports:
 
     def after_fork(self) -> None:
         """In a forked child: fresh lock; the parent reports what it counted."""
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._pending = {}

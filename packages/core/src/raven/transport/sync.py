@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from typing import Any
 
 from ..breadcrumbs import suppress_http_breadcrumbs
@@ -17,13 +18,27 @@ logger = logging.getLogger("raven.transport")
 
 
 def post(
-    session: Any, request: PreparedRequest, timeout: float, verify: Any
+    session: Any,
+    request: PreparedRequest,
+    timeout: float,
+    verify: Any,
+    proxies: dict[str, str | None] | None = None,
 ) -> tuple[int, dict[str, str], str]:
-    """POST a prepared request with ``requests``; (status, headers, body text)."""
+    """POST a prepared request with ``requests``; (status, headers, body text).
+
+    Redirects are never followed: following one would send the event and ``X-Sentry-Auth`` to
+    whatever origin the answer names. A 3xx is answered for by :meth:`HTTPTransport.handle_answer`.
+    """
     token = suppress_http_breadcrumbs.set(True)
     try:
         response = session.post(
-            request.url, data=request.body, headers=request.headers, timeout=timeout, verify=verify
+            request.url,
+            data=request.body,
+            headers=request.headers,
+            timeout=timeout,
+            verify=verify,
+            proxies=proxies,
+            allow_redirects=False,
         )
         return response.status_code, dict(response.headers), response.text
     finally:
@@ -36,7 +51,9 @@ class SyncTransport(HTTPTransport):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._session: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: never waited on by its own thread
+        # Per thread: whether send_event is running, and what signal handlers captured meanwhile.
+        self._local = threading.local()
         self._closed = False
 
     def _get_session(self) -> Any:
@@ -52,17 +69,60 @@ class SyncTransport(HTTPTransport):
             self.reports.record("network_error", category_of(event))
             logger.debug("event %s dropped: transport closed", event.get("event_id"))
             return
-        request = self.prepare(event)
+        local = self._local
+        if getattr(local, "active", False):
+            # Re-entered on this thread: a signal handler captured while this thread encodes or
+            # sends. Encoding now could meet half-imported modules and the session is busy, so
+            # the event goes out as soon as the outer call is done; nothing waits on a lock.
+            local.deferred.append(event)
+            return
+        if not hasattr(local, "deferred"):
+            local.deferred = deque()
+        local.active = True
+        try:
+            self._send_event(event, self.options.raise_send_errors)
+        finally:
+            self._send_deferred(local)
+
+    def _send_deferred(self, local: threading.local) -> None:
+        """Send what signal handlers captured meanwhile, then stop deferring (flag set on entry)."""
+        deferred: deque[dict[str, Any]] = local.deferred
+        while True:
+            try:
+                while deferred:
+                    self._send_event(deferred.popleft(), False)
+            finally:
+                local.active = False
+            if not deferred:  # one may have come in between the loop and the flag
+                return
+            local.active = True
+
+    def _send_event(self, event: dict[str, Any], raise_errors: bool) -> None:
+        try:
+            request = self.prepare(event)
+        except RecursionError:
+            raise  # out of stack: the capture gives up quietly and a caller further out retries
+        except Exception:
+            # Encoding is built not to fail; if it still does, the drop is counted, as the
+            # background sender counts it.
+            self.reports.record("internal_sdk_error", category_of(event))
+            logger.exception("could not encode event %s; dropped", event.get("event_id"))
+            return
         if request is None:
             return
+        with self._lock:
+            self._send(request, raise_errors)
+
+    def _send(self, request: PreparedRequest, raise_errors: bool) -> None:
         try:
-            with self._lock:
-                status, headers, text = post(
-                    self._get_session(), request, self.timeout, self.verify
-                )
+            status, headers, text = post(
+                self._get_session(), request, self.timeout, self.verify, self.proxies
+            )
+        except RecursionError:
+            raise  # sending near the recursion limit: see send_event
         except Exception as exc:
             self.handle_failure(request, exc)
-            if self.options.raise_send_errors:
+            if raise_errors:
                 raise
             logger.error("could not send event %s: %s", request.event_id, exc)
             return
@@ -70,7 +130,7 @@ class SyncTransport(HTTPTransport):
         if outcome != "sent":
             if outcome == "retry" and request.event_id:
                 self.reports.record("send_error", request.category)
-            if self.options.raise_send_errors:
+            if raise_errors:
                 if status == 429:
                     raise RateLimited(
                         f"rate limited: HTTP {status}",

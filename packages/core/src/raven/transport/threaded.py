@@ -30,6 +30,9 @@ logger = logging.getLogger("raven.transport")
 _live: weakref.WeakSet[ThreadedTransport] = weakref.WeakSet()
 # What an event that marshal cannot compact is assumed to hold, for the byte bound.
 UNCOMPACT_EVENT_BYTES = 64 * 1024
+# How long flush() without a timeout waits at most (documented in the README's delivery table).
+DEFAULT_FLUSH_TIMEOUT = 30.0
+ENCODING_AT_CLOSE_TIMEOUT = 1.0  # close() waits this long at most for the event being encoded
 
 
 def _compact(event: dict[str, Any]) -> bytes | dict[str, Any]:
@@ -69,12 +72,19 @@ class ThreadedTransport(HTTPTransport):
         _live.add(self)
         _register_fork_hooks()
         self.close_at_exit()
-        _warm_up()
+        if self._outbox is not None and self._outbox.unclaimed:
+            # Events left by an earlier process: send them now, not after our first capture.
+            with self._cond:
+                self._start()
+        else:
+            _warm_up()
 
     def _reset_state(self) -> None:
         """Fresh queues, locks and no threads: at construction and in a forked child."""
-        lock = threading.Lock()
-        # One lock, three wake-ups, so that a capture wakes only the encoder, not every thread.
+        # Re-entrant: a signal handler that captures while this thread is inside send_event must
+        # not wait on a lock its own thread holds. One lock, three wake-ups, so that a capture
+        # wakes only the encoder, not every thread.
+        lock = threading.RLock()
         self._cond = threading.Condition(lock)  # the queues drained: flush() waits here
         self._raw_added = threading.Condition(lock)  # the encoder waits here
         self._ready_added = threading.Condition(lock)  # the senders wait here
@@ -102,6 +112,9 @@ class ThreadedTransport(HTTPTransport):
             return
         item = _compact(event)
         size = len(item) if isinstance(item, bytes) else UNCOMPACT_EVENT_BYTES
+        if size > self.options.queue_max_bytes:
+            self._queue_oversized(event, category)
+            return
         with self._cond:
             if self._closed:
                 closed, overflow = True, False
@@ -123,6 +136,22 @@ class ThreadedTransport(HTTPTransport):
         elif overflow:
             self._overflow(event, category)
 
+    def _queue_oversized(self, event: dict[str, Any], category: str) -> None:
+        """An event larger than the whole queue's byte bound is a size problem, not a full queue:
+        trim it here (``max_event_bytes``) and queue the small request that results."""
+        with capture_internal_errors("transport", "trimming an oversized event"):
+            request = self.prepare(event)  # counts too_large itself when nothing fits
+            if request is None:
+                return
+            with self._cond:
+                closed = self._closed
+                if not closed and not self._threads:
+                    self._start()
+            if closed:
+                self.record_closed(event, category)
+            else:
+                self._push_ready(request)
+
     def _overflow(self, event: dict[str, Any], category: str) -> None:
         if self._outbox is not None and self._outbox.spill_event(event, self):
             return
@@ -133,10 +162,14 @@ class ThreadedTransport(HTTPTransport):
             f"raven-sender-{i}" for i in range(self.options.max_requests_in_flight)
         ]
         targets = [self._encode_loop] + [self._send_loop] * self.options.max_requests_in_flight
-        for name, target in zip(names, targets, strict=True):
-            thread = threading.Thread(target=target, name=name, daemon=True)
+        threads = [
+            threading.Thread(target=target, name=name, daemon=True)
+            for name, target in zip(names, targets, strict=True)
+        ]
+        # Listed before starting: a capture from a signal handler during start() sees them.
+        self._threads = threads
+        for thread in threads:
             thread.start()
-            self._threads.append(thread)
 
     # -- the encoder thread ----------------------------------------------------------------------
     def _encode_loop(self) -> None:
@@ -206,16 +239,25 @@ class ThreadedTransport(HTTPTransport):
     def _push_ready(self, request: PreparedRequest, front: bool = False) -> None:
         size = len(request.body)
         with self._cond:
-            if not front and self._queued_bytes + size > self.options.queue_max_bytes:
-                full = True
-            else:
-                full = False
+            closed = self._closed
+            # A client report (no event id) is small and never counts as overflow: dropping it
+            # would count one more drop, and so on.
+            full = (
+                not front
+                and request.event_id is not None
+                and self._queued_bytes + size > self.options.queue_max_bytes
+            )
+            if not (closed or full):
                 (self._ready.appendleft if front else self._ready.append)(request)
                 self._queued_bytes += size
             self._ready_added.notify()
-        if full:
+        if closed:
+            self._lose(request)  # encoded after close(): the senders are gone, keep it on disk
+        elif full:
             if self._outbox is not None and self._outbox.spill_request(request):
                 return
+            if request.report is not None:
+                self.reports.restore(request.report)  # the counts it carried are not lost with it
             self.record_overflow(request.category)
 
     def _load_outbox(self) -> None:
@@ -223,11 +265,20 @@ class ThreadedTransport(HTTPTransport):
         assert self._outbox is not None
         with self._cond:
             room = self.options.queue_size - len(self._raw) - len(self._ready) - self._in_flight
-        if room >= max(
-            1, self.options.queue_size // 2
-        ):  # refill in batches: each load lists the directory
-            for request in self._outbox.load(self, limit=room):
-                self._push_ready(request)
+            # Counted as being encoded while loading: flush() must not see an empty queue between
+            # the outbox giving its files up and their requests being queued.
+            self._encoding += 1
+        try:
+            if room >= max(
+                1, self.options.queue_size // 2
+            ):  # in batches: a load lists the directory
+                for request in self._outbox.load(self, limit=room):
+                    self._push_ready(request)
+        finally:
+            with self._cond:
+                self._encoding -= 1
+                if self._flush_waiters:
+                    self._cond.notify_all()
 
     # -- the sender threads ----------------------------------------------------------------------
     def _send_loop(self) -> None:
@@ -265,7 +316,7 @@ class ThreadedTransport(HTTPTransport):
             session = self._local.session = requests.Session()
         logger.debug("sending event %s (%d bytes)", request.event_id, len(request.body))
         try:
-            status, headers, text = post(session, request, self.timeout, self.verify)
+            status, headers, text = post(session, request, self.timeout, self.verify, self.proxies)
         except Exception as exc:
             logger.debug("sending event %s failed: %s", request.event_id, exc)
             self._retry_later(request)
@@ -308,31 +359,53 @@ class ThreadedTransport(HTTPTransport):
             return len(self._raw) + len(self._ready) + self._in_flight + self._encoding
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued event (and the pending client report) is answered for."""
+        """Wait until every queued event, every event waiting in the outbox and the pending client
+        report are answered for; False when some remain after ``timeout`` seconds
+        (``DEFAULT_FLUSH_TIMEOUT`` when None: a server that is down never blocks forever)."""
         if self._pid != os.getpid():
             return True
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = time.monotonic() + (DEFAULT_FLUSH_TIMEOUT if timeout is None else timeout)
+        reported = False
         while True:
             with self._cond:
-                while self._raw or self._ready or self._in_flight or self._encoding:
+                while self._busy():
                     if not self._threads:
-                        return False
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
+                        if self._closed:
+                            return False
+                        self._start()
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        if self._outbox is not None and self._outbox.unclaimed:
+                            logger.debug(
+                                "flush: events still wait in the outbox %s", self._outbox.path
+                            )
                         return False
                     self._flush_waiters += 1
                     try:
-                        self._cond.wait(min(remaining, 0.5) if remaining is not None else 0.5)
+                        self._cond.wait(min(remaining, 0.5))
                     finally:
                         self._flush_waiters -= 1
-                if not self.reports.pending() or self._closed or self.store:
+                # One report per flush: drops counted while it is sent go out with the next event
+                # (or within REPORT_INTERVAL), so a stream of drops cannot keep flush() looping.
+                if reported or not self.reports.pending() or self._closed or self.store:
                     return True
                 if not self._threads:
                     self._start()
             report = self.prepare_report()  # drops counted meanwhile go out now, not in 30 s
             if report is None:
                 return True
+            reported = True
             self._push_ready(report)
+
+    def _busy(self) -> bool:
+        """Something is queued, encoded, sent, or waits in the outbox (lock held)."""
+        return bool(
+            self._raw
+            or self._ready
+            or self._in_flight
+            or self._encoding
+            or (self._outbox is not None and self._outbox.unclaimed)
+        )
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush for up to ``timeout`` (default ``shutdown_timeout``), then stop the threads."""
@@ -349,6 +422,15 @@ class ThreadedTransport(HTTPTransport):
             self._cond.notify_all()
             self._raw_added.notify_all()
             self._ready_added.notify_all()
+            # The event the encoder holds now is kept (on disk) when it is done: wait for that,
+            # briefly, or the process may end with it half encoded.
+            deadline = time.monotonic() + ENCODING_AT_CLOSE_TIMEOUT
+            self._flush_waiters += 1
+            try:
+                while self._encoding and (remaining := deadline - time.monotonic()) > 0:
+                    self._cond.wait(remaining)
+            finally:
+                self._flush_waiters -= 1
         for request in leftovers:
             self._lose(request)
         if self._outbox is not None:
@@ -375,7 +457,7 @@ def _after_fork_in_child() -> None:
     _import_guard = threading.Lock()
     _guard_taken_for_fork = False
     for transport in list(_live):
-        transport.rate_limits._lock = threading.Lock()
+        transport.rate_limits._lock = threading.RLock()
         transport.reports.after_fork()
         transport._reset_state()
 
