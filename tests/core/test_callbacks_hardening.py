@@ -347,3 +347,14 @@ def test_capture_exception_of_something_else_warns_once(
     assert sentry.receiver.events == []
     (warning,) = raven_warnings(warnings, "captureException")
     assert "str 'x'" in warning
+
+
+def test_capture_breadcrumb_passes_its_hint(sentry: Harness) -> None:
+    """``captureBreadcrumb(hint=...)`` hands the hint to before_breadcrumb, which may decide on it."""
+    client = sentry.client(
+        before_breadcrumb=lambda crumb, hint: None if (hint or {}).get("noisy") else crumb
+    )
+    client.captureBreadcrumb(message="quiet")
+    client.captureBreadcrumb(message="loud", hint={"noisy": True})
+    client.captureMessage("m")
+    assert [c["message"] for c in crumbs(sentry.event())] == ["quiet"]

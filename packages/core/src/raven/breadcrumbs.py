@@ -25,6 +25,7 @@ __all__ = [
     "ignore_logger",
     "libraryhook",
     "make_crumb",
+    "raven_is_sending",
     "record",
     "record_log_record",
     "register_logging_handler",
