@@ -3,7 +3,9 @@ its context, each in a copy of its own, and the patches go when the last client 
 
 from __future__ import annotations
 
+import gc
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,6 +17,21 @@ from .conftest import Harness
 
 ORIGINAL_START = threading.Thread.start
 ORIGINAL_SUBMIT = ThreadPoolExecutor.submit
+
+
+class _Nobody:
+    """A holder that holds nothing: releasing it drops a hook whose holders are all gone."""
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_hook() -> Iterator[None]:
+    """Start without the hook that a client of an earlier test, collected without ``close()``,
+    left installed."""
+    gc.collect()
+    if not hooks.holders("threads"):
+        hooks.release("threads", _Nobody())
+    assert not hooks.is_installed("threads"), f"held by {hooks.holders('threads')}"
+    yield
 
 
 def test_pool_job_carries_the_submitters_tags_and_user(sentry: Harness) -> None:
