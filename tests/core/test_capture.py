@@ -244,13 +244,15 @@ def test_capture_message_without_stack_by_default(collector: CollectingClient) -
 
 
 def test_capture_query(sentry: Harness, client: raven.Client) -> None:
-    """``captureQuery`` sends the SQL as a message from the ``db`` logger, with params and engine."""
+    """``captureQuery`` sends the SQL as a message from the ``db`` logger, with its engine (its
+    params only with ``send_default_pii``)."""
     event_id = client.captureQuery(
         "SELECT * FROM t WHERE id = %s", params=(5,), engine="postgresql"
     )
     event = sentry.event()
     assert event["event_id"] == event_id and event["logger"] == "db"
-    assert event["logentry"]["formatted"] == "SELECT * FROM t WHERE id = 5"
+    assert event["logentry"]["formatted"] == "SELECT * FROM t WHERE id = %s"
+    assert "params" not in event["logentry"]
     assert event["extra"]["engine"] == "postgresql"
 
 

@@ -434,7 +434,9 @@ class Client:
                 )
             events.add_exception(event, exc, self.stacks, mechanism)
         elif kind == "query":
-            events.add_message(event, query, params, self.serializer, level="info")
+            # a query's parameters are user data: sent only with send_default_pii (issue 17)
+            sql_params = params if self.options.send_default_pii else ()
+            events.add_message(event, query, sql_params, self.serializer, level="info")
             event["logger"] = "db"
             if engine:
                 event["extra"] = {"engine": engine}

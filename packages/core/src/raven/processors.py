@@ -3,13 +3,18 @@
 A processor is ``Processor(client)`` with ``process(data) -> data``; subclasses override the
 ``filter_*`` hooks. Scrubbing masks values with ``********`` wherever a key looks sensitive
 (case-insensitive substring match, so ``db_password`` and ``X-Auth-Token`` are caught), per pair
-inside query strings and cookie strings, and card numbers in any value.
+inside query strings and cookie strings, and card numbers in any value. Inside strings it masks
+the password of a URL with credentials, sensitive ``key=value`` pairs (query strings, reprs),
+sensitive ``'key': value`` pairs (dict reprs, JSON cut by the length limit) and the keys of a
+JSON document held in a string; a ``(key, value)`` pair masks its value after a sensitive key.
+Scrubbing fails closed: a value that cannot be scrubbed is masked.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = [
@@ -54,12 +59,87 @@ DEFAULT_SENSITIVE_KEYS = frozenset(
         "signature",
         "jwt",
         "bearer",
+        # from sentry-sdk's default denylist (the union of both lists; issue 17)
+        "connect.sid",
+        "phpsessid",
+        "symfony",
     }
 )
+# Matched as a whole word of the key (``auth``, ``basic_auth``, ``X-Auth``), never as a part of
+# one: ``author`` and ``oauth_provider`` are no secrets.
+DEFAULT_SENSITIVE_WORDS = frozenset({"auth"})
+# sentry-sdk's PII denylist: masked unless ``send_default_pii`` is on.
+DEFAULT_PII_KEYS = frozenset({"x_forwarded_for", "x_real_ip", "ip_address", "remote_addr"})
+# Strings longer than this are not parsed as JSON (the parse is bounded, once per value).
+JSON_MAX_LENGTH = 100_000
+
+logger = logging.getLogger("raven.processors")
 _CARD_MIN = 10**12  # the smallest 13-digit number
 _INT_ONLY = frozenset({int})
 _CARD_RE = re.compile(r"^(?:\d[ -]?){12,18}\d$")
 _COOKIE_KEYS = ("cookie", "set-cookie")
+# The password of a URL with credentials: ``scheme://user:PASSWORD@host`` (greedy up to the last
+# ``@`` of the authority, so a password holding ``@`` is masked whole).
+_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][\w+.-]*://[^\s:/?#@]*):([^\s/?#]*)@")
+# A ``key=value`` pair: query strings in URLs (the repr of a request too), ``Config(token='x')``,
+# ``--password=x``, ``password=x`` in a log line. A quoted value runs to its closing quote.
+_KEY_VALUE = re.compile(r"""(?<![\w.\-\[\]])([\w.\-\[\]]+)=('[^']*'?|"[^"]*"?|[^&#;\s'"<>,)]*)""")
+# A quoted key followed by ``:``: a dict's repr (past the serializer's depth limit) or JSON; or
+# the first item of a pair's repr: ``OrderedDict([('password', 'x')])``, ``('token', 'x')``.
+_QUOTED_KEY = re.compile(
+    r"""(['"])([^'"\\\n]{1,200})\1\s*:\s*|(?<=\()(['"])([^'"\\\n]{1,200})\3\s*,\s*"""
+)
+_HEADER_LINE = re.compile(r"^([!#$%&'*+.^_`|~\w-]+)[ \t]*:(.*)$")
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_CLOSING = {"{": "}", "[": "]", "(": ")"}
+
+
+def _value_end(text: str, start: int) -> int:
+    """Where the value starting at ``start`` of a repr or JSON text ends (the text's end when cut)."""
+    first = text[start : start + 1]
+    if first in ("'", '"'):
+        index = start + 1
+        while index < len(text):
+            char = text[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char == first:
+                return index + 1
+            index += 1
+        return len(text)
+    if first in _CLOSING:
+        depth, quote, index = 0, "", start
+        while index < len(text):
+            char = text[index]
+            if quote:
+                if char == "\\":
+                    index += 1
+                elif char == quote:
+                    quote = ""
+            elif char in "'\"":
+                quote = char
+            elif char in "{[(":
+                depth += 1
+            elif char in "}])":
+                depth -= 1
+                if depth == 0:
+                    return index + 1
+            index += 1
+        return len(text)
+    index = start
+    while index < len(text) and text[index] not in ",}])\n\r\t ":
+        index += 1
+    return index
+
+
+def _parse_json(text: str) -> Any:
+    import json  # here: most events hold no JSON text
+
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _luhn(digits: str) -> bool:
@@ -77,6 +157,8 @@ def looks_like_card(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
+        if not -(10**23) < value < 10**23:  # too long for a card (and str() may refuse it)
+            return False
         value = str(value)
     if not isinstance(value, str) or not 13 <= len(value) <= 23 or not _CARD_RE.match(value):
         return False
@@ -155,14 +237,19 @@ class SanitizeKeysProcessor(Processor):
     """Mask values whose key contains one of ``sanitize_keys`` (the client option)."""
 
     default_keys: frozenset[str] = frozenset()
+    default_words: frozenset[str] = frozenset()
 
     def __init__(self, client: Any = None) -> None:
         super().__init__(client)
-        extra = getattr(getattr(client, "options", None), "sanitize_keys", ()) or ()
-        self.keys = tuple(sorted(self.default_keys | {k.lower() for k in extra}))
-        self.scrub_all_cookies = not getattr(
-            getattr(client, "options", None), "send_default_pii", False
-        )
+        options = getattr(client, "options", None)
+        extra = getattr(options, "sanitize_keys", ()) or ()
+        send_pii = bool(getattr(options, "send_default_pii", False))
+        keys = self.default_keys | {k.lower() for k in extra}
+        if self.default_keys and not send_pii:
+            keys |= DEFAULT_PII_KEYS
+        self.keys = tuple(sorted({_normalize(k) for k in keys}))
+        self.words = self.default_words
+        self.scrub_all_cookies = not send_pii
         self._decisions: dict[str, bool] = {}
 
     def is_sensitive(self, key: Any) -> bool:
@@ -171,27 +258,40 @@ class SanitizeKeysProcessor(Processor):
             return False
         decision = self._decisions.get(key)
         if decision is None:
-            lowered = key.lower()
-            decision = any(k in lowered for k in self.keys)
+            lowered = _normalize(key)
+            decision = any(k in lowered for k in self.keys) or (
+                bool(self.words)
+                and not self.words.isdisjoint(w.lower() for w in _WORD.findall(key))
+            )
             if len(self._decisions) < 10_000:
                 self._decisions[key] = decision
         return decision
 
     def sanitize(self, key: Any, value: Any) -> Any:
         """The value to send for ``key``: masked, scrubbed inside, or unchanged."""
-        if value is None or value == "":
-            return value
-        if self.is_sensitive(key):
-            if (
-                isinstance(key, str)
-                and key.lower() in _COOKIE_KEYS
-                and isinstance(value, str)
-                and key.lower() == "cookie"
-                and "=" in value
-            ):
-                return self.scrub_pairs(value, "; ", all_values=self.scrub_all_cookies)
+        try:
+            cls = type(value)
+            if value is None or (cls is str and not value):
+                return value
+            decision = self._decisions.get(key)  # is_sensitive's cache, inlined: the hot path
+            if decision is None:
+                decision = self.is_sensitive(key)
+            if decision:
+                if (
+                    isinstance(key, str)
+                    and key.lower() == "cookie"
+                    and isinstance(value, str)
+                    and "=" in value
+                ):
+                    return self.scrub_pairs(value, "; ", all_values=self.scrub_all_cookies)
+                return MASK
+            if cls is str:
+                return value if len(value) < 6 else self.scrub_text(value)
+            if cls is bool or cls is float:
+                return value
+            return self.scrub(value)
+        except Exception:  # fail closed: what cannot be scrubbed is not sent
             return MASK
-        return self.scrub(value)
 
     def scrub(self, value: Any) -> Any:
         """``value`` with sensitive keys masked at any depth and card numbers masked anywhere."""
@@ -206,7 +306,9 @@ class SanitizeKeysProcessor(Processor):
                 and max(value) < _CARD_MIN
             ):
                 return value  # the common list of small numbers: nothing to mask
-            return [self.scrub(v) for v in value]
+            if len(value) == 2 and self.is_sensitive(value[0]):
+                return [value[0], self.sanitize(value[0], value[1])]  # a (key, value) pair
+            return [self.sanitize(None, v) for v in value]
         if cls is int:
             return (
                 MASK
@@ -214,14 +316,65 @@ class SanitizeKeysProcessor(Processor):
                 else value
             )
         if cls is str:
-            return (
-                MASK
-                if 13 <= len(value) <= 23 and value[0].isdigit() and looks_like_card(value)
-                else value
-            )
+            return self.scrub_text(value)
         if isinstance(value, dict):
             return {k: self.sanitize(k, v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return self.scrub(list(value))
+        if isinstance(value, str):
+            return self.scrub_text(str.__str__(value))
         return value
+
+    def scrub_text(self, text: str) -> str:
+        """A string with what it carries masked: a card number (the whole value), the keys of a
+        JSON document, a URL's password, sensitive ``key=value`` and ``'key': value`` pairs.
+
+        Card numbers inside free text are left alone: keys are what the default scrubs.
+        """
+        if len(text) < 6:
+            return text
+        if 13 <= len(text) <= 23 and text[0].isdigit() and looks_like_card(text):
+            return MASK
+        first = text[0]
+        if (first == "{" or first == "[") and len(text) <= JSON_MAX_LENGTH:
+            parsed = _parse_json(text)
+            if isinstance(parsed, (dict, list)):
+                import json
+
+                scrubbed = self.scrub(parsed)
+                return text if scrubbed == parsed else json.dumps(scrubbed, ensure_ascii=False)
+        if "://" in text and "@" in text:
+            text = _URL_CREDENTIALS.sub(r"\1:" + MASK + "@", text)
+        if "=" in text:
+            text = _KEY_VALUE.sub(self._mask_key_value, text)
+        if "':" in text or '":' in text or "('" in text or '("' in text:
+            text = self._scrub_quoted_pairs(text)
+        return text
+
+    def _mask_key_value(self, match: re.Match[str]) -> str:
+        key, value = match.group(1), match.group(2)
+        if not value or not self.is_sensitive(key):
+            return match.group(0)
+        quote = value[0] if value[0] in "'\"" else ""
+        return f"{key}={quote}{MASK}{quote}"
+
+    def _scrub_quoted_pairs(self, text: str) -> str:
+        out: list[str] = []
+        position = 0
+        for match in _QUOTED_KEY.finditer(text):
+            quote, key = match.group(1, 2) if match.group(1) else match.group(3, 4)
+            if match.start() < position or not self.is_sensitive(key):
+                continue
+            end = _value_end(text, match.end())
+            if end == match.end():
+                continue
+            out.append(text[position : match.end()])
+            out.append(f"{quote}{MASK}{quote}")
+            position = end
+        if not out:
+            return text
+        out.append(text[position:])
+        return "".join(out)
 
     def scrub_pairs(self, text: str, separator: str, all_values: bool = False) -> str:
         """Mask sensitive ``k=v`` pairs of a query string (``&``) or a cookie string (``;``)."""
@@ -235,38 +388,103 @@ class SanitizeKeysProcessor(Processor):
                     pair[: len(pair) - len(pair.lstrip())] + MASK
                 )  # a nameless cookie is a value too
             else:
-                out.append(pair)
+                out.append(self.scrub_text(pair) if eq else pair)
         return (separator.strip() or separator).join(out)
 
     # -- the parts of an event -----------------------------------------------------------------
     def process(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        """Mask secrets everywhere they may hide: extra, user, contexts, request, frames, breadcrumbs."""
-        data = super().process(data, **kwargs)
+        """Mask secrets everywhere they may hide: extra, user, contexts, request, frames,
+        breadcrumbs, messages and exception values. A part that cannot be scrubbed is dropped."""
+        replaced = self.get_data(data, **kwargs)
+        if replaced:
+            data = replaced
+        for stacktrace in list(_stacktraces(data)):
+            self._guarded(stacktrace, "frames", self.filter_stacktrace, stacktrace)
+        if "request" in data:
+            if isinstance(data["request"], dict):
+                self._guarded(data, "request", self.filter_http, data["request"])
+            else:
+                data.pop("request")  # not an object: it cannot be scrubbed
+        if "extra" in data:
+            self._guarded(data, "extra", self._scrub_part, data, "extra")
         for key in ("contexts", "user", "tags"):
-            if isinstance(data.get(key), dict):
-                data[key] = self.scrub(data[key])
+            if key in data:
+                self._guarded(data, key, self._scrub_part, data, key)
+        self._guarded(data, "logentry", self._scrub_messages, data)
+        self._guarded(data, "exception", self._scrub_exceptions, data)
+        self._guarded(data, "breadcrumbs", self._scrub_breadcrumbs, data)
+        return data
+
+    @staticmethod
+    def _guarded(
+        container: dict[str, Any], key: str, scrub: Callable[..., None], *args: Any
+    ) -> None:
+        try:
+            scrub(*args)
+        except Exception:  # fail closed: the part that cannot be scrubbed is not sent
+            logger.warning("could not scrub the event's %r: left out", key, exc_info=True)
+            container.pop(key, None)
+
+    def _scrub_part(self, data: dict[str, Any], key: str) -> None:
+        value = data[key]
+        if isinstance(value, dict):
+            data[key] = self.filter_extra(value) if key == "extra" else self.scrub(value)
+        elif value is not None:
+            data.pop(key)  # not an object: Sentry would not take it, and it cannot be scrubbed
+
+    def _scrub_messages(self, data: dict[str, Any]) -> None:
+        for key in ("logentry", "message"):
+            entry = data.get(key)
+            if isinstance(entry, str):
+                data[key] = self.scrub_text(entry)
+            elif isinstance(entry, dict):
+                for name in ("message", "formatted"):
+                    if isinstance(entry.get(name), str):
+                        entry[name] = self.scrub_text(entry[name])
+                if "params" in entry:
+                    entry["params"] = self.scrub(entry["params"])
+
+    def _scrub_exceptions(self, data: dict[str, Any]) -> None:
+        exception = data.get("exception")
+        values = exception.get("values") if isinstance(exception, dict) else None
+        for value in values if isinstance(values, list) else []:
+            if isinstance(value, dict) and isinstance(value.get("value"), str):
+                value["value"] = self.scrub_text(value["value"])
+
+    def _scrub_breadcrumbs(self, data: dict[str, Any]) -> None:
         crumbs = data.get("breadcrumbs")
         values = crumbs.get("values") if isinstance(crumbs, dict) else crumbs
         for crumb in values if isinstance(values, list) else []:
-            if isinstance(crumb, dict) and isinstance(crumb.get("data"), dict):
+            if not isinstance(crumb, dict):
+                continue
+            if isinstance(crumb.get("message"), str):
+                crumb["message"] = self.scrub_text(crumb["message"])
+            if isinstance(crumb.get("data"), dict):
                 crumb["data"] = self.scrub(crumb["data"])
                 if isinstance(crumb["data"].get("url"), str):
                     crumb["data"]["url"] = self.scrub_url(crumb["data"]["url"])
-        return data
+            elif "data" in crumb:
+                crumb.pop("data")
 
     def scrub_url(self, url: str) -> str:
-        """Mask sensitive pairs in a URL's query string (``?api_key=...``), keeping the fragment."""
-        if "?" not in url:
-            return url
-        base, _, rest = url.partition("?")
-        query, hash_sign, fragment = rest.partition("#")
-        return f"{base}?{self.scrub_pairs(query, '&')}{hash_sign}{fragment}"
+        """Mask a URL's password and the sensitive pairs of its query string and fragment."""
+        if "?" in url:
+            base, _, rest = url.partition("?")
+            query, hash_sign, fragment = rest.partition("#")
+            url = f"{base}?{self.scrub_pairs(query, '&')}{hash_sign}{fragment}"
+        return self.scrub_text(url)
 
     def filter_stacktrace(self, data: dict[str, Any]) -> None:
-        """Mask sensitive local variables of every frame."""
+        """Mask sensitive local variables of every frame (a frame's locals that cannot be
+        scrubbed are left out)."""
         for frame in data.get("frames", []):
-            if isinstance(frame.get("vars"), dict):
-                frame["vars"] = self.scrub(frame["vars"])
+            if "vars" in frame:
+                try:
+                    frame["vars"] = self.scrub(frame["vars"])
+                    if not isinstance(frame["vars"], dict):
+                        del frame["vars"]
+                except Exception:
+                    del frame["vars"]
 
     def filter_http(self, data: dict[str, Any]) -> None:
         """Mask sensitive headers, cookies, query parameters and body fields."""
@@ -274,19 +492,23 @@ class SanitizeKeysProcessor(Processor):
             data["url"] = self.scrub_url(data["url"])
         for key in ("data", "env"):
             value = data.get(key)
-            if isinstance(value, (dict, list)):
+            if isinstance(value, str) and key == "data" and "=" in value and "\n" not in value:
+                data[key] = self.scrub_text(self.scrub_pairs(value, "&"))
+            elif value is not None:
                 data[key] = self.scrub(value)
-            elif isinstance(value, str) and key == "data" and "=" in value and "\n" not in value:
-                data[key] = self.scrub_pairs(value, "&")
         headers = data.get("headers")
         if isinstance(headers, dict):
             data["headers"] = {k: self.sanitize(k, v) for k, v in headers.items()}
         elif isinstance(headers, list):
-            data["headers"] = [[k, self.sanitize(k, v)] for k, v in headers]
+            data["headers"] = [pair for item in headers for pair in self._header_pairs(item)]
+        elif isinstance(headers, str):
+            data["headers"] = self._header_pairs(headers)
+        elif headers is not None:
+            data.pop("headers")
         query = data.get("query_string")
         if isinstance(query, str) and query:
-            data["query_string"] = self.scrub_pairs(query, "&")
-        elif isinstance(query, dict):
+            data["query_string"] = self.scrub_text(self.scrub_pairs(query, "&"))
+        elif query is not None:
             data["query_string"] = self.scrub(query)
         cookies = data.get("cookies")
         if isinstance(cookies, str) and cookies:
@@ -296,6 +518,21 @@ class SanitizeKeysProcessor(Processor):
                 k: (MASK if self.scrub_all_cookies and v else self.sanitize(k, v))
                 for k, v in cookies.items()
             }
+        elif cookies is not None:
+            data["cookies"] = MASK if self.scrub_all_cookies else self.scrub(cookies)
+
+    def _header_pairs(self, item: Any) -> list[list[Any]]:
+        """``[name, value]`` pairs from a header pair or raw header lines; anything else (which
+        Sentry would not take either) is left out."""
+        if isinstance(item, list) and len(item) == 2:
+            return [[item[0], self.sanitize(item[0], item[1])]]
+        pairs = []
+        for line in item.splitlines() if isinstance(item, str) else ():
+            match = _HEADER_LINE.match(line)
+            if match:
+                name, value = match.group(1), match.group(2).strip()
+                pairs.append([name, self.sanitize(name, value)])
+        return pairs
 
     def filter_extra(self, data: dict[str, Any]) -> dict[str, Any]:
         """Mask sensitive keys of ``extra``."""
@@ -303,7 +540,12 @@ class SanitizeKeysProcessor(Processor):
         return scrubbed
 
 
+def _normalize(key: str) -> str:
+    return key.lower().replace("-", "_")
+
+
 class SanitizePasswordsProcessor(SanitizeKeysProcessor):
     """The default: passwords, secrets, tokens, API keys, auth headers, cookies, card numbers."""
 
     default_keys = DEFAULT_SENSITIVE_KEYS
+    default_words = DEFAULT_SENSITIVE_WORDS
