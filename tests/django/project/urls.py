@@ -9,6 +9,7 @@ urlpatterns = [
     path("boom/", views.boom, name="boom"),
     path("query-boom/", views.query_then_boom, name="query-boom"),
     path("raw-sql-boom/", views.raw_sql_boom),
+    path("lazy-locals-boom/", views.lazy_locals_boom),
     path("template-boom/", views.template_boom, name="template-boom"),
     path("template-syntax-boom/", views.template_syntax_boom, name="template-syntax-boom"),
     path("public-dsn/", views.public_dsn),

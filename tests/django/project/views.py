@@ -39,6 +39,17 @@ def query_then_boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("after queries")
 
 
+def lazy_locals_boom(request: HttpRequest) -> HttpResponse:
+    from django.utils.functional import SimpleLazyObject
+    from django.utils.translation import gettext_lazy
+
+    notes = Note.objects.filter(title="needle")  # never evaluated by the view
+    heading = gettext_lazy("Your notes")
+    owner = SimpleLazyObject(lambda: Note.objects.first())
+    nested = {"pages": [Note.objects.all()]}
+    raise RuntimeError("lazy locals")
+
+
 def raw_sql_boom(request: HttpRequest) -> HttpResponse:
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT 1")

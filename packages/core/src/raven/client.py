@@ -10,7 +10,7 @@ import os
 import random
 import sys
 from collections.abc import Callable, Mapping
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, TypeVar
 
 from . import events, hooks
@@ -54,7 +54,9 @@ class Client:
         self.logger = logger
         if opts.debug:
             _enable_debug_logging()
-        self.serializer = Serializer(opts.string_max_length, opts.list_max_length, opts.max_depth)
+        self.serializer = Serializer(
+            opts.string_max_length, opts.list_max_length, opts.max_depth, opts.custom_repr
+        )
         self.stacks = StackBuilder(
             self.serializer,
             context_lines=opts.context_lines,
@@ -62,6 +64,7 @@ class Client:
             include_paths=opts.include_paths,
             exclude_paths=opts.exclude_paths,
             max_frames=opts.max_stack_frames,
+            max_locals_time=opts.max_locals_time,
         )
         self.processors = [self._load_processor(p) for p in opts.processors]
         self.reports = ClientReports()
@@ -352,6 +355,12 @@ class Client:
                     return None
                 event = processed
             self.send(**event)
+        except RecursionError:
+            # Out of stack (capturing near the recursion limit): logging would overflow again
+            # and print thousands of lines. capture_exceptions retries from an outer frame.
+            if self.options.raise_send_errors:
+                raise
+            return None
         except Exception:
             if self.options.raise_send_errors:
                 raise
@@ -522,9 +531,13 @@ class Client:
                 try:
                     return await func(*args, **kw)
                 except exceptions:
-                    self.captureException(**kwargs)
+                    try:
+                        self._capture_in_wrapper(kwargs)
+                    except RecursionError:  # see wrapper
+                        pass
                     raise
 
+            _WRAPPER_CODES.add(async_wrapper.__code__)  # type: ignore[attr-defined]
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(func)
@@ -532,10 +545,27 @@ class Client:
             try:
                 return func(*args, **kw)
             except exceptions:
-                self.captureException(**kwargs)
+                # Out of stack even for the call: the bare raise re-raises the app's own
+                # exception, with no RecursionError of Raven's chained to it.
+                try:
+                    self._capture_in_wrapper(kwargs)
+                except RecursionError:
+                    pass
                 raise
 
+        _WRAPPER_CODES.add(wrapper.__code__)  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
+
+    def _capture_in_wrapper(self, kwargs: dict[str, Any]) -> None:
+        """Capture for the ``capture_exceptions`` decorator, which re-raises afterwards.
+
+        A RecursionError under a decorated recursive function passes through one wrapper per
+        level, the innermost ones with no stack left to capture with: it is captured once, by
+        the outermost wrapper of this client (with the whole stack to spare), not by each.
+        """
+        if isinstance(sys.exc_info()[1], RecursionError) and _outer_wrapper_of(self):
+            return
+        self.captureException(**kwargs)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until pending events are delivered; True when nothing is left pending."""
@@ -564,7 +594,26 @@ class _CaptureExceptions:
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc is not None and isinstance(exc, self.exceptions):
-            self.client.captureException(exc, **self.kwargs)
+            try:
+                self.client.captureException(exc, **self.kwargs)
+            except RecursionError:  # out of stack: an outer frame reports it (see the wrapper)
+                pass
+
+
+# Code objects of the capture_exceptions wrappers, to find an outer one on the stack.
+_WRAPPER_CODES: set[Any] = set()
+
+
+def _outer_wrapper_of(client: Client) -> bool:
+    """Whether a capture_exceptions wrapper of ``client`` is further out on this stack (only
+    called for a RecursionError, so walking the stack costs nothing on the normal path)."""
+    # 3: past this function, _capture_in_wrapper and the wrapper calling it
+    frame: FrameType | None = sys._getframe(3)
+    while frame is not None:
+        if frame.f_code in _WRAPPER_CODES and frame.f_locals.get("self") is client:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _describe(value: Any) -> str:

@@ -15,7 +15,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from .serializer import Serializer, safe_repr
-from .stacks import StackBuilder, iter_stack_frames, iter_traceback_frames
+from .stacks import LocalsBudget, StackBuilder, iter_stack_frames, iter_traceback_frames
 
 __all__ = [
     "LAZY_KEYS",
@@ -50,12 +50,16 @@ def exception_values(
     stacks: StackBuilder,
     mechanism: dict[str, Any] | None = None,
     capture_locals: bool | None = None,
+    budget: LocalsBudget | None = None,
 ) -> list[dict[str, Any]]:
     """The ``exception.values`` list: causes first, the captured exception last.
 
     Follows ``__cause__`` and ``__context__`` (unless suppressed) and the members of exception
-    groups, each marked with its ``exception_id`` / ``parent_id`` as Sentry expects.
+    groups, each marked with its ``exception_id`` / ``parent_id`` as Sentry expects. One
+    ``budget`` covers the locals of every exception in the chain (the captured one first).
     """
+    if budget is None:
+        budget = stacks.budget()
     values: list[dict[str, Any]] = []
     seen: set[int] = set()
     mech = {"type": "generic", "handled": True, **(mechanism or {})}
@@ -65,7 +69,7 @@ def exception_values(
             return
         seen.add(id(exc))
         exception_id = len(values)
-        item = _single(exc, stacks, capture_locals)
+        item = _single(exc, stacks, capture_locals, budget)
         item_mech: dict[str, Any] = (
             dict(mech) if exception_id == 0 else {"type": "chained", "handled": mech["handled"]}
         )
@@ -91,7 +95,10 @@ def exception_values(
 
 
 def _single(
-    exc: BaseException, stacks: StackBuilder, capture_locals: bool | None
+    exc: BaseException,
+    stacks: StackBuilder,
+    capture_locals: bool | None,
+    budget: LocalsBudget | None = None,
 ) -> dict[str, Any]:
     cls = type(exc)
     module = cls.__module__
@@ -100,19 +107,23 @@ def _single(
         item["module"] = module
     if exc.__traceback__ is not None:
         item["stacktrace"] = stacks.stacktrace(
-            iter_traceback_frames(exc.__traceback__), capture_locals
+            iter_traceback_frames(exc.__traceback__), capture_locals, budget
         )
     return item
 
 
 def _exc_value(exc: BaseException) -> str:
     try:
-        text = str(exc)
-    except Exception:
+        text = _exact(str(exc))
+    except Exception:  # a raising __str__, an int arg past the int-to-str limit, ...
         text = "<exception str() failed>"
-    notes = getattr(exc, "__notes__", None)
+    try:
+        notes = getattr(exc, "__notes__", None)
+    except Exception:
+        notes = None
     if isinstance(notes, list) and notes:
-        text = "\n".join([text, *(str(n) for n in notes)])
+        # one bad note spoils only itself
+        text = "\n".join([text, *(n if type(n) is str else _text(n) for n in notes[:50])])
     return text
 
 
@@ -138,14 +149,16 @@ def logentry(message: str, params: Any = ()) -> dict[str, Any]:
 
 
 def stack_for_current_thread(
-    stacks: StackBuilder, skip_modules: tuple[str, ...] = ("raven.", "logging")
+    stacks: StackBuilder,
+    skip_modules: tuple[str, ...] = ("raven.", "logging"),
+    budget: LocalsBudget | None = None,
 ) -> dict[str, Any]:
     """The caller's stack (oldest first), without Raven's own and logging's frames on top."""
     pairs = list(iter_stack_frames(sys._getframe(1)))
     while pairs and (pairs[0][0].f_globals.get("__name__") or "").startswith(skip_modules):
         pairs.pop(0)
     pairs.reverse()
-    return stacks.stacktrace(pairs)
+    return stacks.stacktrace(pairs, budget=budget)
 
 
 # -- the steps of Client.build_msg ----------------------------------------------------------------
@@ -240,7 +253,9 @@ def add_exception(
     mechanism: dict[str, Any] | None = None,
 ) -> None:
     """The ``exception`` interface, raven-python's message, level ``error`` and the culprit."""
-    event["exception"] = {"values": exception_values(exc, stacks, mechanism)}
+    budget = stacks.budget()
+    event["exception"] = {"values": exception_values(exc, stacks, mechanism, budget=budget)}
+    _note_omitted_locals(event, budget)
     event["message"] = exception_message(exc)
     event["level"] = "error"
     culprit = _culprit(event["exception"]["values"][-1])
@@ -261,12 +276,23 @@ def add_message(
 def add_stack(event: dict[str, Any], stack: Any, stacks: StackBuilder) -> None:
     """The ``stacktrace`` of a message: ``stack`` is a frame (another thread's, newest first), or
     true for the caller's stack."""
+    if not stack:
+        return
+    budget = stacks.budget()
     if isinstance(stack, FrameType):
         frames = list(iter_stack_frames(stack))
         frames.reverse()
-        event["stacktrace"] = stacks.stacktrace(frames)
-    elif stack:
-        event["stacktrace"] = stack_for_current_thread(stacks)
+        event["stacktrace"] = stacks.stacktrace(frames, budget=budget)
+    else:
+        event["stacktrace"] = stack_for_current_thread(stacks, budget=budget)
+    _note_omitted_locals(event, budget)
+
+
+def _note_omitted_locals(event: dict[str, Any], budget: LocalsBudget) -> None:
+    """Say in ``extra`` that locals were left out (``max_locals_time``), so nobody wonders why."""
+    note = budget.note()
+    if note is not None:
+        event.setdefault("extra", {})["raven.locals_omitted"] = note
 
 
 def apply_data(event: dict[str, Any], sources: Iterable[Mapping[str, Any]]) -> None:
@@ -376,8 +402,9 @@ def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
         if value is None:
             continue
         # Sentry rejects empty tags, newlines in values and keys outside [a-zA-Z0-9_.:- ]
-        text = (value if isinstance(value, str) else _text(value)).replace("\n", " ")[:200]
-        name = _TAG_KEY_INVALID.sub("_", key if isinstance(key, str) else _text(key))[:200]
+        # type(), not isinstance (which consults a hostile __class__); _text survives __str__
+        text = (value if type(value) is str else _text(value)).replace("\n", " ")[:200]
+        name = _TAG_KEY_INVALID.sub("_", key if type(key) is str else _text(key))[:200]
         if text and name:
             out[name] = text
     return out
@@ -386,9 +413,14 @@ def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
 def _text(value: Any) -> str:
     """``str(value)``, or a placeholder when its ``__str__`` raises."""
     try:
-        return str(value)
+        return _exact(str(value))
     except Exception:
         return safe_repr(value)
+
+
+def _exact(text: str) -> str:
+    """``text`` as a plain ``str``: a subclass returned by ``__str__`` may override anything."""
+    return text if type(text) is str else str.__str__(text)
 
 
 def _culprit(value: Mapping[str, Any]) -> str | None:

@@ -48,6 +48,10 @@ class ClientOptions:
     max_depth: int = 5
     max_stack_frames: int = 100
     capture_locals: bool = True
+    # Seconds one capture may spend reading locals; past it the rest are left out (extra says so).
+    max_locals_time: float = 0.05
+    # callable(value) -> str | None: text sent instead of a value's repr (sentry-sdk's name).
+    custom_repr: Callable[[Any], str | None] | None = None
     auto_log_stacks: bool = False
     context_lines: int = 5
     processors: tuple[Any, ...] = DEFAULT_PROCESSORS
@@ -173,7 +177,13 @@ class ClientOptions:
             raise ConfigurationError(
                 f"option 'transport_protocol' must be 'envelope' or 'store', got {self.transport_protocol!r}"
             )
-        for name in ("before_send", "before_breadcrumb"):
+        # max_locals_time: a finite number of seconds >= 0 (nan and inf would never cut).
+        if not 0 <= self.max_locals_time < float("inf"):
+            raise ConfigurationError(
+                "option 'max_locals_time' must be a finite number of seconds >= 0, "
+                f"got {self.max_locals_time!r}"
+            )
+        for name in ("before_send", "before_breadcrumb", "custom_repr"):  # custom_repr: ours
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise ConfigurationError(f"option {name!r} must be callable, got {value!r}")
@@ -193,6 +203,7 @@ _NULLABLE = {
     "transport",
     "before_send",
     "before_breadcrumb",
+    "custom_repr",
     "outbox_path",
     "ca_certs",
     "http_proxy",  # None: the environment's proxy; "" (kept, not dropped): none at all

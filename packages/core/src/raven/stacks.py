@@ -6,14 +6,15 @@ import linecache
 import os
 import sys
 import sysconfig
+import time
 from collections.abc import Iterable, Iterator
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
 from .guard import capture_internal_errors
-from .serializer import Serializer
+from .serializer import DEADLINE, Serializer
 
-__all__ = ["StackBuilder", "iter_stack_frames", "iter_traceback_frames"]
+__all__ = ["LocalsBudget", "StackBuilder", "iter_stack_frames", "iter_traceback_frames"]
 
 # Library locations: frames from here are not in_app by default.
 _LIBRARY_PREFIXES = tuple(
@@ -58,6 +59,30 @@ def _hidden(frame: FrameType) -> bool:
 _CACHE_SIZE = 4096  # per-code and per-line caches are cleared when they grow past this
 
 
+class LocalsBudget:
+    """What one capture may spend on locals: each object is represented once (the same object
+    in several frames costs one ``repr``), and the time is bounded by ``max_locals_time``."""
+
+    __slots__ = ("deadline", "limit", "memo", "omitted")
+
+    def __init__(self, seconds: float) -> None:
+        self.limit = seconds
+        self.deadline = time.perf_counter() + seconds
+        # Shared by the serializer calls of the capture: ~id -> (object, what it became); the
+        # object is held so that its id is not reused while the capture runs.
+        self.memo: dict[int, Any] = {DEADLINE: self.deadline}
+        self.omitted = 0  # frames whose locals were left out, wholly or in part
+
+    def note(self) -> str | None:
+        """What the event says when locals were left out, else None."""
+        if not self.omitted:
+            return None
+        return (
+            f"locals of {self.omitted} frame(s) left out: reading them took longer than "
+            f"max_locals_time ({self.limit:g} s)"
+        )
+
+
 class StackBuilder:
     """Builds Sentry frames; one per client so options are read once."""
 
@@ -70,6 +95,7 @@ class StackBuilder:
         include_paths: Iterable[str] = (),
         exclude_paths: Iterable[str] = (),
         max_frames: int = 100,
+        max_locals_time: float = 0.05,
     ) -> None:
         self.serialize = serializer
         self.context_lines = context_lines
@@ -77,14 +103,26 @@ class StackBuilder:
         self.include_paths = tuple(include_paths)
         self.exclude_paths = tuple(exclude_paths)
         self.max_frames = max_frames
+        self.max_locals_time = max_locals_time
         self._in_app_cache: dict[tuple[str, str], bool] = {}
         self._static_cache: dict[CodeType, dict[str, Any]] = {}
         self._context_cache: dict[tuple[str, int], tuple[list[str], str, list[str]]] = {}
 
+    def budget(self) -> LocalsBudget:
+        """A fresh allowance for one capture's locals (share it across the capture's stacks)."""
+        return LocalsBudget(self.max_locals_time)
+
     def stacktrace(
-        self, frames: Iterable[tuple[FrameType, int]], capture_locals: bool | None = None
+        self,
+        frames: Iterable[tuple[FrameType, int]],
+        capture_locals: bool | None = None,
+        budget: LocalsBudget | None = None,
     ) -> dict[str, Any]:
-        """``{"frames": [...]}`` oldest first; very deep stacks keep both ends and drop the middle."""
+        """``{"frames": [...]}`` oldest first; very deep stacks keep both ends and drop the middle.
+
+        Locals are read newest frame first, so when ``budget`` runs out the frames nearest the
+        error keep theirs.
+        """
         pairs = list(frames)
         with_locals = self.capture_locals if capture_locals is None else capture_locals
         dropped = 0
@@ -92,14 +130,22 @@ class StackBuilder:
             half = self.max_frames // 2
             dropped = len(pairs) - self.max_frames
             pairs = pairs[:half] + pairs[-half:]
-        result: dict[str, Any] = {
-            "frames": [self.frame(f, lineno, with_locals) for f, lineno in pairs]
-        }
+        if with_locals and budget is None:
+            budget = self.budget()
+        built = [self.frame(f, lineno, with_locals, budget) for f, lineno in reversed(pairs)]
+        built.reverse()
+        result: dict[str, Any] = {"frames": built}
         if dropped:
             result["frames_omitted"] = [self.max_frames // 2, self.max_frames // 2 + dropped]
         return result
 
-    def frame(self, frame: FrameType, lineno: int, with_locals: bool) -> dict[str, Any]:
+    def frame(
+        self,
+        frame: FrameType,
+        lineno: int,
+        with_locals: bool,
+        budget: LocalsBudget | None = None,
+    ) -> dict[str, Any]:
         """One Sentry frame: file, module, function, line, context lines and (optionally) locals."""
         code = frame.f_code
         static = self._static_cache.get(code)
@@ -115,18 +161,33 @@ class StackBuilder:
                 data["pre_context"], data["context_line"], data["post_context"] = context
         # A module-level frame's locals are the module's globals: often large, rarely the cause.
         if with_locals and code.co_name != "<module>":
-            with capture_internal_errors("stacks", "reading a frame's locals"):
-                serialize = self.serialize
-                data["vars"] = {
-                    str(k): serialize(v)
-                    for k, v in list(frame.f_locals.items())[:50]
-                    if not (
-                        isinstance(k, str)
-                        and k.startswith("__")
-                        and (k.endswith("__") or k.startswith("__traceback"))
-                    )
-                }
+            if budget is None:
+                budget = self.budget()
+            if budget.deadline < 0:  # spent by an earlier frame of this capture
+                budget.omitted += 1
+            else:
+                with capture_internal_errors("stacks", "reading a frame's locals"):
+                    data["vars"] = self._vars(frame, budget)
         return data
+
+    def _vars(self, frame: FrameType, budget: LocalsBudget) -> dict[str, Any]:
+        # The budget's memo goes to the serializer: it repr's each object once per capture and,
+        # past the deadline, no more (the values left are placeholders). The clock is read once
+        # per frame here, not per value.
+        serialize, memo = self.serialize, budget.memo
+        out = {
+            str(k): serialize(v, memo)
+            for k, v in list(frame.f_locals.items())[:50]
+            if not (
+                isinstance(k, str)
+                and k.startswith("__")
+                and (k.endswith("__") or k.startswith("__traceback"))
+            )
+        }
+        if time.perf_counter() > budget.deadline:
+            budget.deadline = -1.0  # spent: no later frame reads its locals
+            budget.omitted += 1
+        return out
 
     def _static_fields(self, code: CodeType, module_globals: dict[str, Any]) -> dict[str, Any]:
         """What a frame's code always gives: file, module, function, in_app. Cached per code object."""

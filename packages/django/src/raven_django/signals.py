@@ -7,7 +7,8 @@
 - ``got_request_exception``: an unhandled error in a view, middleware or template (sync or
   async) is captured; its id lands in ``request.sentry["id"]``;
 - ``setting_changed``: a change of ``RAVEN_CONFIG``/``SENTRY_DSN``/``SENTRY_CLIENT`` rebuilds the client;
-- ``connection_created``: SQL query breadcrumbs (see ``_sql``).
+- ``connection_created``: SQL query breadcrumbs (see ``_sql``);
+- representations of QuerySets and lazy objects that never evaluate them (see ``_repr``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from raven import hooks
 from raven.breadcrumbs import ignore_logger
 from raven.guard import capture_internal_errors
 
-from . import _scope, _sql, conf
+from . import _repr, _scope, _sql, conf
 from ._request import remember_event
 
 __all__ = ["install", "installed", "uninstall"]
@@ -54,6 +55,7 @@ def install() -> None:
             conf.on_setting_changed, dispatch_uid="raven_django.setting_changed"
         )
         _sql.install()
+        _repr.install()
         # Queries are recorded by the execute wrapper; Django's SQL debug log would repeat them.
         ignore_logger("django.db.backends")
         _installed = True
@@ -69,6 +71,7 @@ def uninstall() -> None:
         got_request_exception.disconnect(dispatch_uid="raven_django.exception")
         setting_changed.disconnect(dispatch_uid="raven_django.setting_changed")
         _sql.uninstall()
+        _repr.uninstall()
         _installed = False
 
 

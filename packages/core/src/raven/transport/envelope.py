@@ -6,7 +6,7 @@ import itertools
 import time
 from typing import Any
 
-from ..serializer import safe_repr
+from ..serializer import Serializer, safe_repr
 
 __all__ = ["category_of", "dumps", "encode_envelope", "fit_event", "gzip_body"]
 
@@ -16,12 +16,35 @@ __all__ = ["category_of", "dumps", "encode_envelope", "fit_event", "gzip_body"]
 
 
 def dumps(value: Any) -> bytes:
-    """Compact JSON bytes; values JSON cannot take become their repr."""
+    """Compact JSON bytes; values JSON cannot take become their repr, and what UTF-8 cannot
+    encode (lone surrogates from ``os.fsdecode``, ``surrogateescape``d environment variables and
+    file names) becomes U+FFFD: one character never costs the event."""
     import json
 
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=safe_repr).encode(
-        "utf-8"
-    )
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=safe_repr)
+    except (TypeError, ValueError):
+        # What a before_send or processor put in after serialization: an int past the int-to-str
+        # limit, a non-string key. Serialize the whole value again, without size limits.
+        text = json.dumps(
+            _LENIENT(value), separators=(",", ":"), ensure_ascii=False, default=safe_repr
+        )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # rare: pay for the repair only when it is needed
+        return _replace_surrogates(text).encode("utf-8")
+
+
+class _Lenient(Serializer):
+    trust_int_lists = False
+
+
+_LENIENT = _Lenient(string_max_length=2**62, list_max_length=2**62, max_depth=64)
+
+
+def _replace_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD (valid pairs are joined)."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def category_of(event: dict[str, Any]) -> str:
