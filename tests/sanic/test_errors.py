@@ -455,3 +455,21 @@ async def test_sanic_frames_are_not_in_app_and_show_their_own_lines(
     source = textwrap.dedent(inspect.getsource(Sanic._handle_request)).splitlines()
     assert top["context_line"] == source[top["lineno"] - 1]
     assert "await" in top["context_line"]
+
+
+async def test_error_log_breadcrumb_carries_no_secret_query(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
+    """Sanic's own error log line about the request arrives with its URL's secret masked too."""
+    app = app_with_routes(make_app)
+    Sentry(app, dsn=receiver.dsn)
+    secret = "sanic-" + "s3cr3t"  # never whole in the source lines an event carries
+
+    async with http(app) as client:
+        await client.get(f"/fail?secret={secret}&page=2")
+
+    (event,) = validated(receiver.wait_for(1))
+    assert event["request"]["query_string"] == "secret=********&page=2"
+    (crumb,) = event["breadcrumbs"]["values"]
+    assert crumb["category"] == "sanic.error" and "?secret=********&page=2" in crumb["message"]
+    assert secret.encode() not in b"".join(request.body for request in receiver.requests)
