@@ -245,6 +245,15 @@ CASES: dict[str, Callable[[raven.Client], Any]] = {
     "a cut repr past the depth limit": lambda c: c.captureMessage(
         "m", extra={"deep": _deep(5, {"filler": "x" * 340, "token": SECRET + "x" * 50})}
     ),
+    "a pair past the depth limit": lambda c: c.captureMessage(
+        "m", extra={"deep": _deep(5, ("password", SECRET))}
+    ),
+    "a pair as a list past the depth limit": lambda c: c.captureMessage(
+        "m", extra={"deep": _deep(5, ["api_key", SECRET])}
+    ),
+    "argv-style flag": lambda c: c.captureMessage(
+        "m", extra={"argv": ["manage.py", "--db-password=" + SECRET]}
+    ),
     "password past the depth limit in a local": lambda c: _capture_with_locals(
         c, settings=_deep(6, {"DATABASES": {"default": {"PASSWORD": SECRET}}})
     ),

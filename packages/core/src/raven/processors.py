@@ -85,9 +85,9 @@ _URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][\w+.-]*://[^\s:/?#@]*):([^\s/?#]*)@"
 # ``--password=x``, ``password=x`` in a log line. A quoted value runs to its closing quote.
 _KEY_VALUE = re.compile(r"""(?<![\w.\-\[\]])([\w.\-\[\]]+)=('[^']*'?|"[^"]*"?|[^&#;\s'"<>,)]*)""")
 # A quoted key followed by ``:``: a dict's repr (past the serializer's depth limit) or JSON; or
-# the first item of a pair's repr: ``OrderedDict([('password', 'x')])``, ``('token', 'x')``.
+# the first item of a pair's repr: ``OrderedDict([('password', 'x')])``, ``['token', 'x']``.
 _QUOTED_KEY = re.compile(
-    r"""(['"])([^'"\\\n]{1,200})\1\s*:\s*|(?<=\()(['"])([^'"\\\n]{1,200})\3\s*,\s*"""
+    r"""(['"])([^'"\\\n]{1,200})\1\s*:\s*|(?<=[(\[])(['"])([^'"\\\n]{1,200})\3\s*,\s*"""
 )
 _HEADER_LINE = re.compile(r"^([!#$%&'*+.^_`|~\w-]+)[ \t]*:(.*)$")
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -347,7 +347,14 @@ class SanitizeKeysProcessor(Processor):
             text = _URL_CREDENTIALS.sub(r"\1:" + MASK + "@", text)
         if "=" in text:
             text = _KEY_VALUE.sub(self._mask_key_value, text)
-        if "':" in text or '":' in text or "('" in text or '("' in text:
+        if (
+            "':" in text
+            or '":' in text
+            or "('" in text
+            or "['" in text
+            or '("' in text
+            or '["' in text
+        ):
             text = self._scrub_quoted_pairs(text)
         return text
 
