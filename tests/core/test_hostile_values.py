@@ -136,6 +136,15 @@ def test_hostile_value_as_message_parameter(sentry: Harness, hostile: Any) -> No
     assert event["logentry"]["params"][1] == "fine"
 
 
+def test_hostile_fingerprint_part_spoils_only_itself(sentry: Harness) -> None:
+    """A fingerprint part whose str() raises (or a huge int) becomes a placeholder; the event arrives."""
+    client = sentry.client()
+    client.captureMessage("m", fingerprint=["{{ default }}", HUGE_INT, StrRaises()])
+    fingerprint = sentry.event()["fingerprint"]
+    assert fingerprint[0] == "{{ default }}"
+    assert len(fingerprint) == 3
+
+
 def test_huge_int_is_described_not_dropped() -> None:
     """An int past the int-to-str limit becomes a short description, as a value or a key."""
     assert transform({"n": HUGE_INT}) == {"n": "<int with 16610 bits: too large to show>"}

@@ -483,7 +483,10 @@ class Client:
         if fingerprint is not None:
             event["fingerprint"] = fingerprint
         if "fingerprint" in event:
-            event["fingerprint"] = [str(part) for part in event["fingerprint"]]
+            parts = event["fingerprint"]  # one bad part spoils only itself
+            if not isinstance(parts, (list, tuple)):
+                parts = [parts]
+            event["fingerprint"] = [events.safe_text(part) for part in parts]
         if time_spent is not None:
             event.setdefault("extra", {})["time_spent"] = time_spent
         if "breadcrumbs" not in data:

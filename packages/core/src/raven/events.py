@@ -33,6 +33,7 @@ __all__ = [
     "merge_extra",
     "merge_tags",
     "new_event",
+    "safe_text",
     "stack_for_current_thread",
     "to_exception",
 ]
@@ -123,7 +124,7 @@ def _exc_value(exc: BaseException) -> str:
         notes = None
     if isinstance(notes, list) and notes:
         # one bad note spoils only itself
-        text = "\n".join([text, *(n if type(n) is str else _text(n) for n in notes[:50])])
+        text = "\n".join([text, *(n if type(n) is str else safe_text(n) for n in notes[:50])])
     return text
 
 
@@ -267,7 +268,7 @@ def add_message(
     event: dict[str, Any], message: Any, params: Any, serializer: Serializer, level: str = "error"
 ) -> None:
     """The ``logentry`` interface for a message (or a query) and its ``params``."""
-    text = message if isinstance(message, str) else _text(message)
+    text = message if isinstance(message, str) else safe_text(message)
     values = serializer(params if isinstance(params, Mapping) else list(params)) if params else ()
     event["logentry"] = logentry(text, values)
     event["level"] = level
@@ -402,16 +403,16 @@ def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
         if value is None:
             continue
         # Sentry rejects empty tags, newlines in values and keys outside [a-zA-Z0-9_.:- ]
-        # type(), not isinstance (which consults a hostile __class__); _text survives __str__
-        text = (value if type(value) is str else _text(value)).replace("\n", " ")[:200]
-        name = _TAG_KEY_INVALID.sub("_", key if type(key) is str else _text(key))[:200]
+        # type(), not isinstance (which consults a hostile __class__); safe_text survives __str__
+        text = (value if type(value) is str else safe_text(value)).replace("\n", " ")[:200]
+        name = _TAG_KEY_INVALID.sub("_", key if type(key) is str else safe_text(key))[:200]
         if text and name:
             out[name] = text
     return out
 
 
-def _text(value: Any) -> str:
-    """``str(value)``, or a placeholder when its ``__str__`` raises."""
+def safe_text(value: Any) -> str:
+    """``str(value)`` as a plain ``str``, or a placeholder when its ``__str__`` raises."""
     try:
         return _exact(str(value))
     except Exception:
