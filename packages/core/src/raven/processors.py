@@ -17,6 +17,16 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._textscan import (
+    HEADER_LINE,
+    KEY_VALUE,
+    QUOTED_KEY,
+    URL_CREDENTIALS,
+    WORD,
+    parse_json,
+    value_end,
+)
+
 __all__ = [
     "MASK",
     "Processor",
@@ -78,68 +88,6 @@ _CARD_MIN = 10**12  # the smallest 13-digit number
 _INT_ONLY = frozenset({int})
 _CARD_RE = re.compile(r"^(?:\d[ -]?){12,18}\d$")
 _COOKIE_KEYS = ("cookie", "set-cookie")
-# The password of a URL with credentials: ``scheme://user:PASSWORD@host`` (greedy up to the last
-# ``@`` of the authority, so a password holding ``@`` is masked whole).
-_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][\w+.-]*://[^\s:/?#@]*):([^\s/?#]*)@")
-# A ``key=value`` pair: query strings in URLs (the repr of a request too), ``Config(token='x')``,
-# ``--password=x``, ``password=x`` in a log line. A quoted value runs to its closing quote.
-_KEY_VALUE = re.compile(r"""(?<![\w.\-\[\]])([\w.\-\[\]]+)=('[^']*'?|"[^"]*"?|[^&#;\s'"<>,)]*)""")
-# A quoted key followed by ``:``: a dict's repr (past the serializer's depth limit) or JSON; or
-# the first item of a pair's repr: ``OrderedDict([('password', 'x')])``, ``['token', 'x']``.
-_QUOTED_KEY = re.compile(
-    r"""(['"])([^'"\\\n]{1,200})\1\s*:\s*|(?<=[(\[])(['"])([^'"\\\n]{1,200})\3\s*,\s*"""
-)
-_HEADER_LINE = re.compile(r"^([!#$%&'*+.^_`|~\w-]+)[ \t]*:(.*)$")
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_CLOSING = {"{": "}", "[": "]", "(": ")"}
-
-
-def _value_end(text: str, start: int) -> int:
-    """Where the value starting at ``start`` of a repr or JSON text ends (the text's end when cut)."""
-    first = text[start : start + 1]
-    if first in ("'", '"'):
-        index = start + 1
-        while index < len(text):
-            char = text[index]
-            if char == "\\":
-                index += 2
-                continue
-            if char == first:
-                return index + 1
-            index += 1
-        return len(text)
-    if first in _CLOSING:
-        depth, quote, index = 0, "", start
-        while index < len(text):
-            char = text[index]
-            if quote:
-                if char == "\\":
-                    index += 1
-                elif char == quote:
-                    quote = ""
-            elif char in "'\"":
-                quote = char
-            elif char in "{[(":
-                depth += 1
-            elif char in "}])":
-                depth -= 1
-                if depth == 0:
-                    return index + 1
-            index += 1
-        return len(text)
-    index = start
-    while index < len(text) and text[index] not in ",}])\n\r\t ":
-        index += 1
-    return index
-
-
-def _parse_json(text: str) -> Any:
-    import json  # here: most events hold no JSON text
-
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return None
 
 
 def _luhn(digits: str) -> bool:
@@ -260,8 +208,7 @@ class SanitizeKeysProcessor(Processor):
         if decision is None:
             lowered = _normalize(key)
             decision = any(k in lowered for k in self.keys) or (
-                bool(self.words)
-                and not self.words.isdisjoint(w.lower() for w in _WORD.findall(key))
+                bool(self.words) and not self.words.isdisjoint(w.lower() for w in WORD.findall(key))
             )
             if len(self._decisions) < 10_000:
                 self._decisions[key] = decision
@@ -337,16 +284,16 @@ class SanitizeKeysProcessor(Processor):
             return MASK
         first = text[0]
         if (first == "{" or first == "[") and len(text) <= JSON_MAX_LENGTH:
-            parsed = _parse_json(text)
+            parsed = parse_json(text)
             if isinstance(parsed, (dict, list)):
                 import json
 
                 scrubbed = self.scrub(parsed)
                 return text if scrubbed == parsed else json.dumps(scrubbed, ensure_ascii=False)
         if "://" in text and "@" in text:
-            text = _URL_CREDENTIALS.sub(r"\1:" + MASK + "@", text)
+            text = URL_CREDENTIALS.sub(r"\1:" + MASK + "@", text)
         if "=" in text:
-            text = _KEY_VALUE.sub(self._mask_key_value, text)
+            text = KEY_VALUE.sub(self._mask_key_value, text)
         if (
             "':" in text
             or '":' in text
@@ -368,11 +315,11 @@ class SanitizeKeysProcessor(Processor):
     def _scrub_quoted_pairs(self, text: str) -> str:
         out: list[str] = []
         position = 0
-        for match in _QUOTED_KEY.finditer(text):
+        for match in QUOTED_KEY.finditer(text):
             quote, key = match.group(1, 2) if match.group(1) else match.group(3, 4)
             if match.start() < position or not self.is_sensitive(key):
                 continue
-            end = _value_end(text, match.end())
+            end = value_end(text, match.end())
             if end == match.end():
                 continue
             out.append(text[position : match.end()])
@@ -535,7 +482,7 @@ class SanitizeKeysProcessor(Processor):
             return [[item[0], self.sanitize(item[0], item[1])]]
         pairs = []
         for line in item.splitlines() if isinstance(item, str) else ():
-            match = _HEADER_LINE.match(line)
+            match = HEADER_LINE.match(line)
             if match:
                 name, value = match.group(1), match.group(2).strip()
                 pairs.append([name, self.sanitize(name, value)])
