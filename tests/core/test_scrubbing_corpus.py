@@ -129,6 +129,14 @@ CASES: dict[str, Callable[[raven.Client], Any]] = {
     "x-forwarded-for without send_default_pii": lambda c: c.captureMessage(
         "m", extra={"X-Forwarded-For": SECRET}
     ),
+    "the user's ip_address without send_default_pii": lambda c: (
+        c.user_context({"id": "1", "ip_address": "10.9.8.7"}),
+        c.captureMessage("m"),
+    ),
+    "X-Real-Ip header without send_default_pii": lambda c: (
+        c.http_context({"url": "http://h/", "method": "GET", "headers": {"X-Real-Ip": SECRET}}),
+        c.captureMessage("m"),
+    ),
     # captureQuery parameters without send_default_pii
     "captureQuery params": lambda c: c.captureQuery(
         "SELECT * FROM users WHERE email = %s", params=(SECRET,), engine="psycopg2"
@@ -279,6 +287,7 @@ def test_planted_secret_never_arrives(sentry: Harness, receiver: Receiver, case:
     sentry.event()
     raw = _raw(receiver)
     assert raw, "nothing arrived"
+    assert b"10.9.8.7" not in raw
     at = raw.find(SECRET.encode())
     assert at < 0, raw[max(0, at - 200) : at + 40]
 

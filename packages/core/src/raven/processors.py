@@ -383,6 +383,8 @@ class SanitizeKeysProcessor(Processor):
         value = data[key]
         if isinstance(value, dict):
             data[key] = self.filter_extra(value) if key == "extra" else self.scrub(value)
+            if key == "user" and data[key].get("ip_address") == MASK:
+                del data[key]["ip_address"]  # Sentry takes an address or nothing
         elif value is not None:
             data.pop(key)  # not an object: Sentry would not take it, and it cannot be scrubbed
 
