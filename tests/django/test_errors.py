@@ -271,3 +271,15 @@ def test_handled_errors_produce_no_event(web: Any, received: Any) -> None:
     """Responses Django handles itself (404 for an unknown URL) produce no event."""
     assert web.get("/does-not-exist/").status_code == 404
     received(0)
+
+
+def test_view_request_local_carries_no_secret_query(web: Any, received: Any, receiver: Any) -> None:
+    """The view's ``request`` local (``<WSGIRequest: GET '/boom/?token=...'>``) arrives with the
+    secret query parameter masked, as the event's own query string is."""
+    secret = "django-" + "s3cr3t"  # never whole in the source lines an event carries
+    web.get(f"/boom/?token={secret}&q=1")
+    (event,) = received(1)
+    assert event["request"]["query_string"] == "token=********&q=1"
+    frame = _exception(event)["stacktrace"]["frames"][-1]
+    assert "token=********" in frame["vars"]["request"]
+    assert secret.encode() not in b"".join(request.body for request in receiver.requests)
