@@ -165,29 +165,25 @@ class StackBuilder:
                 budget = self.budget()
             if budget.deadline < 0:  # spent by an earlier frame of this capture
                 budget.omitted += 1
-            else:
-                with capture_internal_errors("stacks", "reading a frame's locals"):
-                    data["vars"] = self._vars(frame, budget)
+                return data
+            # The budget's memo goes to the serializer: it repr's each object once per capture
+            # and, past the deadline, no more (what is left gets a placeholder). The clock is
+            # read once per frame here, not per value.
+            serialize, memo = self.serialize, budget.memo
+            with capture_internal_errors("stacks", "reading a frame's locals"):
+                data["vars"] = {
+                    str(k): serialize(v, memo)
+                    for k, v in list(frame.f_locals.items())[:50]
+                    if not (
+                        isinstance(k, str)
+                        and k.startswith("__")
+                        and (k.endswith("__") or k.startswith("__traceback"))
+                    )
+                }
+            if time.perf_counter() > budget.deadline:
+                budget.deadline = -1.0  # spent: no later frame reads its locals
+                budget.omitted += 1
         return data
-
-    def _vars(self, frame: FrameType, budget: LocalsBudget) -> dict[str, Any]:
-        # The budget's memo goes to the serializer: it repr's each object once per capture and,
-        # past the deadline, no more (the values left are placeholders). The clock is read once
-        # per frame here, not per value.
-        serialize, memo = self.serialize, budget.memo
-        out = {
-            str(k): serialize(v, memo)
-            for k, v in list(frame.f_locals.items())[:50]
-            if not (
-                isinstance(k, str)
-                and k.startswith("__")
-                and (k.endswith("__") or k.startswith("__traceback"))
-            )
-        }
-        if time.perf_counter() > budget.deadline:
-            budget.deadline = -1.0  # spent: no later frame reads its locals
-            budget.omitted += 1
-        return out
 
     def _static_fields(self, code: CodeType, module_globals: dict[str, Any]) -> dict[str, Any]:
         """What a frame's code always gives: file, module, function, in_app. Cached per code object."""
