@@ -3,7 +3,9 @@ that never answer or silence us forever, signal handlers, clients never closed, 
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,6 +260,28 @@ def test_captures_from_signal_handlers_never_deadlock(
     events = receiver.wait_for(300 + handled, timeout=30)
     assert len(events) == 300 + handled, result.stderr
     assert len({e["event_id"] for e in events}) == len(events)
+
+
+# -- clients never closed ------------------------------------------------------------------------
+
+
+def raven_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("raven-")]
+
+
+def test_dropped_clients_release_their_threads(receiver: Receiver) -> None:
+    """100 clients created per request, never closed nor flushed: every event arrives, no thread stays."""
+    before = len(raven_threads())
+    for i in range(100):
+        client = make_client(receiver.dsn)
+        client.captureMessage("request %s", params=(i,))
+    del client
+    assert len(receiver.wait_for(100, timeout=30)) == 100
+    deadline = time.monotonic() + 30
+    while len(raven_threads()) > before and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.05)
+    assert len(raven_threads()) <= before
 
 
 # -- redirects -------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from ..guard import capture_internal_errors
@@ -95,6 +96,8 @@ class ThreadedTransport(HTTPTransport):
         self._sending: set[PreparedRequest] = set()  # the requests behind _in_flight
         self._encoding = 0  # events the encoder took from _raw and has not yet queued as requests
         self._encoder_idle = False
+        self._encoder_ready = False  # imports done and the outbox loaded, once per thread start
+        self._keep = _Keep()
         self._flush_waiters = 0
         self._closed = False
         self._threads: list[threading.Thread] = []
@@ -129,6 +132,7 @@ class ThreadedTransport(HTTPTransport):
                 if not overflow:
                     self._raw.append(item)
                     self._queued_bytes += size
+                    self._keep.transport = self  # alive until sent, even if the app drops us
                     if self._encoder_idle:
                         self._raw_added.notify()
         if closed:
@@ -161,41 +165,71 @@ class ThreadedTransport(HTTPTransport):
         names = ["raven-encoder"] + [
             f"raven-sender-{i}" for i in range(self.options.max_requests_in_flight)
         ]
-        targets = [self._encode_loop] + [self._send_loop] * self.options.max_requests_in_flight
-        threads = [
-            threading.Thread(target=target, name=name, daemon=True)
-            for name, target in zip(names, targets, strict=True)
+        # The threads hold the transport weakly while idle (strongly through _keep while there is
+        # work): a client the app drops, never closed, takes its threads with it.
+        keep = self._keep
+        keep.transport = self
+        ref = weakref.ref(self)
+        encoder = (
+            ref,
+            keep,
+            ThreadedTransport._encode_some,
+            _waiter(self._raw_added, self._raw, keep, REPORT_INTERVAL),
+        )
+        sender = (
+            ref,
+            keep,
+            ThreadedTransport._send_some,
+            _waiter(self._ready_added, self._ready, keep, None),
+        )
+        threads = [threading.Thread(target=_thread_main, name=names[0], args=encoder, daemon=True)]
+        threads += [
+            threading.Thread(target=_thread_main, name=name, args=sender, daemon=True)
+            for name in names[1:]
         ]
+        finalizer = weakref.finalize(self, _stop_threads, keep, self._raw_added, self._ready_added)
+        finalizer.atexit = False  # at exit the threads still have events to send (at_exit)
         # Listed before starting: a capture from a signal handler during start() sees them.
         self._threads = threads
         for thread in threads:
             thread.start()
 
+    def _release_if_idle(self) -> None:
+        """Nothing to do: the threads stop holding the transport (lock held)."""
+        if not (self._raw or self._ready or self._in_flight or self._encoding):
+            self._keep.transport = None
+
     # -- the encoder thread ----------------------------------------------------------------------
-    def _encode_loop(self) -> None:
-        try:
-            _import_sending_modules()
-        except Exception:
-            logger.exception("raven cannot import what sending needs")
-        if self._outbox is not None:
-            self._load_outbox()
+    def _encode_some(self) -> bool:
+        """Encode until the queue is empty; False once the transport is closed."""
+        if not self._encoder_ready:
+            self._encoder_ready = True
+            try:
+                _import_sending_modules()
+            except Exception:
+                logger.exception("raven cannot import what sending needs")
+            if self._outbox is not None:
+                self._load_outbox()
+        reported = False
         while True:
             with self._cond:
+                self._encoder_idle = False
                 if self._raw:
                     item: bytes | dict[str, Any] | None = self._raw.popleft()
                     self._queued_bytes -= (
                         len(item) if isinstance(item, bytes) else UNCOMPACT_EVENT_BYTES
                     )
                     self._encoding += 1
-                else:
+                elif self._closed:
+                    return False
+                elif not reported and self.report_due():
                     item = None
-            if item is None:
-                if not self._wait_for_events():
-                    return
-                if self._raw:
-                    continue
-                with self._cond:
+                    reported = True
                     self._encoding += 1  # a periodic client report, accounted like an event
+                else:
+                    self._encoder_idle = True  # woken by send_event from now on
+                    self._release_if_idle()
+                    return True
             event = (
                 (marshal.loads(item) if isinstance(item, bytes) else item)
                 if item is not None
@@ -221,18 +255,6 @@ class ThreadedTransport(HTTPTransport):
                 # under a backlog, keep encoding so the queue shrinks.
                 time.sleep(0)
 
-    def _wait_for_events(self) -> bool:
-        """Sleep until events arrive (or a report may be due); False when the transport closed."""
-        with self._cond:
-            self._encoder_idle = True
-            try:
-                while not self._raw and not self._closed:
-                    if not self._raw_added.wait(REPORT_INTERVAL):
-                        break
-            finally:
-                self._encoder_idle = False
-            return bool(self._raw) or not self._closed
-
     def _periodic_report(self) -> PreparedRequest | None:
         return self.prepare_report() if self.report_due() else None
 
@@ -250,6 +272,7 @@ class ThreadedTransport(HTTPTransport):
             if not (closed or full):
                 (self._ready.appendleft if front else self._ready.append)(request)
                 self._queued_bytes += size
+                self._keep.transport = self
             self._ready_added.notify()
         if closed:
             self._lose(request)  # encoded after close(): the senders are gone, keep it on disk
@@ -281,16 +304,20 @@ class ThreadedTransport(HTTPTransport):
                     self._cond.notify_all()
 
     # -- the sender threads ----------------------------------------------------------------------
-    def _send_loop(self) -> None:
+    def _send_some(self) -> bool:
+        """Send until the queue is empty; False once the transport is closed."""
         while True:
             with self._cond:
                 while True:
                     if self._closed and not self._ready:
-                        return
+                        return False
+                    if not self._ready:
+                        self._release_if_idle()
+                        return True
                     wait = self._backoff.remaining()
                     if self._ready and wait <= 0:
                         break
-                    self._ready_added.wait(wait if wait > 0 else None)
+                    self._ready_added.wait(wait)
                 request = self._ready.popleft()
                 self._queued_bytes -= len(request.body)
                 self._in_flight += 1
@@ -414,6 +441,7 @@ class ThreadedTransport(HTTPTransport):
         done = self.flush(self.options.shutdown_timeout if timeout is None else timeout)
         with self._cond:
             self._closed = True
+            self._keep.stopped = True
             leftovers = list(self._ready) + [r for e in self._raw if (r := self._safe_prepare(e))]
             sending = list(self._sending)
             self._ready.clear()
@@ -450,6 +478,57 @@ class ThreadedTransport(HTTPTransport):
         if pending and self._pid == os.getpid():
             print(f"raven: sending {pending} pending events", file=sys.stderr, flush=True)
         self.close(self.options.shutdown_timeout)
+
+
+class _Keep:
+    """What the transport's threads share with it: a strong reference to it while there is work
+    (None while idle, so that a dropped client is collected), and whether they must stop."""
+
+    __slots__ = ("transport", "stopped")
+
+    def __init__(self) -> None:
+        self.transport: ThreadedTransport | None = None
+        self.stopped = False
+
+
+def _waiter(
+    cond: threading.Condition, queue: deque[Any], keep: _Keep, timeout: float | None
+) -> Callable[[], None]:
+    """Wait for ``queue`` to fill without holding the transport (built here: no ``self`` inside)."""
+
+    def wait() -> None:
+        with cond:
+            while not queue and not keep.stopped:
+                if not cond.wait(timeout) and timeout is not None:
+                    return
+
+    return wait
+
+
+def _thread_main(
+    ref: weakref.ref[ThreadedTransport],
+    keep: _Keep,
+    step: Callable[[ThreadedTransport], bool],
+    wait: Callable[[], None],
+) -> None:
+    """A transport thread: work while there is work, then wait holding the transport weakly."""
+    while not keep.stopped:
+        transport = keep.transport or ref()
+        if transport is None:
+            return
+        go_on = step(transport)
+        del transport
+        if not go_on:
+            return
+        wait()
+
+
+def _stop_threads(keep: _Keep, *conds: threading.Condition) -> None:
+    """The transport was collected: wake its idle threads so that they end."""
+    keep.stopped = True
+    for cond in conds:
+        with cond:
+            cond.notify_all()
 
 
 def _after_fork_in_child() -> None:
