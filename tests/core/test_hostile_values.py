@@ -145,6 +145,29 @@ def test_hostile_fingerprint_part_spoils_only_itself(sentry: Harness) -> None:
     assert len(fingerprint) == 3
 
 
+def test_values_a_before_send_adds_are_made_encodable(
+    make_client: Callable[..., raven.Client], receiver: Receiver
+) -> None:
+    """What before_send adds after serialization (a huge int, a tuple key, nesting too deep for json) is encoded anyway, on both transports."""
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+
+    def before_send(event: dict[str, Any], hint: Any) -> dict[str, Any]:
+        event["extra"] = {"huge": HUGE_INT, (1, 2): "tuple key", "deep": deep, "good": "kept"}
+        return event
+
+    client = make_client(before_send=before_send)
+    client.captureMessage("late values")
+    assert client.flush(10)
+    (event,) = receiver.wait_for(1)
+    validate_event(event)
+    assert event["extra"]["good"] == "kept"
+    assert event["extra"]["huge"] == "<int with 16610 bits: too large to show>"
+    assert event["extra"]["(1, 2)"] == "tuple key"
+    assert client.reports.totals == {}
+
+
 def test_huge_int_is_described_not_dropped() -> None:
     """An int past the int-to-str limit becomes a short description, as a value or a key."""
     assert transform({"n": HUGE_INT}) == {"n": "<int with 16610 bits: too large to show>"}
@@ -193,22 +216,29 @@ def test_numpy_scalars_are_sent_as_numbers(sentry: Harness) -> None:
 
 # -- strings that cannot be encoded ---------------------------------------------------------------
 @pytest.fixture(params=["sync", "threaded"])
-def any_transport_client(
+def make_client(
     request: pytest.FixtureRequest, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[raven.Client]:
+) -> Iterator[Callable[..., raven.Client]]:
+    """Builds clients on the sync or the threaded transport (closed at teardown)."""
     # os.environ holds the byte 0xff of a non-UTF-8 environment as a surrogate escape
     monkeypatch.setenv("SENTRY_RELEASE", "1.0-" + SURROGATE)
     dsn = ("sync+" if request.param == "sync" else "") + receiver.dsn
-    client = raven.Client(dsn, install_sys_hook=False)
-    yield client
-    client.close(timeout=5)
+    clients: list[raven.Client] = []
+
+    def make(**options: Any) -> raven.Client:
+        clients.append(raven.Client(dsn, install_sys_hook=False, **options))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close(timeout=5)
 
 
 def test_lone_surrogates_everywhere_are_replaced_and_the_event_arrives(
-    any_transport_client: raven.Client, receiver: Receiver
+    make_client: Callable[..., raven.Client], receiver: Receiver
 ) -> None:
     """Lone surrogates in extra, tags, user, a breadcrumb, a log message, the release and a local arrive as U+FFFD, on both transports, with no drop counted."""
-    client = any_transport_client
+    client = make_client()
     bad = "file-" + SURROGATE
     client.user_context({"username": bad, bad: "key"})
     client.tags_context({"path": bad})

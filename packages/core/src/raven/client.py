@@ -356,10 +356,17 @@ class Client:
                 event = processed
             self.send(**event)
         except RecursionError:
-            # Out of stack (capturing near the recursion limit): logging would overflow again
-            # and print thousands of lines. capture_exceptions retries from an outer frame.
+            # Out of stack (capturing near the recursion limit) or a structure too deep to
+            # encode: logging would overflow again and print thousands of lines. The drop is
+            # counted (capture_exceptions captures a RecursionError from its outermost wrapper).
             if self.options.raise_send_errors:
                 raise
+            try:
+                self.reports.record(
+                    "internal_sdk_error", "error" if "exc_info" in kwargs else "default"
+                )
+            except RecursionError:
+                pass
             return None
         except Exception:
             if self.options.raise_send_errors:

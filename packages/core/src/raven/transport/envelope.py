@@ -23,9 +23,10 @@ def dumps(value: Any) -> bytes:
 
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=safe_repr)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         # What a before_send or processor put in after serialization: an int past the int-to-str
-        # limit, a non-string key. Serialize the whole value again, without size limits.
+        # limit, a non-string key, nesting too deep for json. Serialize the whole value again,
+        # without size limits but with a depth limit.
         text = json.dumps(
             _LENIENT(value), separators=(",", ":"), ensure_ascii=False, default=safe_repr
         )
