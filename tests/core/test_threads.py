@@ -4,6 +4,9 @@ its context, each in a copy of its own, and the patches go when the last client 
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -142,3 +145,36 @@ def test_disabled_client_patches_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
         assert ThreadPoolExecutor.submit is ORIGINAL_SUBMIT
     finally:
         client.close()
+
+
+UNCAUGHT_IN_THREAD = textwrap.dedent("""
+    import sys, threading
+    import raven
+
+    threading.excepthook = lambda args: None  # raven chains to it: no printout
+    client = raven.Client(sys.argv[1])
+    with client.context:
+        client.tags_context({"request": "r1"})
+
+        def work():
+            raise KeyError("uncaught in a thread")
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    client.close()
+""")
+
+
+def test_uncaught_error_in_a_thread_carries_the_starters_context(sentry: Harness) -> None:
+    """The excepthook's event for an error a thread did not catch has its starter's tags."""
+    result = subprocess.run(
+        [sys.executable, "-c", UNCAUGHT_IN_THREAD, sentry.receiver.dsn],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    event = sentry.event()
+    assert event["exception"]["values"][-1]["type"] == "KeyError"
+    assert event["tags"]["request"] == "r1"
