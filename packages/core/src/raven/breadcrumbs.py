@@ -10,15 +10,18 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+
+from .callbacks import WarnOnce, describe, rejected
 
 if TYPE_CHECKING:
     from .context import Context
 
 __all__ = [
     "BreadcrumbBuffer",
+    "BreadcrumbRecorder",
     "activate",
     "active_contexts",
     "deactivate",
@@ -130,36 +133,30 @@ def make_crumb(
         if isinstance(data, Mapping):
             crumb["data"] = dict(data)
         else:  # data="x" or a list: kept, under a key, rather than raising into the app
-            warn("data", "breadcrumb data must be a dict, got %s; sent as data.value", _kind(data))
+            warn(
+                "data", "breadcrumb data must be a dict, got %s; sent as data.value", describe(data)
+            )
             crumb["data"] = {"value": data}
     try:
         if processor is not None:
             processor(crumb)
         if before_breadcrumb is not None:
             result = before_breadcrumb(crumb, hint)
-            if result is None:
-                return None
-            if not isinstance(result, dict):
-                # Kept, a string in the buffer would make every later event fail to build.
-                warn(
-                    "before_breadcrumb",
-                    "before_breadcrumb returned %s, not a breadcrumb (a dict) or None; "
-                    "the breadcrumb is dropped",
-                    _kind(result),
-                )
+            # Not kept: a string in the buffer would make every later event fail to build.
+            if rejected(
+                result,
+                dict,
+                warn,
+                "before_breadcrumb",
+                "before_breadcrumb returned %s, not a breadcrumb (a dict) or None; "
+                "the breadcrumb is dropped",
+            ):
                 return None
             crumb = result
     except Exception:
         logger.exception("breadcrumb processor failed; crumb dropped")
         return None
     return crumb
-
-
-def _kind(value: Any) -> str:
-    """A short, never-raising description of a value, for a warning."""
-    from .serializer import safe_repr
-
-    return f"{type(value).__name__} {safe_repr(value, 80)}"
 
 
 def _text(value: Any) -> str:
@@ -176,29 +173,36 @@ def _log_warning(key: str, message: str, *args: Any) -> None:
     logger.warning(message, *args)
 
 
-def record(
-    message: str | None = None,
-    timestamp: float | None = None,
-    level: Any = None,
-    category: str | None = None,
-    data: Mapping[str, Any] | None = None,
-    type: str | None = None,
-    processor: Callable[[dict[str, Any]], Any] | None = None,
-    hint: Mapping[str, Any] | None = None,
-) -> None:
-    """Record a breadcrumb into every active context (each client's context); ``hint`` is
-    passed to each client's ``before_breadcrumb``."""
-    for context in active_contexts():
-        context.breadcrumbs.record(
-            timestamp=timestamp,
-            level=level,
-            message=message,
-            category=category,
-            data=data,
-            type=type,
-            processor=processor,
-            hint=hint,
-        )
+class BreadcrumbRecorder:
+    """``captureBreadcrumb`` with raven-python's signature, recording into the contexts of
+    ``_breadcrumb_contexts()``: every active context (each client's) unless a subclass (the
+    client) names its own."""
+
+    def _breadcrumb_contexts(self) -> Iterable[Context]:
+        return active_contexts()
+
+    def captureBreadcrumb(
+        self,
+        message: str | None = None,
+        timestamp: float | None = None,
+        level: Any = None,
+        category: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        type: str | None = None,
+        processor: Callable[[dict[str, Any]], Any] | None = None,
+        hint: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a breadcrumb (``message`` first, as documented); ``hint`` is passed to each
+        context's ``before_breadcrumb``."""
+        for context in self._breadcrumb_contexts():
+            context.breadcrumbs.record(
+                timestamp, level, message, category, data, type, processor, hint
+            )
+
+
+#: Record a breadcrumb into every active context (each client's context); ``hint`` is passed to
+#: each client's ``before_breadcrumb``.
+record = BreadcrumbRecorder().captureBreadcrumb
 
 
 def ignore_logger(name_or_logger: str | logging.Logger, allow_level: int | None = None) -> None:
@@ -290,7 +294,8 @@ class BreadcrumbBuffer:
 
     def __init__(self, context: Context) -> None:
         self._context = context
-        self._warned: set[str] = set()
+        # A callback that misbehaves does so for every crumb: say it once per context.
+        self._warn_once = WarnOnce(logger)
 
     def record(
         self,
@@ -319,13 +324,6 @@ class BreadcrumbBuffer:
         )
         if crumb is not None:
             self._context.record_breadcrumb(crumb)
-
-    def _warn_once(self, key: str, message: str, *args: Any) -> None:
-        # A callback that misbehaves does so for every crumb: say it once per context.
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        logger.warning(message, *args)
 
     def get_buffer(self) -> list[dict[str, Any]]:
         """The breadcrumbs of the current thread or task, oldest first."""

@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-import fnmatch
-import functools
-import importlib
 import logging
 import os
 import random
 import sys
-from collections.abc import Callable, Mapping
-from types import FrameType, TracebackType
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-from . import events, hooks
+from . import events, hooks, wrappers
 from .__about__ import __version__
+from .breadcrumbs import BreadcrumbRecorder
+from .callbacks import WarnOnce, describe, load_processor, run_before_send, run_processors
 from .context import Context
 from .dsn import Dsn
-from .exceptions import ConfigurationError
+from .excinfo import exception_of, ignore_matcher
 from .options import ClientOptions
-from .serializer import Serializer, safe_repr
+from .serializer import Serializer
 from .stacks import StackBuilder
 from .transport import ClientReports, Transport, transport_for
 
 __all__ = ["Client"]
 
 logger = logging.getLogger("raven.client")
-F = TypeVar("F", bound=Callable[..., Any])
 
 SDK_NAME = "raven.python"
 
 
-class Client:
+class Client(BreadcrumbRecorder):
     """Captures errors and messages and delivers them to a Sentry-compatible server.
 
     ``Client()`` with no DSN (and no ``SENTRY_DSN``) is disabled: captures return None.
@@ -66,17 +63,17 @@ class Client:
             max_frames=opts.max_stack_frames,
             max_locals_time=opts.max_locals_time,
         )
-        self.processors = [self._load_processor(p) for p in opts.processors]
+        self.processors = [load_processor(p, self) for p in opts.processors]
         self.reports = ClientReports()
         self._token = os.urandom(16).hex()  # marks exceptions this client already captured
-        self._warned: set[str] = set()  # misbehaving callbacks are reported once, not per event
+        self._warn_once = WarnOnce(logger)  # misbehaving callbacks: once, not once per event
         # enable_breadcrumbs=False: no crumbs at all, even from hooks another client installed
         self._context = Context(
             self,
             max_breadcrumbs=opts.max_breadcrumbs if opts.enable_breadcrumbs else 0,
             before_breadcrumb=opts.before_breadcrumb,
         )
-        self._ignore = self._compile_ignores(opts.ignore_exceptions)
+        self._ignore = ignore_matcher(opts.ignore_exceptions)
         self._static = self._static_event_fields()
         self.transport: Transport | None = None
         if self.dsn is not None:
@@ -95,41 +92,6 @@ class Client:
         from .transport import register_transport
 
         register_transport(scheme, transport_cls)
-
-    def _load_processor(self, spec: Any) -> Any:
-        try:
-            if isinstance(spec, str):
-                module, _, name = spec.rpartition(".")
-                spec = getattr(importlib.import_module(module), name)
-            processor = spec(self) if isinstance(spec, type) else spec
-        except Exception as exc:
-            raise ConfigurationError(f"option 'processors': cannot load {spec!r}: {exc}") from None
-        if not callable(getattr(processor, "process", None)):
-            raise ConfigurationError(
-                "option 'processors' must hold Processor classes, instances or dotted paths "
-                f"(something with a process(data) method), got {spec!r}"
-            )
-        return processor
-
-    @staticmethod
-    def _compile_ignores(patterns: tuple[Any, ...]) -> Callable[[type[BaseException]], bool]:
-        exact = {p for p in patterns if isinstance(p, str) and "*" not in p}
-        wild = [p for p in patterns if isinstance(p, str) and "*" in p]
-        classes = tuple(p for p in patterns if isinstance(p, type))
-
-        @functools.lru_cache(maxsize=512)
-        def ignored(cls: type[BaseException]) -> bool:
-            if classes and issubclass(cls, classes):
-                return True
-            for klass in cls.__mro__:
-                names = (klass.__name__, f"{klass.__module__}.{klass.__qualname__}")
-                if any(n in exact for n in names):
-                    return True
-                if any(fnmatch.fnmatchcase(n, p) for n in names for p in wild):
-                    return True
-            return False
-
-        return ignored  # type: ignore[return-value]
 
     def _static_event_fields(self) -> dict[str, Any]:
         opts = self.options
@@ -221,39 +183,18 @@ class Client:
                 f"{key}_context",
                 "%s_context() expects a dict, got %s; ignored",
                 key.replace("request", "http"),
-                _describe(data),
+                describe(data),
             )
             return
         self.context.merge({key: value})
 
-    def captureBreadcrumb(
-        self,
-        message: str | None = None,
-        timestamp: float | None = None,
-        level: Any = None,
-        category: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        type: str | None = None,
-        processor: Callable[[dict[str, Any]], Any] | None = None,
-        hint: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Record a breadcrumb into this client's context (``message`` first, as documented);
-        ``hint`` is passed to ``before_breadcrumb``."""
-        self.context.breadcrumbs.record(
-            timestamp=timestamp,
-            level=level,
-            message=message,
-            category=category,
-            data=data,
-            type=type,
-            processor=processor,
-            hint=hint,
-        )
+    def _breadcrumb_contexts(self) -> tuple[Context, ...]:
+        return (self.context,)  # captureBreadcrumb records into this client's context only
 
     # -- capture ---------------------------------------------------------------------------------
     def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
         """Capture an exception: ``None`` (the one being handled), True, a tuple or an instance."""
-        exc = self._exception_of(exc_info)
+        exc = exception_of(exc_info, self._warn_once)
         if exc is None:
             return None
         if not self.should_capture((type(exc), exc, exc.__traceback__)):
@@ -272,37 +213,6 @@ class Client:
             ):  # __slots__ or a read-only __setattr__: may report twice
                 pass
         return event_id
-
-    def _exception_of(self, exc_info: Any) -> BaseException | None:
-        """The exception to capture; a malformed ``(type, value, tb)`` such as
-        ``(ValueError, "x", None)`` becomes ``ValueError("x")`` instead of raising into the app."""
-        if (
-            isinstance(exc_info, tuple)
-            and len(exc_info) == 3
-            and exc_info[1] is not None
-            and not isinstance(exc_info[1], BaseException)
-        ):
-            exc_type, value, tb = exc_info
-            if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
-                exc_type = Exception
-            try:
-                built: BaseException = exc_type(value)
-            except Exception:  # a class that wants other arguments
-                built = Exception(f"{exc_type.__name__}: {value}")
-            if isinstance(tb, TracebackType):
-                built = built.with_traceback(tb)
-            return built
-        try:
-            exc = events.to_exception(exc_info)
-        except Exception:
-            exc = None
-        if exc is None and not _no_exception(exc_info):
-            self._warn_once(
-                "captureException",
-                "captureException() cannot capture %s; nothing sent",
-                _describe(exc_info),
-            )
-        return exc
 
     def captureMessage(self, message: str, **kwargs: Any) -> str | None:
         """Capture a message; ``params`` are %-formatted into it."""
@@ -329,6 +239,7 @@ class Client:
         **kwargs: Any,
     ) -> str | None:
         """Build an event of ``event_type`` and send it; returns its id, or None if not sent."""
+        data = self.prepare_capture(data, tags, kwargs)
         if not self.is_enabled():
             return None
         try:
@@ -338,18 +249,11 @@ class Client:
                 self.reports.record("sample_rate", category)
                 return None
             event = self.build_msg(
-                event_type,
-                data=data,
-                date=date,
-                time_spent=time_spent,
-                extra=extra,
-                stack=stack,
-                tags=tags,
-                **kwargs,
+                event_type, data, date, time_spent, extra, stack, tags=tags, **kwargs
             )
             if self.options.before_send is not None:
                 hint = {"exc_info": kwargs.get("exc_info")}
-                processed = self._before_send(event, hint)
+                processed = run_before_send(self.options.before_send, event, hint, self._warn_once)
                 if processed is None:
                     self.reports.record("before_send", category)
                     return None
@@ -377,33 +281,14 @@ class Client:
         self._context.last_event_id = event_id
         return event_id
 
-    def _before_send(self, event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
-        """``before_send``'s answer as an event, or None to drop; what is not an event is
-        warned about once and dropped (never a traceback from inside the client)."""
-        before_send = self.options.before_send
-        assert before_send is not None
-        result = before_send(event, hint)
-        if result is None:
-            return None
-        if not isinstance(result, Mapping):
-            self._warn_once(
-                "before_send",
-                "before_send %s returned %s, not an event (a dict) or None; the event is dropped",
-                _name_of(before_send),
-                _describe(result),
-            )
-            return None
-        result = dict(result)
-        if not result.get("event_id"):  # a new dict built by the callback
-            result["event_id"] = events.new_event({})["event_id"]
-        return result
-
-    def _warn_once(self, key: str, message: str, *args: Any) -> None:
-        """One warning per misbehaving callback or helper and client, not one per event."""
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        logger.warning(message, *args)
+    def prepare_capture(
+        self, data: Mapping[str, Any] | None, tags: Mapping[str, Any] | None, kwargs: dict[str, Any]
+    ) -> Mapping[str, Any] | None:
+        """The ``data`` :meth:`capture` goes on with; called first, with its ``tags`` and its other
+        keyword arguments (``kwargs``, which it may change). Framework clients override it to add
+        what they know (``DjangoClient``: ``request=``, the ``site`` tag, the template of a
+        template error); this one changes nothing."""
+        return data
 
     def send(self, **data: Any) -> str | None:
         """Hand a finished event to the transport. Subclasses may override to collect events."""
@@ -498,84 +383,12 @@ class Client:
             event.setdefault("extra", {})["time_spent"] = time_spent
         if "breadcrumbs" not in data:
             events.add_breadcrumbs(event, crumbs, self.serializer)
-        for processor in self.processors:
-            try:
-                result = processor.process(event)
-            except Exception:
-                logger.exception("processor %r failed", processor)
-                continue
-            if isinstance(result, Mapping):
-                if result:  # as before: an empty result keeps the event
-                    event = result if isinstance(result, dict) else dict(result)
-            elif result is not None:  # keep the event as it was before this processor
-                self._warn_once(
-                    f"processor {id(processor)}",
-                    "processor %r returned %s, not the event (a dict); its result is ignored",
-                    processor,
-                    _describe(result),
-                )
-        return event
+        return run_processors(self.processors, event, self._warn_once)
 
     # -- helpers ---------------------------------------------------------------------------------
     def capture_exceptions(self, function_or_exceptions: Any = None, **kwargs: Any) -> Any:
         """Decorator or context manager: capture matching exceptions, then re-raise them."""
-        if callable(function_or_exceptions) and not (
-            isinstance(function_or_exceptions, type)
-            and issubclass(function_or_exceptions, BaseException)
-        ):
-            return self._capture_wrapper(function_or_exceptions, (Exception,), kwargs)
-        exceptions = function_or_exceptions or (Exception,)
-        if isinstance(exceptions, type):
-            exceptions = (exceptions,)
-        return _CaptureExceptions(self, tuple(exceptions), kwargs)
-
-    def _capture_wrapper(
-        self, func: F, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]
-    ) -> F:
-        import inspect  # here, not at module level: it is slow to import
-
-        if inspect.iscoroutinefunction(func):  # a sync wrapper would only see the coroutine object
-
-            @functools.wraps(func)
-            async def async_wrapper(*args: Any, **kw: Any) -> Any:
-                try:
-                    return await func(*args, **kw)
-                except exceptions:
-                    try:
-                        self._capture_in_wrapper(kwargs)
-                    except RecursionError:  # see wrapper
-                        pass
-                    raise
-
-            _WRAPPER_CODES.add(async_wrapper.__code__)  # type: ignore[attr-defined]
-            return async_wrapper  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kw: Any) -> Any:
-            try:
-                return func(*args, **kw)
-            except exceptions:
-                # Out of stack even for the call: the bare raise re-raises the app's own
-                # exception, with no RecursionError of Raven's chained to it.
-                try:
-                    self._capture_in_wrapper(kwargs)
-                except RecursionError:
-                    pass
-                raise
-
-        _WRAPPER_CODES.add(wrapper.__code__)  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    def _capture_in_wrapper(self, kwargs: dict[str, Any]) -> None:
-        """Capture for the ``capture_exceptions`` decorator, which re-raises afterwards.
-
-        A RecursionError under a decorated recursive function passes through one wrapper per
-        level, the innermost ones with no stack left to capture with: it is captured once, by
-        the outermost wrapper of this client (with the whole stack to spare), not by each.
-        """
-        if isinstance(sys.exc_info()[1], RecursionError) and _outer_wrapper_of(self):
-            return
-        self.captureException(**kwargs)
+        return wrappers.capture_exceptions(self, function_or_exceptions, kwargs)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until pending events are delivered; True when nothing is left pending."""
@@ -586,61 +399,6 @@ class Client:
         hooks.uninstall(self)
         self._context.deactivate()
         return self.transport.close(timeout) if self.transport is not None else True
-
-
-class _CaptureExceptions:
-    """``with client.capture_exceptions(...)`` and ``@client.capture_exceptions(...)``."""
-
-    def __init__(
-        self, client: Client, exceptions: tuple[type[BaseException], ...], kwargs: dict[str, Any]
-    ) -> None:
-        self.client, self.exceptions, self.kwargs = client, exceptions, kwargs
-
-    def __call__(self, func: F) -> F:
-        return self.client._capture_wrapper(func, self.exceptions, self.kwargs)
-
-    def __enter__(self) -> _CaptureExceptions:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc is not None and isinstance(exc, self.exceptions):
-            try:
-                self.client.captureException(exc, **self.kwargs)
-            except RecursionError:  # out of stack: an outer frame reports it (see the wrapper)
-                pass
-
-
-# Code objects of the capture_exceptions wrappers, to find an outer one on the stack.
-_WRAPPER_CODES: set[Any] = set()
-
-
-def _outer_wrapper_of(client: Client) -> bool:
-    """Whether a capture_exceptions wrapper of ``client`` is further out on this stack (only
-    called for a RecursionError, so walking the stack costs nothing on the normal path)."""
-    # 3: past this function, _capture_in_wrapper and the wrapper calling it
-    frame: FrameType | None = sys._getframe(3)
-    while frame is not None:
-        if frame.f_code in _WRAPPER_CODES and frame.f_locals.get("self") is client:
-            return True
-        frame = frame.f_back
-    return False
-
-
-def _describe(value: Any) -> str:
-    """A short, never-raising description of what a callback returned, for a warning."""
-    return f"{type(value).__name__} {safe_repr(value, 80)}"
-
-
-def _no_exception(exc_info: Any) -> bool:
-    """True for what says "the exception being handled" (None, True, a sys.exc_info() tuple
-    outside an except block): capturing nothing then is not the caller's mistake."""
-    if exc_info is None or exc_info is True:
-        return True
-    return isinstance(exc_info, tuple) and all(part is None for part in exc_info)
-
-
-def _name_of(func: Any) -> str:
-    return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or func)
 
 
 def _enable_debug_logging() -> None:

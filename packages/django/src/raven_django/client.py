@@ -79,24 +79,14 @@ class DjangoClient(raven.Client):
         return str(getattr(site, "name", "") or getattr(site, "domain", "")) or None
 
     # -- capture -----------------------------------------------------------------------------------
-    def capture(
-        self,
-        event_type: str,
-        data: Mapping[str, Any] | None = None,
-        date: Any = None,
-        time_spent: Any = None,
-        extra: Mapping[str, Any] | None = None,
-        stack: Any = None,
-        tags: Mapping[str, Any] | None = None,
-        sample_rate: float | None = None,
-        *,
-        request: Any = None,
-        **kwargs: Any,
-    ) -> str | None:
-        """:meth:`raven.Client.capture`, with raven-python's ``request=``: an ``HttpRequest``
+    def prepare_capture(
+        self, data: Mapping[str, Any] | None, tags: Mapping[str, Any] | None, kwargs: dict[str, Any]
+    ) -> Mapping[str, Any] | None:
+        """For :meth:`raven.Client.capture`: raven-python's ``request=``, an ``HttpRequest``,
         adds its request, user and transaction where the context (or ``data``) has none; a dict
         is the event's ``request``. Adds the ``site`` tag when no layer set one, and the
         ``template`` of an exception raised while Django compiled or rendered a template."""
+        request = kwargs.pop("request", None)
         given = dict(data or {})
         if isinstance(request, HttpRequest):
             for key, value in self.get_data_from_request(request).items():
@@ -121,9 +111,7 @@ class DjangoClient(raven.Client):
         if isinstance(exc, BaseException) and "template" not in kwargs:
             with capture_internal_errors("django", "reading the template of an error"):
                 kwargs["template"] = template_info(exc, self.options.context_lines)
-        return super().capture(
-            event_type, given, date, time_spent, extra, stack, tags, sample_rate, **kwargs
-        )
+        return given
 
 
 @capture_internal_errors("django", "reading a request's data")
