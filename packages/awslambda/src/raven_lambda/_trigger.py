@@ -189,26 +189,10 @@ def _records(records: list[Any]) -> dict[str, Any]:
     source = first.get("eventSource") or first.get("EventSource") or ""
     items = [r for r in records if isinstance(r, Mapping)]
     if source == "aws:sqs":
-        return _compact(
-            {
-                "trigger": "sqs",
-                "source": source,
-                "count": len(items),
-                "ids": _strings(r.get("messageId") for r in items),
-                "arns": _unique(r.get("eventSourceARN") for r in items),
-            }
-        )
+        return _messages(source, len(items), items, "messageId", "eventSourceARN")
     if source == "aws:sns":
         sns = [r["Sns"] for r in items if isinstance(r.get("Sns"), Mapping)]
-        return _compact(
-            {
-                "trigger": "sns",
-                "source": source,
-                "count": len(items),
-                "ids": _strings(s.get("MessageId") for s in sns),
-                "arns": _unique(s.get("TopicArn") for s in sns),
-            }
-        )
+        return _messages(source, len(items), sns, "MessageId", "TopicArn")
     if source == "aws:s3":
         s3 = [r["s3"] for r in items if isinstance(r.get("s3"), Mapping)]
         return _compact(
@@ -233,6 +217,22 @@ def _records(records: list[Any]) -> dict[str, Any]:
             "count": len(items),
             "ids": _strings(r.get("eventID") or r.get("messageId") for r in items),
             "arns": _unique(r.get("eventSourceARN") for r in items),
+        }
+    )
+
+
+def _messages(
+    source: str, count: int, messages: list[Any], id_key: str, arn_key: str
+) -> dict[str, Any]:
+    """A batch of queue or topic messages (``aws:sqs``: trigger ``sqs``): how many, their ids
+    and the ARNs they came from."""
+    return _compact(
+        {
+            "trigger": source.partition(":")[2],
+            "source": source,
+            "count": count,
+            "ids": _strings(m.get(id_key) for m in messages),
+            "arns": _unique(m.get(arn_key) for m in messages),
         }
     )
 

@@ -17,6 +17,13 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._secrets import CARD_MIN
+
+# Public here since before _secrets existed: re-exported (`as` marks them so for mypy).
+from ._secrets import DEFAULT_PII_KEYS as DEFAULT_PII_KEYS
+from ._secrets import DEFAULT_SENSITIVE_KEYS as DEFAULT_SENSITIVE_KEYS
+from ._secrets import DEFAULT_SENSITIVE_WORDS as DEFAULT_SENSITIVE_WORDS
+from ._secrets import looks_like_card as looks_like_card
 from ._textscan import (
     HEADER_LINE,
     KEY_VALUE,
@@ -38,80 +45,12 @@ __all__ = [
 
 MASK = "*" * 8
 
-DEFAULT_SENSITIVE_KEYS = frozenset(
-    {
-        "password",
-        "passwd",
-        "pwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "api-key",
-        "access_key",
-        "accesskey",
-        "private_key",
-        "privatekey",
-        "authorization",
-        "x-auth",
-        "auth_token",
-        "credential",
-        "cookie",
-        "session",
-        "csrf",
-        "xsrf",
-        "sentry_dsn",
-        "card_number",
-        "cardnumber",
-        "credit_card",
-        "cvv",
-        "passphrase",
-        "signature",
-        "jwt",
-        "bearer",
-        # from sentry-sdk's default denylist (the union of both lists; issue 17)
-        "connect.sid",
-        "phpsessid",
-        "symfony",
-    }
-)
-# Matched as a whole word of the key (``auth``, ``basic_auth``, ``X-Auth``), never as a part of
-# one: ``author`` and ``oauth_provider`` are no secrets.
-DEFAULT_SENSITIVE_WORDS = frozenset({"auth"})
-# sentry-sdk's PII denylist: masked unless ``send_default_pii`` is on.
-DEFAULT_PII_KEYS = frozenset({"x_forwarded_for", "x_real_ip", "ip_address", "remote_addr"})
 # Strings longer than this are not parsed as JSON (the parse is bounded, once per value).
 JSON_MAX_LENGTH = 100_000
 
 logger = logging.getLogger("raven.processors")
-_CARD_MIN = 10**12  # the smallest 13-digit number
 _INT_ONLY = frozenset({int})
-_CARD_RE = re.compile(r"^(?:\d[ -]?){12,18}\d$")
 _COOKIE_KEYS = ("cookie", "set-cookie")
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def looks_like_card(value: Any) -> bool:
-    """13-19 digits (spaces or dashes allowed) passing the Luhn check."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        if not -(10**23) < value < 10**23:  # too long for a card (and str() may refuse it)
-            return False
-        value = str(value)
-    if not isinstance(value, str) or not 13 <= len(value) <= 23 or not _CARD_RE.match(value):
-        return False
-    digits = value.replace(" ", "").replace("-", "")
-    return 13 <= len(digits) <= 19 and _luhn(digits)
 
 
 class Processor:
@@ -249,8 +188,8 @@ class SanitizeKeysProcessor(Processor):
             if (
                 value
                 and _INT_ONLY.issuperset(map(type, value))
-                and -_CARD_MIN < min(value)
-                and max(value) < _CARD_MIN
+                and -CARD_MIN < min(value)
+                and max(value) < CARD_MIN
             ):
                 return value  # the common list of small numbers: nothing to mask
             if len(value) == 2 and self.is_sensitive(value[0]):
@@ -259,7 +198,7 @@ class SanitizeKeysProcessor(Processor):
         if cls is int:
             return (
                 MASK
-                if (value >= _CARD_MIN or value <= -_CARD_MIN) and looks_like_card(abs(value))
+                if (value >= CARD_MIN or value <= -CARD_MIN) and looks_like_card(abs(value))
                 else value
             )
         if cls is str:

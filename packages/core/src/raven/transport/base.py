@@ -166,8 +166,7 @@ class HTTPTransport(Transport):
         ca_certs = dsn.query.get("ca_certs") or options.ca_certs
         if ca_certs and self.verify:
             self.verify = ca_certs
-        self._last_overflow_warning = -OVERFLOW_WARNING_INTERVAL
-        self._last_redirect_warning = -OVERFLOW_WARNING_INTERVAL
+        self._last_warning: dict[str, float] = {}  # by kind: see _warn_rarely
         self.proxies = proxies_for(self.url, options)
         # One dict shared by every request (never mutated): a queued backlog holds no copies.
         self.request_headers = {
@@ -196,15 +195,13 @@ class HTTPTransport(Transport):
     def record_overflow(self, category: str) -> None:
         """Count an event dropped because the queue is full; warn at most once a minute."""
         self.reports.record("queue_overflow", category)
-        now = time.monotonic()
-        if now - self._last_overflow_warning >= OVERFLOW_WARNING_INTERVAL:
-            self._last_overflow_warning = now
-            logger.warning(
-                "raven's send queue is full (%d events or %d bytes): dropping events; the count "
-                "is reported to the server",
-                self.options.queue_size,
-                self.options.queue_max_bytes,
-            )
+        self._warn_rarely(
+            "overflow",
+            "raven's send queue is full (%d events or %d bytes): dropping events; the count "
+            "is reported to the server",
+            self.options.queue_size,
+            self.options.queue_max_bytes,
+        )
 
     def report_due(self) -> bool:
         """True when dropped events are counted and no report went out for REPORT_INTERVAL."""
@@ -286,7 +283,13 @@ class HTTPTransport(Transport):
         if 300 <= status < 400:
             # Never followed: the event and X-Sentry-Auth would go to wherever Location points.
             location = _header(headers, "Location") or "?"
-            self._warn_redirect(status, location)
+            self._warn_rarely(
+                "redirect",
+                "the server answered HTTP %d redirecting to %s: redirects are not followed, "
+                "events are dropped and counted; point the DSN at the final address",
+                status,
+                location,
+            )
             if request.event_id:
                 self.reports.record("send_error", request.category)
             return "dropped"
@@ -296,16 +299,13 @@ class HTTPTransport(Transport):
             self.reports.record("send_error", request.category)
         return "dropped"
 
-    def _warn_redirect(self, status: int, location: str) -> None:
+    def _warn_rarely(self, kind: str, message: str, *args: Any) -> None:
+        """Log a warning of this ``kind`` at most once per OVERFLOW_WARNING_INTERVAL."""
         now = time.monotonic()
-        if now - self._last_redirect_warning >= OVERFLOW_WARNING_INTERVAL:
-            self._last_redirect_warning = now
-            logger.warning(
-                "the server answered HTTP %d redirecting to %s: redirects are not followed, "
-                "events are dropped and counted; point the DSN at the final address",
-                status,
-                location,
-            )
+        last = self._last_warning.get(kind)
+        if last is None or now - last >= OVERFLOW_WARNING_INTERVAL:
+            self._last_warning[kind] = now
+            logger.warning(message, *args)
 
     def handle_failure(self, request: PreparedRequest, exc: BaseException) -> None:
         """An event that will not be retried after a network error is counted as lost."""

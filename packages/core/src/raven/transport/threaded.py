@@ -16,19 +16,19 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from ..guard import capture_internal_errors
 from .base import REPORT_INTERVAL, Backoff, HTTPTransport, PreparedRequest
 from .envelope import category_of
+from .fork import import_sending_modules, track, warm_up
 from .sync import post
+from .workers import Keep, stop_threads, thread_main, waiter
 
 __all__ = ["ThreadedTransport"]
 
 logger = logging.getLogger("raven.transport")
 
-_live: weakref.WeakSet[ThreadedTransport] = weakref.WeakSet()
 # What an event that marshal cannot compact is assumed to hold, for the byte bound.
 UNCOMPACT_EVENT_BYTES = 64 * 1024
 # How long flush() without a timeout waits at most (documented in the README's delivery table).
@@ -70,15 +70,14 @@ class ThreadedTransport(HTTPTransport):
                     exc,
                 )
         self._reset_state()
-        _live.add(self)
-        _register_fork_hooks()
+        track(self)
         self.close_at_exit()
         if self._outbox is not None and self._outbox.unclaimed:
             # Events left by an earlier process: send them now, not after our first capture.
             with self._cond:
                 self._start()
         else:
-            _warm_up()
+            warm_up()
 
     def _reset_state(self) -> None:
         """Fresh queues, locks and no threads: at construction and in a forked child."""
@@ -97,7 +96,7 @@ class ThreadedTransport(HTTPTransport):
         self._encoding = 0  # events the encoder took from _raw and has not yet queued as requests
         self._encoder_idle = False
         self._encoder_ready = False  # imports done and the outbox loaded, once per thread start
-        self._keep = _Keep()
+        self._keep = Keep()
         self._flush_waiters = 0
         self._closed = False
         self._threads: list[threading.Thread] = []
@@ -174,20 +173,20 @@ class ThreadedTransport(HTTPTransport):
             ref,
             keep,
             ThreadedTransport._encode_some,
-            _waiter(self._raw_added, self._raw, keep, REPORT_INTERVAL),
+            waiter(self._raw_added, self._raw, keep, REPORT_INTERVAL),
         )
         sender = (
             ref,
             keep,
             ThreadedTransport._send_some,
-            _waiter(self._ready_added, self._ready, keep, None),
+            waiter(self._ready_added, self._ready, keep, None),
         )
-        threads = [threading.Thread(target=_thread_main, name=names[0], args=encoder, daemon=True)]
+        threads = [threading.Thread(target=thread_main, name=names[0], args=encoder, daemon=True)]
         threads += [
-            threading.Thread(target=_thread_main, name=name, args=sender, daemon=True)
+            threading.Thread(target=thread_main, name=name, args=sender, daemon=True)
             for name in names[1:]
         ]
-        finalizer = weakref.finalize(self, _stop_threads, keep, self._raw_added, self._ready_added)
+        finalizer = weakref.finalize(self, stop_threads, keep, self._raw_added, self._ready_added)
         finalizer.atexit = False  # at exit the threads still have events to send (at_exit)
         # Listed before starting: a capture from a signal handler during start() sees them.
         self._threads = threads
@@ -205,7 +204,7 @@ class ThreadedTransport(HTTPTransport):
         if not self._encoder_ready:
             self._encoder_ready = True
             try:
-                _import_sending_modules()
+                import_sending_modules()
             except Exception:
                 logger.exception("raven cannot import what sending needs")
             if self._outbox is not None:
@@ -337,7 +336,7 @@ class ThreadedTransport(HTTPTransport):
             return
         session = getattr(self._local, "session", None)
         if session is None:
-            _import_sending_modules()
+            import_sending_modules()
             import requests
 
             session = self._local.session = requests.Session()
@@ -478,134 +477,3 @@ class ThreadedTransport(HTTPTransport):
         if pending and self._pid == os.getpid():
             print(f"raven: sending {pending} pending events", file=sys.stderr, flush=True)
         self.close(self.options.shutdown_timeout)
-
-
-class _Keep:
-    """What the transport's threads share with it: a strong reference to it while there is work
-    (None while idle, so that a dropped client is collected), and whether they must stop."""
-
-    __slots__ = ("transport", "stopped")
-
-    def __init__(self) -> None:
-        self.transport: ThreadedTransport | None = None
-        self.stopped = False
-
-
-def _waiter(
-    cond: threading.Condition, queue: deque[Any], keep: _Keep, timeout: float | None
-) -> Callable[[], None]:
-    """Wait for ``queue`` to fill without holding the transport (built here: no ``self`` inside)."""
-
-    def wait() -> None:
-        with cond:
-            while not queue and not keep.stopped:
-                if not cond.wait(timeout) and timeout is not None:
-                    return
-
-    return wait
-
-
-def _thread_main(
-    ref: weakref.ref[ThreadedTransport],
-    keep: _Keep,
-    step: Callable[[ThreadedTransport], bool],
-    wait: Callable[[], None],
-) -> None:
-    """A transport thread: work while there is work, then wait holding the transport weakly."""
-    while not keep.stopped:
-        transport = keep.transport or ref()
-        if transport is None:
-            return
-        go_on = step(transport)
-        del transport
-        if not go_on:
-            return
-        wait()
-
-
-def _stop_threads(keep: _Keep, *conds: threading.Condition) -> None:
-    """The transport was collected: wake its idle threads so that they end."""
-    keep.stopped = True
-    for cond in conds:
-        with cond:
-            cond.notify_all()
-
-
-def _after_fork_in_child() -> None:
-    global _import_guard, _guard_taken_for_fork
-    _import_guard = threading.Lock()
-    _guard_taken_for_fork = False
-    for transport in list(_live):
-        transport.rate_limits._lock = threading.RLock()
-        transport.reports.after_fork()
-        transport._reset_state()
-
-
-# Held while Raven's threads import what sending needs, and by the forking thread around fork():
-# a thread that dies in the fork while importing would leave that module's import lock held
-# forever in the child (gunicorn --preload and Celery prefork fork right after the app starts).
-_import_guard = threading.Lock()
-_imports_done = False
-_guard_taken_for_fork = False
-
-
-def _import_sending_modules() -> None:
-    """Import requests, json, gzip and copy, and list installed packages, once per process."""
-    global _imports_done
-    if _imports_done:
-        return
-    with _import_guard:
-        if _imports_done:
-            return
-        import copy  # noqa: F401
-        import gzip  # noqa: F401
-        import json  # noqa: F401
-
-        import requests  # noqa: F401
-
-        from ..versioning import get_module_versions
-
-        get_module_versions()
-        _imports_done = True
-
-
-def _warm_up() -> None:
-    """Do the imports in the background as soon as a client exists.
-
-    Left to the first event, they would compete for the GIL with an app that may be busy capturing
-    a burst: every file read would wait out a 5 ms switch interval, and the first events would
-    sit in the queue for seconds.
-    """
-    if not _imports_done:
-        threading.Thread(target=_safe_imports, name="raven-warm-up", daemon=True).start()
-
-
-def _safe_imports() -> None:
-    with capture_internal_errors("transport", "importing what sending needs"):
-        _import_sending_modules()
-
-
-def _before_fork() -> None:
-    global _guard_taken_for_fork
-    _guard_taken_for_fork = _import_guard.acquire(timeout=10)
-
-
-def _after_fork_in_parent() -> None:
-    global _guard_taken_for_fork
-    if _guard_taken_for_fork:
-        _guard_taken_for_fork = False
-        _import_guard.release()
-
-
-_hooks_registered = False
-
-
-def _register_fork_hooks() -> None:
-    global _hooks_registered
-    if not _hooks_registered:
-        _hooks_registered = True
-        os.register_at_fork(
-            before=_before_fork,
-            after_in_parent=_after_fork_in_parent,
-            after_in_child=_after_fork_in_child,
-        )
