@@ -268,10 +268,9 @@ class Serializer:
         modules = sys.modules
         if (enum := modules.get("enum")) and isinstance(value, enum.Enum):
             return safe_repr(value, self.string_max_length)
-        if isinstance(value, bool | int | float):
-            return self._walk(
-                value.real if not isinstance(value, bool) else bool(value), depth, seen
-            )
+        if isinstance(value, bool | int | float):  # subclasses (IntEnum aside, numpy.float64)
+            plain = bool if isinstance(value, bool) else int if isinstance(value, int) else float
+            return self._walk(plain(value), depth, seen)
         # numpy scalars (np.int64, np.bool_, ...) as numbers, without importing numpy
         if (numpy := modules.get("numpy")) and isinstance(value, numpy.generic):
             item = value.item()
