@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.celery.conftest import redis_url  # noqa: F401  (the same throwaway Redis as tests/celery)
 from tests.e2e.bugsink import BugsinkServer, Project, running_bugsink
 from tests.e2e.proxy import RecordingProxy
 

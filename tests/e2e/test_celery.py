@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,51 +9,15 @@ from pathlib import Path
 import pytest
 
 from celery import Celery
-from tests.e2e.bugsink import Project, free_port
+from tests.e2e.bugsink import Project
 from tests.e2e.servers import ServerProcess, app_env
 from tests.relay import validate_event
 
 TASKS = "tests.e2e.apps.celery_tasks"
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway redis-server on a free loopback port."""
-    binary = shutil.which("redis-server")
-    assert binary, (
-        "redis-server is missing: `apt-get install redis-server` (python .ci/servers.py does it)"
-    )
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    server = ServerProcess(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        dict(),
-        workdir / "redis.log",
-        cwd=workdir,
-    )
-    try:
-        server.wait_listening(port)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def producer(broker: str, project: Project, tmp_path: Path) -> Iterator[Celery]:
+def producer(redis_url: str, project: Project, tmp_path: Path) -> Iterator[Celery]:
     """A prefork worker (2 children) reporting to this test's project, and a Celery app to send tasks with."""
     worker = ServerProcess(
         [
@@ -75,10 +38,10 @@ def producer(broker: str, project: Project, tmp_path: Path) -> Iterator[Celery]:
             "--hostname",
             f"e2e-{project.id}@%h",
         ],
-        app_env(project.dsn, E2E_BROKER=broker),
+        app_env(project.dsn, E2E_BROKER=redis_url),
         tmp_path / "worker.log",
     )
-    sender = Celery("e2e-producer", broker=broker, backend=broker)
+    sender = Celery("e2e-producer", broker=redis_url, backend=redis_url)
     sender.conf.broker_connection_retry_on_startup = True
     try:
         worker.wait_output("ready.", timeout=60)
