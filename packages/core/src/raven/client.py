@@ -239,7 +239,6 @@ class Client(BreadcrumbRecorder):
         **kwargs: Any,
     ) -> str | None:
         """Build an event of ``event_type`` and send it; returns its id, or None if not sent."""
-        data = self.prepare_capture(data, tags, kwargs)
         if not self.is_enabled():
             return None
         try:
@@ -248,6 +247,9 @@ class Client(BreadcrumbRecorder):
             if rate < 1.0 and random.random() >= rate:
                 self.reports.record("sample_rate", category)
                 return None
+            # After the cheap exits, inside the guard: a disabled client or a sampled-out event
+            # costs the framework client nothing, and its failure never reaches the app.
+            data = self.prepare_capture(data, tags, kwargs)
             event = self.build_msg(
                 event_type, data, date, time_spent, extra, stack, tags=tags, **kwargs
             )
@@ -284,8 +286,8 @@ class Client(BreadcrumbRecorder):
     def prepare_capture(
         self, data: Mapping[str, Any] | None, tags: Mapping[str, Any] | None, kwargs: dict[str, Any]
     ) -> Mapping[str, Any] | None:
-        """The ``data`` :meth:`capture` goes on with; called first, with its ``tags`` and its other
-        keyword arguments (``kwargs``, which it may change). Framework clients override it to add
+        """The ``data`` :meth:`capture` goes on with; called once the event is sampled in, with
+        its ``tags`` and its other keyword arguments (``kwargs``, which it may change). Framework clients override it to add
         what they know (``DjangoClient``: ``request=``, the ``site`` tag, the template of a
         template error); this one changes nothing."""
         return data
