@@ -287,9 +287,9 @@ class Client(BreadcrumbRecorder):
         self, data: Mapping[str, Any] | None, tags: Mapping[str, Any] | None, kwargs: dict[str, Any]
     ) -> Mapping[str, Any] | None:
         """The ``data`` :meth:`capture` goes on with; called once the event is sampled in, with
-        its ``tags`` and its other keyword arguments (``kwargs``, which it may change). Framework clients override it to add
-        what they know (``DjangoClient``: ``request=``, the ``site`` tag, the template of a
-        template error); this one changes nothing."""
+        its ``tags`` and its other keyword arguments (``kwargs``, which it may change). Framework
+        clients override it to add what they know (``DjangoClient``: ``request=``, the ``site``
+        tag, the template of a template error); this one changes nothing."""
         return data
 
     def send(self, **data: Any) -> str | None:
