@@ -1,7 +1,8 @@
 """Make sure the real servers the test suite starts exist on this machine.
 
-Tests start their own servers (Redis for Celery) on free loopback ports; this only installs
-the Debian packages when they are missing, so that `hatch run test` works on a fresh machine.
+Tests start their own servers (Redis for Celery) on free loopback ports, and raven-devserver's
+page tests drive the system's headless Chromium through its ChromeDriver; this only installs the
+Debian packages when they are missing, so that `hatch run test` works on a fresh machine.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ import shutil
 import subprocess
 import sys
 
-DEBIAN_PACKAGES = {"redis-server": "redis-server"}
+# binary looked up on PATH -> the Debian package that provides it
+DEBIAN_PACKAGES = {
+    "redis-server": "redis-server",
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
+}
 
 
 def main() -> int:

@@ -10,11 +10,20 @@ from typing import Any, TextIO
 
 from .__about__ import __version__
 
-__all__ = ["main", "send_to_local_receiver", "send_to_server"]
+__all__ = ["main", "send_to_local_receiver", "send_to_server", "serve"]
+
+SERVE_INSTALL_HINT = (
+    "raven serve needs raven-devserver: pip install ./packages/devserver from a checkout of "
+    "Raven (or run `hatch run raven serve` there)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``raven test [DSN]``: send a test event and report what happened; returns the exit status."""
+    """``raven test [DSN]``: send a test event and report what happened; ``raven serve``: run the
+    local server of raven-devserver. Returns the exit status."""
+    words = sys.argv[1:] if argv is None else argv
+    if words[:1] == ["serve"]:
+        return serve(words[1:])
     parser = argparse.ArgumentParser(prog="raven", description="Raven, a Sentry client for Python.")
     parser.add_argument("--version", action="version", version=f"raven {__version__}")
     commands = parser.add_subparsers(dest="command")
@@ -25,12 +34,31 @@ def main(argv: list[str] | None = None) -> int:
         "dsn", nargs="?", help="where to send; default $SENTRY_DSN, else a local receiver"
     )
     test.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
+    commands.add_parser(
+        "serve", help="run a local Sentry-compatible server with a web page (raven-devserver)"
+    )
     args = parser.parse_args(argv)
     if args.command != "test":
         parser.print_help()
         return 0 if args.command is None and argv is not None else 2 if args.command else 0
     dsn = args.dsn or os.environ.get("SENTRY_DSN")
     return send_to_server(dsn, args.timeout) if dsn else send_to_local_receiver(args.timeout)
+
+
+def serve(argv: list[str]) -> int:
+    """``raven serve [options]``: raven-devserver's server, imported only now (the core does not
+    depend on it); without it, one line saying how to install it."""
+    import importlib
+
+    try:
+        devserver = importlib.import_module("raven_devserver.cli")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "raven_devserver":
+            print(f"raven serve: raven-devserver cannot start: {exc}", file=sys.stderr)
+        else:
+            print(SERVE_INSTALL_HINT, file=sys.stderr)
+        return 1
+    return int(devserver.main(argv))
 
 
 def _make_client(dsn: str) -> Any:
