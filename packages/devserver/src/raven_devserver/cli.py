@@ -101,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         server_header=False,
     )
     with sock:
-        uvicorn.Server(config).run(sockets=[sock])
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, once it has stopped
+            pass
     return 0
 
 

@@ -111,6 +111,9 @@ def _components(event: dict[str, Any]) -> list[str]:
     fingerprint = event.get("fingerprint")
     if not isinstance(fingerprint, list) or not fingerprint:
         return default_components(event)
+    only = _VARIABLE.match(str(fingerprint[0])) if len(fingerprint) == 1 else None
+    if only and only.group(1).lower() == "default":
+        return default_components(event)  # the same issue as events without a fingerprint
     parts: list[str] = ["fingerprint"]
     for part in fingerprint:
         match = _VARIABLE.match(str(part))

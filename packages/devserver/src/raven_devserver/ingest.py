@@ -131,7 +131,8 @@ def _answering_errors(endpoint: Any) -> Any:
             return response
         except IngestError as exc:
             log.warning("%s %s refused: %d %s", request.method, request.url.path, exc.status, exc)
-            headers = {**_CORS, "X-Sentry-Error": exc.detail}
+            ascii_detail = exc.detail.encode("ascii", "replace").decode()  # header-safe
+            headers = {**_CORS, "X-Sentry-Error": ascii_detail}
             return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
 
     answer.__doc__ = endpoint.__doc__
