@@ -25,19 +25,38 @@ _OVERLAID_KEYS = ("user", "request")
 
 
 class _State:
-    """One immutable state of a context; every change makes a new one."""
+    """One immutable state of a context; every change makes a new one.
 
-    __slots__ = ("data", "breadcrumbs", "last_event_id")
+    ``trace`` is the scope's trace context (a :class:`raven.tracing.PropagationContext`: the
+    incoming trace, or one made up when the first error needs it) and ``span`` the current span;
+    both stay None until tracing or an error needs them.
+    """
+
+    __slots__ = ("data", "breadcrumbs", "last_event_id", "trace", "span")
 
     def __init__(
         self,
         data: Mapping[str, Any] | None = None,
         breadcrumbs: tuple[dict[str, Any], ...] = (),
         last_event_id: str | None = None,
+        trace: Any = None,
+        span: Any = None,
     ) -> None:
         self.data: Mapping[str, Any] = data if data is not None else {}
         self.breadcrumbs = breadcrumbs
         self.last_event_id = last_event_id
+        self.trace = trace
+        self.span = span
+
+    def replace(self, **changes: Any) -> _State:
+        """A copy with ``changes`` applied."""
+        new = _State.__new__(_State)
+        new.data = changes.get("data", self.data)
+        new.breadcrumbs = changes.get("breadcrumbs", self.breadcrumbs)
+        new.last_event_id = changes.get("last_event_id", self.last_event_id)
+        new.trace = changes.get("trace", self.trace)
+        new.span = changes.get("span", self.span)
+        return new
 
 
 _EMPTY = _State()
@@ -96,14 +115,14 @@ class Context:
                 new[key] = _Overlay(new[key], value)
             else:
                 new[key] = value
-        self._var.set(_State(new, state.breadcrumbs, state.last_event_id))
+        self._var.set(state.replace(data=new))
 
     update = merge
 
     def set(self, key: str, value: Any) -> None:
         """Replace one top-level key."""
         state = self._var.get()
-        self._var.set(_State({**state.data, key: value}, state.breadcrumbs, state.last_event_id))
+        self._var.set(state.replace(data={**state.data, key: value}))
 
     def get(self) -> dict[str, Any]:
         """A copy of the current data (without breadcrumbs)."""
@@ -168,12 +187,12 @@ class Context:
         if crumbs and _same_crumb(crumbs[-1], crumb):
             return
         keep = crumbs[-(self.max_breadcrumbs - 1) :] if self.max_breadcrumbs > 1 else ()
-        self._var.set(_State(state.data, keep + (crumb,), state.last_event_id))
+        self._var.set(state.replace(breadcrumbs=keep + (crumb,)))
 
     def clear_breadcrumbs(self) -> None:
         """Forget the breadcrumbs of the current thread or task, keeping the data."""
         state = self._var.get()
-        self._var.set(_State(state.data, (), state.last_event_id))
+        self._var.set(state.replace(breadcrumbs=()))
 
     @property
     def last_event_id(self) -> str | None:
@@ -184,7 +203,29 @@ class Context:
     def last_event_id(self, event_id: str | None) -> None:
         """The id of the last event captured in this scope (thread, task or ``with`` block)."""
         state = self._var.get()
-        self._var.set(_State(state.data, state.breadcrumbs, event_id))
+        self._var.set(state.replace(last_event_id=event_id))
+
+
+    # -- tracing ------------------------------------------------------------------------------
+    @property
+    def span(self) -> Any:
+        """The current span of this thread or task (None when there is none)."""
+        return self._var.get().span
+
+    def swap_span(self, span: Any) -> Any:
+        """Make ``span`` the current span; returns the one it replaces."""
+        state = self._var.get()
+        self._var.set(state.replace(span=span))
+        return state.span
+
+    @property
+    def trace(self) -> Any:
+        """The trace this scope belongs to when no span is current (see ``_State``)."""
+        return self._var.get().trace
+
+    @trace.setter
+    def trace(self, trace: Any) -> None:
+        self._var.set(self._var.get().replace(trace=trace))
 
 
 def _same_crumb(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

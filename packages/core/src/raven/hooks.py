@@ -4,7 +4,7 @@
   then chain to the hooks that were there before.
 - ``"logging"``: ``logging.Logger.callHandlers`` turns every log record into a breadcrumb.
 - ``"httplib"``: ``http.client`` (which ``requests`` and ``urllib3`` use underneath) records a
-  breadcrumb for every outgoing request.
+  breadcrumb for every outgoing request and, with tracing on, a span and the trace headers.
 - ``"threads"`` (:mod:`raven.threads`): threads and ``ThreadPoolExecutor`` jobs run in a copy of
   the context they were started from.
 
@@ -93,6 +93,8 @@ def install(client: Any) -> None:
                 acquire(_LIBRARY_ALIASES[library], client)
             else:
                 _run_library_hooks(library)
+    if opts.traces_sample_rate is not None or opts.traces_sampler is not None:
+        acquire("httplib", client)  # spans and trace headers for outgoing requests
     if opts.install_sys_hook:
         acquire("excepthook", client)
     if opts.propagate_context_to_threads:
@@ -244,25 +246,49 @@ def _patch_http_client(http_client: Any) -> None:
     original_getresponse = _http_originals["getresponse"] = conn.getresponse
     https = http_client.HTTPSConnection
 
+    def full_url(connection: Any, url: str) -> str:
+        if url.startswith(("http://", "https://")):
+            return url
+        scheme = "https" if isinstance(connection, https) else "http"
+        default = 443 if scheme == "https" else 80
+        port = connection.port
+        host = connection.host if port in (None, default) else f"{connection.host}:{port}"
+        return f"{scheme}://{host}{url}"
+
     def putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         self._raven_request = (method, url)
-        return original_putrequest(self, method, url, *args, **kwargs)
+        result = original_putrequest(self, method, url, *args, **kwargs)
+        if not breadcrumbs.suppress_http_breadcrumbs.get():  # not Raven's own requests
+            with capture_internal_errors("hooks", "tracing an HTTP request"):
+                for client in holders("httplib"):
+                    if client.tracing_enabled:
+                        span, headers = client.tracer.http_request(method, full_url(self, url))
+                        self._raven_span = span
+                        for name, value in headers.items():
+                            self.putheader(name, value)
+                        break
+        return result
 
     def getresponse(self: Any, *args: Any, **kwargs: Any) -> Any:
-        response = original_getresponse(self, *args, **kwargs)
+        span = self.__dict__.pop("_raven_span", None)
+        try:
+            response = original_getresponse(self, *args, **kwargs)
+        except BaseException:
+            if span is not None:
+                span.set_status("internal_error")
+                span.finish()
+            raise
+        if span is not None:
+            span.set_http_status(response.status)
+            span.finish()
         request = getattr(self, "_raven_request", None)
         if request is not None and not breadcrumbs.suppress_http_breadcrumbs.get():
             with capture_internal_errors("hooks", "recording an HTTP breadcrumb"):
                 method, url = request
-                if not url.startswith(("http://", "https://")):
-                    scheme = "https" if isinstance(self, https) else "http"
-                    default = 443 if scheme == "https" else 80
-                    host = self.host if self.port in (None, default) else f"{self.host}:{self.port}"
-                    url = f"{scheme}://{host}{url}"
                 breadcrumbs.record(
                     type="http",
                     category="httplib",
-                    data={"method": method, "url": url, "status_code": response.status},
+                    data={"method": method, "url": full_url(self, url), "status_code": response.status},
                     # sentry-sdk's hint names, so that a before_breadcrumb filter can decide on them
                     hint={"httplib_request": self, "httplib_response": response},
                 )

@@ -56,6 +56,7 @@ class Receiver:
         self.project_id = project_id
         self.public_key = public_key
         self.events: list[dict[str, Any]] = []
+        self.transactions: list[dict[str, Any]] = []
         self.client_reports: list[dict[str, Any]] = []
         self.requests: list[Request] = []
         self.received_bodies = 0  # requests read, answered or not
@@ -134,16 +135,23 @@ class Receiver:
     # -- reading what arrived ------------------------------------------------------------------
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """The events once at least ``count`` arrived; AssertionError after ``timeout`` seconds."""
+        return self._wait(self.events, "events", count, timeout)
+
+    def wait_for_transactions(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The transactions once at least ``count`` arrived (AssertionError after ``timeout``)."""
+        return self._wait(self.transactions, "transactions", count, timeout)
+
+    def _wait(
+        self, arrived: list[dict[str, Any]], what: str, count: int, timeout: float
+    ) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         with self._cond:
-            while len(self.events) < count:
+            while len(arrived) < count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(
-                        f"receiver got {len(self.events)} events, expected {count}"
-                    )
+                    raise AssertionError(f"receiver got {len(arrived)} {what}, expected {count}")
                 self._cond.wait(remaining)
-            return list(self.events)
+            return list(arrived)
 
     def wait_until(self, predicate: Any, timeout: float = 10.0) -> None:
         """Wait until ``predicate(receiver)`` is true."""
@@ -186,7 +194,7 @@ class Receiver:
             request.body = body
         except Exception:
             status = request.status = 400
-        events, reports = [], []
+        events, transactions, reports = [], [], []
         if status == 200:
             try:
                 if "/envelope/" in handler.path:
@@ -196,6 +204,8 @@ class Receiver:
                         request.item_types.append(item_headers.get("type", ""))
                         if item_headers.get("type") == "event":
                             events.append(json.loads(payload))
+                        elif item_headers.get("type") == "transaction":
+                            transactions.append(json.loads(payload))
                         elif item_headers.get("type") == "client_report":
                             reports.append(json.loads(payload))
                 elif "/store/" in handler.path:
@@ -208,9 +218,11 @@ class Receiver:
         with self._cond:
             self.requests.append(request)
             self.events.extend(events)
+            self.transactions.extend(transactions)
             self.client_reports.extend(reports)
             self._cond.notify_all()
-        answer = json.dumps({"id": events[0].get("event_id") if events else None}).encode()
+        first = (events or transactions or [{}])[0]
+        answer = json.dumps({"id": first.get("event_id")}).encode()
         try:
             handler.send_response(status)
             for key, value in headers.items():

@@ -1,0 +1,111 @@
+"""Tracing: transactions, spans and trace propagation (the API of :class:`raven.Client`).
+
+Off by default: tracing is on when ``traces_sample_rate`` or ``traces_sampler`` is set. Only
+this module and :mod:`raven.tracing.scope` are imported with ``raven``; the engine (:mod:`raven.tracing.tracer`), spans and
+header parsing are imported the first time they are used. Errors link to the current trace
+either way (``contexts.trace``), with or without tracing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .scope import PropagationContext
+
+if TYPE_CHECKING:
+    from .span import NoOpSpan, Span, Transaction
+    from .tracer import Tracer
+
+__all__ = ["TracingMixin"]
+
+
+class TracingMixin:
+    """Sentry's tracing API, with the names sentry-sdk users know, on :class:`raven.Client`."""
+
+    _tracer: Tracer | None = None
+    options: Any
+    context: Any
+
+    @property
+    def tracing_enabled(self) -> bool:
+        """True when ``traces_sample_rate`` or ``traces_sampler`` is set."""
+        opts = self.options
+        return opts.traces_sample_rate is not None or opts.traces_sampler is not None
+
+    @property
+    def tracer(self) -> Tracer:
+        """The tracing engine (made on first use)."""
+        tracer = self._tracer
+        if tracer is None:
+            from .tracer import Tracer
+
+            tracer = self._tracer = Tracer(self)  # type: ignore[arg-type]
+        return tracer
+
+    def start_transaction(
+        self, transaction: Transaction | None = None, **kwargs: Any
+    ) -> Transaction | NoOpSpan:
+        """A started transaction: use it as a context manager (or ``activate()`` then ``finish()``).
+
+        Keyword arguments: ``name``, ``op``, ``source`` (``url``, ``route``, ``view``,
+        ``component``, ``task``, ``custom``), ``origin``, ``sampled`` (forces the decision),
+        ``custom_sampling_context`` (given to ``traces_sampler``), ``headers`` (incoming
+        headers or a WSGI environ: the trace is continued from them). Without ``transaction``
+        or ``headers`` it continues the scope's trace (``continue_trace``), if any. With tracing
+        off it returns a span that records nothing (``headers`` still link errors to the
+        caller's trace).
+        """
+        return self.tracer.start_transaction(transaction, **kwargs)
+
+    def start_span(
+        self, op: str | None = None, description: str | None = None, **kwargs: Any
+    ) -> Span | NoOpSpan:
+        """A child of the current span, to use as a context manager; records nothing when no
+        span is current (no transaction, or one that is not sampled)."""
+        if self.context.span is None:
+            from .span import NOOP_SPAN
+
+            return NOOP_SPAN
+        return self.tracer.start_span(op, description, **kwargs)
+
+    def trace(self, func: Callable[..., Any] | None = None, *, op: str | None = None) -> Any:
+        """Decorator (``@client.trace`` or ``@client.trace(op="...")``): each call of a sync or
+        ``async def`` function becomes a span of the current transaction."""
+        return self.tracer.trace(func, op=op)
+
+    def continue_trace(
+        self,
+        headers: Mapping[str, Any] | None,
+        op: str | None = None,
+        name: str | None = None,
+        source: str = "custom",
+        origin: str = "manual",
+    ) -> Transaction:
+        """The transaction (not started: pass it to ``start_transaction``) that continues the
+        trace of ``headers`` (``sentry-trace``/``traceparent`` and ``baggage``; a mapping in
+        any case or a WSGI environ). Errors of this scope link to that trace from now on."""
+        return self.tracer.continue_trace(headers, op, name, source, origin)
+
+    def trace_headers(self) -> dict[str, str]:
+        """``sentry-trace``, ``baggage`` and ``traceparent`` for a call made now, continuing the
+        current span (or, with no span, the scope's trace)."""
+        return self.tracer.trace_headers()
+
+    def current_span(self) -> Span | None:
+        """The span current in this thread or task, or None."""
+        span: Span | None = self.context.span
+        return span
+
+    def trace_context(self) -> dict[str, Any]:
+        """``contexts.trace`` for an event captured now: the current span's ids, else those of
+        the scope's trace (the caller's, or one made up for the scope when the first error
+        needs it)."""
+        span = self.context.span
+        if span is not None:
+            context: dict[str, Any] = span.trace_context()
+            return context
+        trace = self.context.trace
+        if trace is None:
+            trace = self.context.trace = PropagationContext()
+        return trace.trace_context()  # type: ignore[no-any-return]

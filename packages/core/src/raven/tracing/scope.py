@@ -1,0 +1,88 @@
+"""The trace a scope belongs to when no span is running, and the random ids of traces and spans.
+
+Imported with ``raven`` (errors need it with tracing off, and an import started from a capture
+in a signal handler could meet the same import half done in the interrupted code): no regular
+expressions, nothing but ``random``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["PropagationContext", "new_span_id", "new_trace_id"]
+
+
+def new_trace_id() -> str:
+    return f"{random.getrandbits(128):032x}"
+
+
+def new_span_id() -> str:
+    return f"{random.getrandbits(64):016x}"
+
+
+class PropagationContext:
+    """The trace a scope belongs to: continued from incoming headers, or new.
+
+    ``span_id`` is this service's own id for the scope (what errors carry as their span when no
+    span is running); ``parent_span_id`` and ``parent_sampled`` come from the caller; ``dsc`` is
+    the caller's frozen sampling context (None when this service starts the trace);
+    ``baggage_other`` the caller's non-Sentry baggage entries.
+    """
+
+    __slots__ = (
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "parent_sampled",
+        "dsc",
+        "sample_rand",
+        "baggage_other",
+    )
+
+    def __init__(
+        self,
+        trace_id: str | None = None,
+        parent_span_id: str | None = None,
+        parent_sampled: bool | None = None,
+        dsc: dict[str, str] | None = None,
+        baggage_other: str = "",
+    ) -> None:
+        self.trace_id = trace_id or new_trace_id()
+        self.span_id = new_span_id()
+        self.parent_span_id = parent_span_id
+        self.parent_sampled = parent_sampled
+        self.dsc = dsc
+        self.baggage_other = baggage_other
+        self.sample_rand = _sample_rand(dsc, parent_sampled)
+
+    def trace_context(self) -> dict[str, Any]:
+        """What an error event carries as ``contexts.trace``."""
+        context: dict[str, Any] = {"trace_id": self.trace_id, "span_id": self.span_id}
+        if self.parent_span_id:
+            context["parent_span_id"] = self.parent_span_id
+        return context
+
+
+def _sample_rand(dsc: Mapping[str, str] | None, parent_sampled: bool | None) -> float:
+    """The trace's random value in [0, 1): the caller's, or one consistent with its decision.
+
+    Every service compares the same value with its own rate, so a trace is kept or dropped as a
+    whole. A caller that decided but sent no value (an older SDK) gets one drawn from the part of
+    [0, 1) that agrees with its decision at its rate.
+    """
+    if dsc:
+        try:
+            value = float(dsc["sample_rand"])
+            if 0.0 <= value < 1.0:
+                return value
+        except (KeyError, ValueError):
+            pass
+        try:
+            rate = float(dsc["sample_rate"])
+        except (KeyError, ValueError):
+            rate = -1.0
+        if parent_sampled is not None and 0.0 < rate <= 1.0:
+            return rate * random.random() if parent_sampled else rate + (1.0 - rate) * random.random()
+    return random.random()

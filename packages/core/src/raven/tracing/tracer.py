@@ -1,0 +1,392 @@
+"""The client's tracing engine: sampling, the current span, trace headers and sending.
+
+One :class:`Tracer` per client, made the first time tracing is used (see
+:class:`raven.tracing.TracingMixin`). The current span and the scope's trace live in the client's
+:class:`raven.context.Context`, so threads and asyncio tasks never see each other's spans.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import events
+from ..callbacks import name_of, run_before_send, run_processors
+from ..guard import capture_internal_errors
+from .propagation import format_baggage, read_incoming
+from .scope import PropagationContext, new_trace_id
+from .span import NOOP_SPAN, NoOpSpan, Span, Transaction
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+__all__ = ["Tracer"]
+
+logger = logging.getLogger("raven.tracing")
+
+AnySpan = Span | NoOpSpan
+
+
+class Tracer:
+    """Starts, samples, links and sends transactions for one client."""
+
+    def __init__(self, client: Client) -> None:
+        opts = client.options
+        self.client = client
+        self.context = client.context
+        self.enabled = opts.traces_sample_rate is not None or opts.traces_sampler is not None
+        self.sample_rate = opts.traces_sample_rate
+        self.sampler = opts.traces_sampler
+        self.max_spans = opts.max_spans
+        self.propagation_targets = opts.trace_propagation_targets  # compiled by the options
+        self.ignore_transactions = opts.ignore_transactions
+        self.ignore_status_codes = frozenset(opts.trace_ignore_status_codes)
+        self.public_key = client.dsn.public_key if client.dsn is not None else None
+
+    # -- the scope's trace ------------------------------------------------------------------
+    def continue_from(self, headers: Mapping[str, Any] | None) -> PropagationContext | None:
+        """Make the caller's trace (from ``headers``) this scope's; None when they carry none."""
+        incoming = read_incoming(headers) if headers else None
+        if incoming is not None:
+            self.context.trace = incoming
+        return incoming
+
+    def scope_trace(self) -> PropagationContext:
+        """This scope's trace, made up (and kept for the scope) when there is none yet."""
+        trace: PropagationContext | None = self.context.trace
+        if trace is None:
+            trace = self.context.trace = PropagationContext()
+        return trace
+
+    def continue_trace(
+        self,
+        headers: Mapping[str, Any] | None,
+        op: str | None = None,
+        name: str | None = None,
+        source: str = "custom",
+        origin: str = "manual",
+    ) -> Transaction:
+        """A transaction (not started) that continues the trace in ``headers``, or a new trace."""
+        incoming = self.continue_from(headers)
+        return self.new_transaction(incoming, name, op, source, origin)
+
+    def new_transaction(
+        self,
+        parent: PropagationContext | None,
+        name: str | None,
+        op: str | None,
+        source: str,
+        origin: str,
+        start_timestamp: float | None = None,
+    ) -> Transaction:
+        if parent is None:
+            return Transaction(
+                self, new_trace_id(), None, name or "<unlabeled transaction>", op, source,
+                origin, start_timestamp=start_timestamp,
+                sample_rand=random.random(),
+            )
+        return Transaction(
+            self,
+            parent.trace_id,
+            parent.parent_span_id,
+            name or "<unlabeled transaction>",
+            op,
+            source,
+            origin,
+            parent_sampled=parent.parent_sampled,
+            sample_rand=parent.sample_rand,
+            dsc=parent.dsc,
+            baggage_other=parent.baggage_other,
+            start_timestamp=start_timestamp,
+        )
+
+    # -- starting ---------------------------------------------------------------------------
+    def start_transaction(
+        self,
+        transaction: Transaction | None = None,
+        *,
+        name: str | None = None,
+        op: str | None = None,
+        source: str = "custom",
+        origin: str = "manual",
+        headers: Mapping[str, Any] | None = None,
+        custom_sampling_context: Mapping[str, Any] | None = None,
+        sampled: bool | None = None,
+        start_timestamp: float | None = None,
+    ) -> Transaction | NoOpSpan:
+        """A started, sampled (or not) transaction; :data:`NOOP_SPAN` when tracing is off."""
+        incoming = self.continue_from(headers) if headers is not None else None
+        if not self.enabled:
+            return NOOP_SPAN
+        if transaction is None:
+            parent = incoming if incoming is not None else self.context.trace
+            transaction = self.new_transaction(parent, name, op, source, origin, start_timestamp)
+        if sampled is not None:
+            transaction.sampled = sampled
+        if transaction.sampled is None:
+            self._sample(transaction, custom_sampling_context)
+        if not transaction.sampled:
+            self.client.reports.record("sample_rate", "transaction")
+            logger.debug("transaction %r sampled out", transaction.name)
+        return transaction
+
+    def _sample(self, transaction: Transaction, custom: Mapping[str, Any] | None) -> None:
+        rate: Any
+        if self.sampler is not None:
+            sampling_context = {
+                "transaction_context": {
+                    "name": transaction.name,
+                    "op": transaction.op,
+                    "source": transaction.source,
+                    "trace_id": transaction.trace_id,
+                    "parent_span_id": transaction.parent_span_id,
+                    "parent_sampled": transaction.parent_sampled,
+                },
+                "parent_sampled": transaction.parent_sampled,
+                **(custom or {}),
+            }
+            rate = None
+            with capture_internal_errors("tracing", f"traces_sampler {name_of(self.sampler)}"):
+                rate = self.sampler(sampling_context)
+            rate = _valid_rate(rate, self.sampler)
+        elif transaction.parent_sampled is not None:
+            transaction.sampled = transaction.parent_sampled
+            return
+        else:
+            rate = self.sample_rate or 0.0
+        transaction.sample_rate = rate
+        transaction.sampled = transaction.sample_rand < rate
+
+    def start_span(
+        self, op: str | None = None, description: str | None = None, **kwargs: Any
+    ) -> AnySpan:
+        """A child of the current span, or :data:`NOOP_SPAN` when no span records."""
+        parent = self.context.span
+        if parent is None:
+            return NOOP_SPAN
+        return self.child_of(parent, op, description, **kwargs)
+
+    def child_of(
+        self,
+        parent: Span,
+        op: str | None,
+        description: str | None,
+        origin: str = "manual",
+        start_timestamp: float | None = None,
+    ) -> AnySpan:
+        transaction = parent.transaction
+        if not parent.sampled or transaction is None or transaction.timestamp is not None:
+            return NOOP_SPAN
+        if len(transaction.spans) >= self.max_spans:
+            transaction.dropped_spans += 1
+            return NOOP_SPAN
+        span = Span(
+            self, transaction, parent.trace_id, parent.span_id, op, description, origin,
+            True, start_timestamp,
+        )
+        transaction.spans.append(span)
+        return span
+
+    # -- propagating ------------------------------------------------------------------------
+    def trace_headers(self, span: Span | None = None) -> dict[str, str]:
+        """``sentry-trace``, ``baggage`` and ``traceparent`` for a call made under ``span``
+        (default: the current span, else the scope's trace)."""
+        if span is None:
+            span = self.context.span
+        if span is not None:
+            headers = {"sentry-trace": span.to_sentry_trace(), "traceparent": span.to_traceparent()}
+            baggage = span.to_baggage()
+        else:
+            trace = self.scope_trace()
+            sampled = trace.parent_sampled
+            flag = "" if sampled is None else ("-1" if sampled else "-0")
+            headers = {
+                "sentry-trace": f"{trace.trace_id}-{trace.span_id}{flag}",
+                "traceparent": f"00-{trace.trace_id}-{trace.span_id}-{'01' if sampled else '00'}",
+            }
+            dsc = trace.dsc or self._dsc_values(trace.trace_id, None, trace.sample_rand, None, None)
+            baggage = format_baggage(dsc, trace.baggage_other)
+        if baggage:
+            headers["baggage"] = baggage
+        return headers
+
+    def http_request(self, method: str, url: str) -> tuple[AnySpan, dict[str, str]]:
+        """A span for an outgoing HTTP request (started now; the caller finishes it) and the
+        headers to send with it (none unless ``url`` matches ``trace_propagation_targets``).
+        The span's URL leaves out credentials, and the query unless ``send_default_pii``."""
+        parent = self.context.span
+        span: AnySpan = NOOP_SPAN
+        if parent is not None:
+            base, _, query = url.partition("?")
+            base = base.partition("#")[0]
+            scheme, sep, rest = base.partition("://")
+            if "@" in rest.partition("/")[0]:
+                base = f"{scheme}{sep}{rest.partition('@')[2]}"
+            span = self.child_of(parent, "http.client", f"{method} {base}", "auto.http.stdlib")
+            if isinstance(span, Span):
+                span.data = {"http.request.method": method, "url": base}
+                if query and self.client.options.send_default_pii:
+                    span.data["http.query"] = query
+        if not self.propagates_to(url):
+            return span, {}
+        return span, self.trace_headers(span if isinstance(span, Span) else None)
+
+    def propagates_to(self, url: str) -> bool:
+        """True when ``url`` matches ``trace_propagation_targets``."""
+        return any(pattern.search(url) for pattern in self.propagation_targets)
+
+    def new_dsc(self, transaction: Transaction) -> dict[str, str]:
+        return self._dsc_values(
+            transaction.trace_id,
+            transaction.sample_rate,
+            transaction.sample_rand,
+            transaction.sampled,
+            transaction.name if transaction.source != "url" else None,
+        )
+
+    def _dsc_values(
+        self,
+        trace_id: str,
+        sample_rate: float | None,
+        sample_rand: float,
+        sampled: bool | None,
+        transaction: str | None,
+    ) -> dict[str, str]:
+        opts = self.client.options
+        values = {
+            "trace_id": trace_id,
+            "public_key": self.public_key,
+            "sample_rate": None if sample_rate is None else _decimal(sample_rate),
+            "sample_rand": f"{sample_rand:.6f}",
+            "sampled": None if sampled is None else ("true" if sampled else "false"),
+            "release": opts.release,
+            "environment": opts.environment or "production",
+            "transaction": transaction,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+    # -- finishing --------------------------------------------------------------------------
+    def finish_transaction(self, transaction: Transaction) -> None:
+        """Send a finished, sampled transaction (unless filtered), with its finished spans."""
+        if not transaction.sampled:
+            return
+        with capture_internal_errors("tracing", "sending a transaction"):
+            reason = self._filtered(transaction)
+            spans = [span for span in transaction.spans if span.timestamp is not None]
+            reports = self.client.reports
+            if reason is not None:
+                reports.record(reason, "transaction")
+                reports.record(reason, "span", len(spans) + 1)
+                return
+            event = self._event(transaction, spans)
+            before_send = self.client.options.before_send_transaction
+            if before_send is not None:
+                processed = run_before_send(before_send, event, {}, self.client._warn_once)
+                if processed is None:
+                    reports.record("before_send", "transaction")
+                    reports.record("before_send", "span", len(spans) + 1)
+                    logger.debug("transaction %r dropped by before_send_transaction", transaction.name)
+                    return
+                event = processed
+            if transaction.dropped_spans:
+                reports.record("buffer_overflow", "span", transaction.dropped_spans)
+            self.client.send(**event)
+
+    def _filtered(self, transaction: Transaction) -> str | None:
+        name = transaction.name or ""
+        if any(pattern.search(name) for pattern in self.ignore_transactions):
+            logger.debug("transaction %r ignored (ignore_transactions)", name)
+            return "event_processor"
+        if self.ignore_status_codes and transaction.data:
+            code = transaction.data.get("http.response.status_code")
+            if code in self.ignore_status_codes:
+                logger.debug("transaction %r ignored (status %s)", name, code)
+                return "event_processor"
+        return None
+
+    def _event(self, transaction: Transaction, spans: list[Span]) -> dict[str, Any]:
+        client = self.client
+        serializer = client.serializer
+        trace = transaction.trace_context()
+        trace["op"] = transaction.op
+        trace["status"] = transaction.status or "ok"
+        trace["origin"] = transaction.origin
+        if transaction.data:
+            trace["data"] = serializer(transaction.data)
+        event = events.new_event(client._static)
+        event["timestamp"] = transaction.timestamp
+        event.update(
+            type="transaction",
+            transaction=transaction.name,
+            transaction_info={"source": transaction.source},
+            start_timestamp=transaction.start_timestamp,
+            spans=[_span_json(span, serializer) for span in spans],
+            contexts={**client._static["contexts"], "trace": trace},
+            _dsc=transaction.get_dsc(),
+        )
+        scope, _crumbs = self.context.snapshot()
+        for key in ("user", "request"):
+            value = scope.get(key)
+            if callable(value):
+                value = events.resolve_lazy(value, key)
+            if value:
+                event[key] = serializer(value)
+        events.merge_tags(event, client.options.tags, scope.get("tags"), transaction.tags)
+        if not event["tags"]:
+            del event["tags"]
+        return run_processors(client.processors, event, client._warn_once)
+
+    # -- decorators -------------------------------------------------------------------------
+    def trace(self, func: Callable[..., Any] | None = None, *, op: str | None = None) -> Any:
+        """``@client.trace`` / ``@client.trace(op=...)``: a span around each call, for sync
+        and ``async def`` functions (nothing when no span is current)."""
+        if func is None:
+            return lambda f: self.trace(f, op=op)
+        import functools
+        import inspect
+
+        description = getattr(func, "__qualname__", None) or repr(func)
+        span_op = op or "function"
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def traced_async(*args: Any, **kwargs: Any) -> Any:
+                with self.start_span(span_op, description):
+                    return await func(*args, **kwargs)
+
+            return traced_async
+
+        @functools.wraps(func)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            with self.start_span(span_op, description):
+                return func(*args, **kwargs)
+
+        return traced
+
+
+def _span_json(span: Span, serializer: Callable[[Any], Any]) -> dict[str, Any]:
+    data = span.to_json()
+    if "data" in data:
+        data["data"] = serializer(data["data"])
+    return data
+
+
+def _decimal(rate: float) -> str:
+    return f"{rate:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def _valid_rate(rate: Any, sampler: Any) -> float:
+    if isinstance(rate, bool):
+        return 1.0 if rate else 0.0
+    if isinstance(rate, (int, float)) and 0.0 <= rate <= 1.0:
+        return float(rate)
+    if rate is not None:
+        logger.warning(
+            "traces_sampler %s returned %r, not a rate between 0 and 1 or a bool; "
+            "the transaction is not sampled",
+            name_of(sampler),
+            rate,
+        )
+    return 0.0
