@@ -140,16 +140,18 @@ def test_argument_wins_over_environment(monkeypatch: pytest.MonkeyPatch, sentry:
     """An explicit DSN argument is used even when ``SENTRY_DSN`` points elsewhere."""
     monkeypatch.setenv("SENTRY_DSN", "https://other@elsewhere.invalid/9")
     client = sentry.client()
-    assert client.get_public_dsn() == sentry.receiver.dsn
+    assert client.get_public_dsn("http") == sentry.receiver.dsn
     client.captureMessage("here")
     sentry.event()
 
 
 def test_get_public_dsn_forms(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``get_public_dsn`` drops the secret and transport prefix; ``scheme`` picks the scheme."""
+    """``get_public_dsn`` drops the secret and transport prefix; scheme-relative by default (as
+    in raven-python), ``scheme`` picks one."""
     client = raven.Client("sync+https://pub:sec@host:9000/p/3", install_sys_hook=False)
     try:
-        assert client.get_public_dsn() == "https://pub@host:9000/p/3"
+        assert client.get_public_dsn() == "//pub@host:9000/p/3"
+        assert client.get_public_dsn("https") == "https://pub@host:9000/p/3"
         assert client.get_public_dsn("http") == "http://pub@host:9000/p/3"
         assert client.get_public_dsn("") == "//pub@host:9000/p/3"
     finally:

@@ -37,7 +37,7 @@ def test_constructor_forms(sentry: Harness) -> None:
     try:
         assert (
             isinstance(from_dsn.client, raven.Client)
-            and from_dsn.client.get_public_dsn() == sentry.receiver.dsn
+            and from_dsn.client.get_public_dsn("http") == sentry.receiver.dsn
         )
     finally:
         from_dsn.client.close()

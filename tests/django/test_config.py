@@ -138,7 +138,7 @@ def test_get_client_is_cached_and_follows_setting_changes(settings: Any, receive
     settings.SENTRY_DSN = receiver.dsn
     second = get_client()
     assert second is not first and second.is_enabled()
-    assert second.get_public_dsn() == receiver.dsn
+    assert second.get_public_dsn("http") == receiver.dsn
     assert get_client(reset=True) is not second
 
 

@@ -137,7 +137,11 @@ def test_dsn_precedence(receiver: Receiver, second_receiver: Receiver, install: 
         sentry = Sentry(**sentry_kwargs)
         sentry.init_app(app, **init_kwargs)
         try:
-            assert sentry.client.get_public_dsn() == expected, (config, sentry_kwargs, init_kwargs)
+            assert sentry.client.get_public_dsn("http") == expected, (
+                config,
+                sentry_kwargs,
+                init_kwargs,
+            )
         finally:
             sentry.uninit_app(app)
 

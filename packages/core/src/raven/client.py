@@ -11,6 +11,7 @@ from typing import Any
 
 from . import events, hooks, wrappers
 from .__about__ import __version__
+from ._legacy_client import LegacyClientAttributes
 from .breadcrumbs import BreadcrumbRecorder
 from .callbacks import WarnOnce, describe, load_processor, run_before_send, run_processors
 from .context import Context
@@ -28,7 +29,7 @@ logger = logging.getLogger("raven.client")
 SDK_NAME = "raven.python"
 
 
-class Client(BreadcrumbRecorder):
+class Client(LegacyClientAttributes, BreadcrumbRecorder):
     """Captures errors and messages and delivers them to a Sentry-compatible server.
 
     ``Client()`` with no DSN (and no ``SENTRY_DSN``) is disabled: captures return None.
@@ -136,8 +137,9 @@ class Client(BreadcrumbRecorder):
         return self._context.last_event_id
 
     def get_public_dsn(self, scheme: str | None = None) -> str | None:
-        """The DSN without its secret, for browser SDKs (``scheme`` overrides the scheme)."""
-        return self.dsn.public(scheme) if self.dsn else None
+        """The DSN without its secret, for browser SDKs: scheme-relative (``//key@host/1``) as in
+        raven-python, unless ``scheme`` is given."""
+        return self.dsn.public("" if scheme is None else scheme) if self.dsn else None
 
     def get_module_versions(self) -> dict[str, str]:
         """Installed distributions and their versions, as sent in ``modules``."""

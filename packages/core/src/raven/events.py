@@ -432,3 +432,10 @@ def _culprit(value: Mapping[str, Any]) -> str | None:
     if frames:
         return f"{frames[-1].get('module')} in {frames[-1].get('function')}"
     return None
+
+
+def __getattr__(name: str) -> Any:
+    """raven-python's event classes (``raven.events.Exception``, ...), resolved lazily."""
+    from ._legacy_events import lookup
+
+    return lookup(name)

@@ -22,6 +22,7 @@ __all__ = [
     "cap_body",
     "client_ip",
     "get_headers_from_environ",
+    "get_host_from_environ",
     "get_url_from_environ",
     "parse_cookies",
     "request_from_wsgi_environ",
@@ -209,14 +210,24 @@ def get_headers_from_environ(environ: Mapping[str, Any]) -> dict[str, str]:
 def get_url_from_environ(environ: Mapping[str, Any]) -> str:
     """``scheme://host[:port]/script/path`` of a WSGI request, without the query string."""
     scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST")
-    if not host:
-        host = environ.get("SERVER_NAME", "localhost")
-        port = str(environ.get("SERVER_PORT", ""))
-        if port and port != ("443" if scheme == "https" else "80"):
-            host = f"{host}:{port}"
     path = quote(environ.get("SCRIPT_NAME", "")) + quote(environ.get("PATH_INFO", ""))
-    return f"{scheme}://{host}{path}"
+    return f"{scheme}://{get_host_from_environ(environ)}{path}"
+
+
+def get_host_from_environ(environ: Mapping[str, Any]) -> str:
+    """``host[:port]`` of a WSGI request: ``X-Forwarded-Host`` (the first, as raven-python and
+    werkzeug read it), else ``Host``, else the server's name and port; the scheme's default port
+    is left out, so one page has one URL whichever way it was reached."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    forwarded = str(environ.get("HTTP_X_FORWARDED_HOST") or "").split(",")[0].strip()
+    host = forwarded or str(environ.get("HTTP_HOST") or "")
+    if not host:
+        host = str(environ.get("SERVER_NAME") or "localhost")
+        port = str(environ.get("SERVER_PORT") or "")
+        if port:
+            host = f"{host}:{port}"
+    default = ":443" if scheme == "https" else ":80"
+    return host[: -len(default)] if host.endswith(default) else host
 
 
 def request_from_wsgi_environ(

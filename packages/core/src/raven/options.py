@@ -8,6 +8,9 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._legacy_options import ALIASES as _LEGACY_ALIASES
+from ._legacy_options import IGNORED as _LEGACY_IGNORED
+from ._legacy_options import translate as translate_legacy
 from .exceptions import ConfigurationError
 
 __all__ = ["ClientOptions", "DEFAULT_PROCESSORS", "OPTION_NAMES"]
@@ -39,6 +42,7 @@ class ClientOptions:
     dist: str | None = None
     tags: Mapping[str, str] = {}  # never mutated: options are read-only
     extra: Mapping[str, Any] = {}
+    repos: Mapping[str, Any] = {}  # raven-python's: kept (client.repos), never sent
     sample_rate: float = 1.0
     ignore_exceptions: tuple[str, ...] = ()
     include_paths: tuple[str, ...] = ()
@@ -105,6 +109,7 @@ class ClientOptions:
         cls, options: Mapping[str, Any], dsn_query: Mapping[str, str] | None = None
     ) -> ClientOptions:
         """Build and validate options; unknown names and wrong types raise ConfigurationError."""
+        options = translate_legacy(options)  # raven-python's and sentry-sdk's spellings
         known = _annotations()
         values: dict[str, Any] = {}
         for name, env in _ENV.items():
@@ -266,4 +271,9 @@ def _fail() -> Any:
 
 
 # Every name raven.Client accepts as an option, raven-python's spellings included.
-OPTION_NAMES: frozenset[str] = frozenset(_annotations()) | frozenset(_ALIASES)
+OPTION_NAMES: frozenset[str] = (
+    frozenset(_annotations())
+    | frozenset(_ALIASES)
+    | frozenset(_LEGACY_ALIASES)
+    | frozenset(_LEGACY_IGNORED)
+)

@@ -108,6 +108,14 @@ class StackBuilder:
         self._static_cache: dict[CodeType, dict[str, Any]] = {}
         self._context_cache: dict[tuple[str, int], tuple[list[str], str, list[str]]] = {}
 
+    def set_in_app_rules(self, include_paths: Iterable[str], exclude_paths: Iterable[str]) -> None:
+        """New ``include_paths`` / ``exclude_paths`` (a client attribute assigned): the cached
+        per-code fields hold the old in_app decision, so they go too."""
+        self.include_paths = tuple(include_paths)
+        self.exclude_paths = tuple(exclude_paths)
+        self._in_app_cache.clear()
+        self._static_cache.clear()
+
     def budget(self) -> LocalsBudget:
         """A fresh allowance for one capture's locals (share it across the capture's stacks)."""
         return LocalsBudget(self.max_locals_time)
@@ -195,7 +203,7 @@ class StackBuilder:
             "filename": _relative_filename(abs_path, module),
             "abs_path": abs_path,
             "module": module,
-            "function": getattr(code, "co_qualname", code.co_name),
+            "function": code.co_name,  # the plain name groups as raven-python and sentry-sdk did
             "in_app": self.in_app(module, _module_path(abs_path, module_globals)),
         }
         if len(self._static_cache) >= _CACHE_SIZE:
@@ -251,6 +259,8 @@ class StackBuilder:
             )
             excl = [p for p in self.exclude_paths if module == p or module.startswith(p + ".")]
             return not excl or longest_in > max(len(p) for p in excl)
+        if self.include_paths:
+            return False  # an allow-list, as in raven-python: no guessing by path besides it
         if matches(self.exclude_paths):
             return False
         if module == "raven" or module.startswith("raven.") or module.startswith("raven_"):

@@ -32,7 +32,18 @@ _REGISTRY: dict[str, type[Transport]] = {
     "sync+https": SyncTransport,
     "requests+http": SyncTransport,
     "requests+https": SyncTransport,
+    "threaded+requests+http": ThreadedTransport,
+    "threaded+requests+https": ThreadedTransport,
 }
+# raven-python's gevent/eventlet/twisted/tornado schemes: Raven's background sender serves them
+# (its threads never block the app; green threads under gevent/eventlet monkey-patching).
+_REGISTRY.update(
+    {
+        f"{kind}+{scheme}": ThreadedTransport
+        for kind in ("gevent", "eventlet", "twisted", "tornado")
+        for scheme in ("http", "https")
+    }
+)
 
 
 def register_transport(scheme: str, transport_cls: type[Transport]) -> None:
@@ -55,6 +66,7 @@ def transport_for(dsn: Dsn, override: Any = None) -> type[Transport]:
                 raise ConfigurationError(
                     f"option 'transport': cannot import {override!r} ({exc})"
                 ) from None
+        override = _adapted(override)
         if not (isinstance(override, type) and issubclass(override, Transport)):
             raise ConfigurationError(
                 f"option 'transport' must be a Transport subclass, got {override!r}"
@@ -62,8 +74,30 @@ def transport_for(dsn: Dsn, override: Any = None) -> type[Transport]:
         return override
     scheme = f"{dsn.transport}+{dsn.scheme}" if dsn.transport else dsn.scheme
     try:
-        return _REGISTRY[scheme]
+        return _adapted(_REGISTRY[scheme])  # type: ignore[no-any-return]
     except KeyError:
         raise InvalidDsn(
             f"unsupported scheme {scheme!r}: no transport registered (known: {sorted(_REGISTRY)})"
         ) from None
+
+
+def _adapted(cls: Any) -> Any:
+    """A raven-python transport class (``send(url, data, headers)``) wrapped for Raven."""
+    from .legacy import adapt, is_legacy
+
+    return adapt(cls) if is_legacy(cls) else cls
+
+
+def __getattr__(name: str) -> Any:
+    """raven-python's transport names (``AsyncTransport``, ``ThreadedHTTPTransport``, ...)."""
+    if name == "RequestsHTTPTransport":
+        from .._deprecated import warn_moved
+        from .requests import RequestsHTTPTransport
+
+        warn_moved(f"{__name__}.{name}", "raven.transport.requests.RequestsHTTPTransport")
+        return RequestsHTTPTransport
+    if name not in ("AsyncTransport", "ThreadedHTTPTransport", "LegacyTransport"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .legacy import legacy_name
+
+    return legacy_name(__name__, name)

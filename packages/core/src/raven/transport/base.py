@@ -314,3 +314,12 @@ class HTTPTransport(Transport):
         if request.event_id:
             self.reports.record("network_error", request.category)
         logger.debug("event %s lost: %s", request.event_id, exc)
+
+
+def __getattr__(name: str) -> Any:
+    """raven-python's ``AsyncTransport``, resolved lazily."""
+    if name not in ("AsyncTransport",):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .legacy import legacy_name
+
+    return legacy_name(__name__, name)

@@ -115,9 +115,7 @@ class SyncTransport(HTTPTransport):
 
     def _send(self, request: PreparedRequest, raise_errors: bool) -> None:
         try:
-            status, headers, text = post(
-                self._get_session(), request, self.timeout, self.verify, self.proxies
-            )
+            status, headers, text = self.post_request(request)
         except RecursionError:
             raise  # sending near the recursion limit: see send_event
         except Exception as exc:
@@ -137,6 +135,11 @@ class SyncTransport(HTTPTransport):
                         self.rate_limits.retry_after(request.category),
                     )
                 raise APIError(f"HTTP {status}: {text[:200]}", status)
+
+    def post_request(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        """POST ``request``: (status, headers, body text). raven-python's transports adapted by
+        :mod:`raven.transport.legacy` send through their own ``send`` instead."""
+        return post(self._get_session(), request, self.timeout, self.verify, self.proxies)
 
     def close(self, timeout: float | None = None) -> bool:
         """Close the HTTP session; nothing is pending in a synchronous transport."""

@@ -334,15 +334,9 @@ class ThreadedTransport(HTTPTransport):
             self.reports.record("ratelimit_backoff", request.category)
             self._forget(request)
             return
-        session = getattr(self._local, "session", None)
-        if session is None:
-            import_sending_modules()
-            import requests
-
-            session = self._local.session = requests.Session()
         logger.debug("sending event %s (%d bytes)", request.event_id, len(request.body))
         try:
-            status, headers, text = post(session, request, self.timeout, self.verify, self.proxies)
+            status, headers, text = self.post_request(request)
         except Exception as exc:
             logger.debug("sending event %s failed: %s", request.event_id, exc)
             self._retry_later(request)
@@ -356,6 +350,17 @@ class ThreadedTransport(HTTPTransport):
         self._forget(request)
         if outcome == "sent" and self._outbox is not None and self._outbox.unclaimed:
             self._load_outbox()  # the server answers again: send what was spilled to disk
+
+    def post_request(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        """POST ``request`` on this sender thread's session: (status, headers, body text).
+        raven-python's transports adapted by :mod:`raven.transport.legacy` override it."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import_sending_modules()
+            import requests
+
+            session = self._local.session = requests.Session()
+        return post(session, request, self.timeout, self.verify, self.proxies)
 
     def _forget(self, request: PreparedRequest) -> None:
         if self._outbox is not None:
@@ -477,3 +482,12 @@ class ThreadedTransport(HTTPTransport):
         if pending and self._pid == os.getpid():
             print(f"raven: sending {pending} pending events", file=sys.stderr, flush=True)
         self.close(self.options.shutdown_timeout)
+
+
+def __getattr__(name: str) -> Any:
+    """raven-python's ``ThreadedHTTPTransport``, resolved lazily."""
+    if name not in ("ThreadedHTTPTransport",):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .legacy import legacy_name
+
+    return legacy_name(__name__, name)

@@ -22,4 +22,5 @@ def sentry_public_dsn(scheme: str | None = None) -> str:
     client = conf.client_or_none()
     if client is None:
         return ""
-    return client.get_public_dsn(scheme) or ""
+    dsn = client.get_public_dsn(client.dsn.scheme if scheme is None and client.dsn else scheme)
+    return dsn or ""
