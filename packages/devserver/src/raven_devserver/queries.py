@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "monitors",
     "projects",
     "release_health",
+    "trace_events",
     "transaction",
     "transactions",
 ]
@@ -97,7 +99,7 @@ def _event_row(row: sqlite3.Row | None) -> dict[str, Any] | None:
     if row is None:
         return None
     found = dict(row)
-    found["data"] = json.loads(found["data"])
+    found["data"] = json.loads(zlib.decompress(found["data"]))
     return found
 
 
@@ -170,12 +172,22 @@ def transactions(
     return _dicts(rows)
 
 
+def trace_events(db: sqlite3.Connection, trace_id: str) -> list[dict[str, Any]]:
+    """The errors and messages captured in a trace."""
+    rows = db.execute(
+        "SELECT event_id, issue_id, title, level, timestamp FROM events WHERE trace_id = ?"
+        " ORDER BY id LIMIT 100",
+        (trace_id,),
+    ).fetchall()
+    return _dicts(rows)
+
+
 def transaction(db: sqlite3.Connection, event_id: str) -> dict[str, Any] | None:
     row = db.execute("SELECT * FROM transactions WHERE event_id = ?", (event_id,)).fetchone()
     if row is None:
         return None
     found = dict(row)
-    found["data"] = json.loads(found["data"])
+    found["data"] = json.loads(zlib.decompress(found["data"]))
     return found
 
 

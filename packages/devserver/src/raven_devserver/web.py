@@ -145,7 +145,8 @@ def transaction_list(request: Request) -> Response:
     trace = request.query_params.get("trace", "")
     with server_of(request).db.reading() as db:
         found = queries.transactions(db, project_param(request), trace)
-    return _render(request, "transactions.html", transactions=found, trace=trace)
+        errors = queries.trace_events(db, trace) if trace else []
+    return _render(request, "transactions.html", transactions=found, trace=trace, errors=errors)
 
 
 def transaction_page(request: Request) -> Response:
