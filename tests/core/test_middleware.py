@@ -267,3 +267,28 @@ def test_concurrent_requests_keep_their_own_context(
         user = event["exception"]["values"][-1]["value"]
         assert event["user"] == {"id": user} and event["tags"] == {"user": user}
         assert event["request"]["url"].endswith("/" + user)
+
+
+def test_with_tracing_each_request_is_a_transaction_linked_to_its_errors(sentry: Harness) -> None:
+    client = sentry.client(traces_sample_rate=1.0)
+    app = Sentry(hello, client)
+    call(app, "/ok", HTTP_SENTRY_TRACE="771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1")
+    _, error = call(Sentry(raising(ValueError("boom")), client), "/broken")
+    assert isinstance(error, ValueError)
+    ok, broken = sentry.receiver.wait_for_transactions(2)
+    sentry.validate(sentry.receiver.transactions)
+    assert ok["transaction"] == "/ok" and ok["contexts"]["trace"]["status"] == "ok"
+    assert ok["contexts"]["trace"]["trace_id"] == "771a43a4192642f0b136d5159a501700"
+    assert ok["contexts"]["trace"]["data"] == {"http.response.status_code": 200}
+    assert broken["contexts"]["trace"]["status"] == "internal_error"
+    (event,) = sentry.events(1)
+    assert event["contexts"]["trace"]["trace_id"] == broken["contexts"]["trace"]["trace_id"]
+    assert event["contexts"]["trace"]["span_id"] == broken["contexts"]["trace"]["span_id"]
+
+
+def test_without_tracing_no_transaction_is_sent(sentry: Harness) -> None:
+    client = sentry.client()
+    call(Sentry(hello, client), "/ok")
+    call(Sentry(raising(ValueError("boom")), client), "/broken")
+    sentry.events(1)
+    assert sentry.receiver.transactions == []

@@ -1,4 +1,6 @@
-"""``Sentry(app, client)``: WSGI middleware that reports what the application raises."""
+"""``Sentry(app, client)``: WSGI middleware that reports what the application raises and, with
+tracing on, makes each request a transaction (named by its path) that continues the caller's
+trace."""
 
 from __future__ import annotations
 
@@ -24,17 +26,31 @@ class Sentry:
     ) -> Iterable[bytes]:
         context = self.client.context
         context.__enter__()
+        transaction: Any = None
         try:
             client = self.client
             context.merge(
                 {"request": lambda: request_from_wsgi_environ(environ, client=client)}
             )  # at capture
+            transaction = client.start_transaction(
+                name=environ.get("PATH_INFO") or "/",
+                op="http.server",
+                source="url",
+                origin="auto.http.wsgi",
+                headers=environ,
+                custom_sampling_context={"wsgi_environ": environ},
+            ).activate()
+            if transaction.sampled:
+                start_response = _recording_status(start_response, transaction)
             iterable = self.application(environ, start_response)
         except BaseException:
             self.handle_exception(environ)
+            if transaction is not None:
+                transaction.set_status("internal_error")
+                transaction.finish()
             context.__exit__(None, None, None)
             raise
-        return _ClosingIterator(self, iterable, environ)
+        return _ClosingIterator(self, iterable, environ, transaction)
 
     def handle_exception(self, environ: dict[str, Any] | None = None) -> str | None:
         """Capture the exception being handled, unless it is a clean exit or an early close."""
@@ -46,15 +62,31 @@ class Sentry:
         return self.client.captureException(mechanism={"type": "wsgi", "handled": False})
 
 
+def _recording_status(start_response: Callable[..., Any], transaction: Any) -> Callable[..., Any]:
+    def recording(status: str, headers: Any, exc_info: Any = None) -> Any:
+        try:
+            transaction.set_http_status(int(status.split(" ", 1)[0]))
+        except ValueError:
+            pass
+        return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+    return recording
+
+
 class _ClosingIterator:
     """Iterates the app's response, reporting errors; ``close()`` always reaches the app."""
 
     def __init__(
-        self, middleware: Sentry, iterable: Iterable[bytes], environ: dict[str, Any]
+        self,
+        middleware: Sentry,
+        iterable: Iterable[bytes],
+        environ: dict[str, Any],
+        transaction: Any,
     ) -> None:
         self.middleware = middleware
         self.iterable = iterable
         self.environ = environ
+        self.transaction = transaction
         self._iterator: Iterator[bytes] | None = None
         self._closed = False
 
@@ -63,6 +95,7 @@ class _ClosingIterator:
             yield from self.iterable
         except BaseException:
             self.middleware.handle_exception(self.environ)
+            self.transaction.set_status("internal_error")
             raise
 
     def close(self) -> None:
@@ -75,6 +108,8 @@ class _ClosingIterator:
                 close()
         except BaseException:
             self.middleware.handle_exception(self.environ)
+            self.transaction.set_status("internal_error")
             raise
         finally:
+            self.transaction.finish()
             self.middleware.client.context.__exit__(None, None, None)

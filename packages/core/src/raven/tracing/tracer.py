@@ -213,25 +213,27 @@ class Tracer:
         return headers
 
     def http_request(self, method: str, url: str) -> tuple[AnySpan, dict[str, str]]:
-        """A span for an outgoing HTTP request (started now; the caller finishes it) and the
-        headers to send with it (none unless ``url`` matches ``trace_propagation_targets``).
-        The span's URL leaves out credentials, and the query unless ``send_default_pii``."""
+        """A span for an outgoing HTTP request made under the current span (started now; the
+        caller finishes it) and the headers to send with it when ``url`` matches
+        ``trace_propagation_targets``. Nothing outside a transaction: a request no Raven span
+        covers keeps whatever trace headers its caller set. The span's URL leaves out
+        credentials, and the query unless ``send_default_pii``."""
         parent = self.context.span
-        span: AnySpan = NOOP_SPAN
-        if parent is not None:
-            base, _, query = url.partition("?")
-            base = base.partition("#")[0]
-            scheme, sep, rest = base.partition("://")
-            if "@" in rest.partition("/")[0]:
-                base = f"{scheme}{sep}{rest.partition('@')[2]}"
-            span = self.child_of(parent, "http.client", f"{method} {base}", "auto.http.stdlib")
-            if isinstance(span, Span):
-                span.data = {"http.request.method": method, "url": base}
-                if query and self.client.options.send_default_pii:
-                    span.data["http.query"] = query
+        if parent is None:
+            return NOOP_SPAN, {}
+        base, _, query = url.partition("?")
+        base = base.partition("#")[0]
+        scheme, sep, rest = base.partition("://")
+        if "@" in rest.partition("/")[0]:
+            base = f"{scheme}{sep}{rest.partition('@')[2]}"
+        span = self.child_of(parent, "http.client", f"{method} {base}", "auto.http.stdlib")
+        if isinstance(span, Span):
+            span.data = {"http.request.method": method, "url": base}
+            if query and self.client.options.send_default_pii:
+                span.data["http.query"] = query
         if not self.propagates_to(url):
             return span, {}
-        return span, self.trace_headers(span if isinstance(span, Span) else None)
+        return span, self.trace_headers(span if isinstance(span, Span) else parent)
 
     def propagates_to(self, url: str) -> bool:
         """True when ``url`` matches ``trace_propagation_targets``."""
