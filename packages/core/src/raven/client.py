@@ -20,6 +20,7 @@ from .excinfo import exception_of, ignore_matcher
 from .options import ClientOptions
 from .serializer import Serializer
 from .stacks import StackBuilder
+from .tracing import TracingMixin
 from .transport import ClientReports, Transport, transport_for
 
 __all__ = ["Client"]
@@ -29,7 +30,7 @@ logger = logging.getLogger("raven.client")
 SDK_NAME = "raven.python"
 
 
-class Client(LegacyClientAttributes, BreadcrumbRecorder):
+class Client(TracingMixin, LegacyClientAttributes, BreadcrumbRecorder):
     """Captures errors and messages and delivers them to a Sentry-compatible server.
 
     ``Client()`` with no DSN (and no ``SENTRY_DSN``) is disabled: captures return None.
@@ -84,6 +85,8 @@ class Client(LegacyClientAttributes, BreadcrumbRecorder):
             logger.debug("raven is disabled: no DSN given and SENTRY_DSN is not set")
         if self.is_enabled():  # overridable: raven-python's test clients enable themselves
             self._context.activate()  # breadcrumbs recorded anywhere reach this client
+            if self.tracing_enabled:
+                self.tracer  # noqa: B018  (made now: no import on the first request or in a signal handler)
             hooks.install(self)  # a disabled client touches nothing global
 
     # -- configuration --------------------------------------------------------------------------
@@ -373,6 +376,8 @@ class Client(LegacyClientAttributes, BreadcrumbRecorder):
             ctx_data.get("contexts"),
             data.get("contexts"),
         )
+        if "trace" not in event["contexts"]:  # links the error into its trace
+            event["contexts"]["trace"] = self.trace_context()
         for key in ("user", "request"):
             if key in event:
                 event[key] = self.serializer(event[key])

@@ -33,6 +33,7 @@ __all__ = [
     "merge_extra",
     "merge_tags",
     "new_event",
+    "resolve_lazy",
     "safe_text",
     "stack_for_current_thread",
     "to_exception",
@@ -305,7 +306,7 @@ def apply_data(event: dict[str, Any], sources: Iterable[Mapping[str, Any]]) -> N
                 event[key] = source[key]
     for key in LAZY_KEYS:
         if callable(event.get(key)):
-            value = _resolve(event.pop(key), key)
+            value = resolve_lazy(event.pop(key), key)
             if value is not None:
                 event[key] = value
     event["level"] = level_name(event.get("level", "error"))
@@ -367,7 +368,8 @@ def level_name(level: Any) -> str:
     return name if name in ("debug", "info", "warning", "error", "fatal") else "error"
 
 
-def _resolve(value: Callable[[], Any], key: str) -> Any:
+def resolve_lazy(value: Callable[[], Any], key: str) -> Any:
+    """A lazy context value (``key``) computed; None, with a warning, when computing it fails."""
     try:
         return value()
     except Exception:

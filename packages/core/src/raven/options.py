@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ _ENV = {
     "environment": "SENTRY_ENVIRONMENT",
     "debug": "SENTRY_DEBUG",
     "server_name": "SENTRY_SERVER_NAME",
+    "traces_sample_rate": "SENTRY_TRACES_SAMPLE_RATE",
 }
 # raven-python spellings kept for existing configurations.
 _ALIASES = {"name": "server_name", "site_name": "site"}
@@ -91,6 +93,17 @@ class ClientOptions:
     outbox_path: str | None = None
     outbox_max_events: int = 10_000
     outbox_max_bytes: int = 256 * 1024 * 1024
+    # Tracing (raven.tracing): off unless a rate or a sampler is given.
+    traces_sample_rate: float | None = None
+    traces_sampler: Callable[..., Any] | None = None
+    # Regular expressions (strings or compiled) searched in outgoing URLs that get trace headers.
+    trace_propagation_targets: tuple[Any, ...] = (re.compile(".*"),)
+    # Transactions whose name matches one of these patterns are not sent (health checks, ...).
+    ignore_transactions: tuple[Any, ...] = ()
+    # Transactions of requests answered with one of these status codes are not sent (e.g. 404).
+    trace_ignore_status_codes: tuple[int, ...] = ()
+    max_spans: int = 1000  # per transaction; more are dropped and counted
+    before_send_transaction: Callable[..., Any] | None = None
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(_annotations())
@@ -126,6 +139,9 @@ class ClientOptions:
                 continue
             values[key] = value
         coerced = {name: _coerce(name, known[name], value) for name, value in values.items()}
+        for name in ("trace_propagation_targets", "ignore_transactions"):
+            if name in coerced:
+                coerced[name] = compile_patterns(name, coerced[name])
         if not coerced.get("server_name"):
             coerced["server_name"] = (
                 os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
@@ -147,6 +163,7 @@ class ClientOptions:
             "max_requests_in_flight",
             "max_event_bytes",
             "max_stack_frames",
+            "max_spans",
         ):
             if getattr(self, name) < 1:
                 raise ConfigurationError(
@@ -188,7 +205,23 @@ class ClientOptions:
                 "option 'max_locals_time' must be a finite number of seconds >= 0, "
                 f"got {self.max_locals_time!r}"
             )
-        for name in ("before_send", "before_breadcrumb", "custom_repr"):  # custom_repr: ours
+        rate = self.traces_sample_rate
+        if rate is not None and not 0.0 <= rate <= 1.0:
+            raise ConfigurationError(
+                f"option 'traces_sample_rate' must be a number between 0 and 1, got {rate!r}"
+            )
+        for code in self.trace_ignore_status_codes:
+            if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+                raise ConfigurationError(
+                    f"option 'trace_ignore_status_codes' must hold HTTP status codes, got {code!r}"
+                )
+        for name in (
+            "before_send",
+            "before_breadcrumb",
+            "custom_repr",  # ours
+            "traces_sampler",
+            "before_send_transaction",
+        ):
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise ConfigurationError(f"option {name!r} must be callable, got {value!r}")
@@ -213,6 +246,9 @@ _NULLABLE = {
     "ca_certs",
     "http_proxy",  # None: the environment's proxy; "" (kept, not dropped): none at all
     "https_proxy",
+    "traces_sample_rate",
+    "traces_sampler",
+    "before_send_transaction",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -236,7 +272,9 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             if isinstance(value, int):
                 return value
             raise TypeError
-        if kind == "float":
+        if kind == "float | None" and value is None:
+            return None
+        if kind in ("float", "float | None"):
             if isinstance(value, bool):
                 raise TypeError
             return float(value) if isinstance(value, (int, float, str)) else _fail()
@@ -247,7 +285,7 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
         if kind.startswith("tuple"):
             if isinstance(value, str):
                 return (value,)
-            if isinstance(value, (list, tuple, set, frozenset)):
+            if isinstance(value, (list, tuple, set, frozenset, range)):
                 return tuple(value)
             raise TypeError
         if kind.startswith("Mapping"):
@@ -259,11 +297,29 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             "bool": "a boolean",
             "int": "an integer",
             "float": "a number",
+            "float | None": "a number",
             "str | None": "a string",
             "str": "a string",
         }.get(kind, "a list of strings" if kind.startswith("tuple") else "a dict")
         raise ConfigurationError(f"option {name!r} must be {expected}, got {value!r}") from None
     return value
+
+
+def compile_patterns(name: str, values: Any) -> tuple[re.Pattern[str], ...]:
+    """Strings (regular expressions, searched in the value) and compiled patterns, compiled;
+    a string that does not compile fails here, naming the option."""
+    patterns = []
+    for value in values:
+        if isinstance(value, re.Pattern):
+            patterns.append(value)
+            continue
+        try:
+            patterns.append(re.compile(value))
+        except (re.error, TypeError) as exc:
+            raise ConfigurationError(
+                f"option {name!r}: {value!r} is not a regular expression ({exc})"
+            ) from None
+    return tuple(patterns)
 
 
 def _fail() -> Any:

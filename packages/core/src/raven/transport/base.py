@@ -183,9 +183,15 @@ class HTTPTransport(Transport):
         """
         category = category_of(event)
         if self.rate_limits.is_limited(category):
-            self.reports.record("ratelimit_backoff", category)
+            self.record_dropped("ratelimit_backoff", category, event)
             return None
         return category
+
+    def record_dropped(self, reason: str, category: str, event: dict[str, Any]) -> None:
+        """Count a dropped event; a transaction's spans are counted with it (category ``span``)."""
+        self.reports.record(reason, category)
+        if category == "transaction":
+            self.reports.record(reason, "span", len(event.get("spans") or ()) + 1)
 
     def record_closed(self, event: dict[str, Any], category: str) -> None:
         """Count an event captured after the transport was closed."""
@@ -213,12 +219,14 @@ class HTTPTransport(Transport):
         """The request for ``event``, or None when it must not be sent (counted as dropped)."""
         category = category_of(event)
         if self.rate_limits.is_limited(category):
-            self.reports.record("ratelimit_backoff", category)
+            self.record_dropped("ratelimit_backoff", category, event)
             return None
-        event.setdefault("modules", get_module_versions())
+        dsc = event.pop("_dsc", None)  # a transaction's sampling context: the envelope's ``trace``
+        if category != "transaction":
+            event.setdefault("modules", get_module_versions())
         payload = fit_event(event, self.options.max_event_bytes)
         if payload is None:
-            self.reports.record("too_large", category)
+            self.record_dropped("too_large", category, event)
             logger.warning(
                 "event %s dropped: larger than %d bytes even after trimming",
                 event.get("event_id"),
@@ -231,10 +239,13 @@ class HTTPTransport(Transport):
                 self.url, self.request_headers, gzip_body(payload), category, event_id
             )
         report = self.reports.take() if self.options.send_client_reports else None
-        items = [("event", payload)]
+        items = [("transaction" if category == "transaction" else "event", payload)]
         if report is not None:
             items.append(("client_report", dumps(report)))
-        body = encode_envelope(self._envelope_headers(event_id), items)
+        headers = self._envelope_headers(event_id)
+        if dsc:
+            headers["trace"] = dsc
+        body = encode_envelope(headers, items)
         return PreparedRequest(
             self.url, self.request_headers, gzip_body(body), category, event_id, report
         )
