@@ -201,7 +201,9 @@ def test_the_propagated_random_value_makes_every_service_decide_alike(
             baggage = client.trace_headers()["baggage"]
     # the caller's sampling context is frozen: passed on as it came, other vendors' entries kept
     assert baggage.startswith("other=1,")
-    assert "sentry-public_key=upstream" in baggage and f"sentry-sample_rand={sample_rand}" in baggage
+    assert (
+        "sentry-public_key=upstream" in baggage and f"sentry-sample_rand={sample_rand}" in baggage
+    )
 
 
 def test_a_parent_decision_without_a_random_value_gets_a_consistent_one(sentry: Harness) -> None:
@@ -226,7 +228,9 @@ def test_traces_sampler_gets_the_sampling_context(sentry: Harness) -> None:
 
     client = sentry.client(traces_sampler=sampler)
     with client.context:
-        client.start_transaction(name="/health", op="http.server", custom_sampling_context={"path": "/health"}).finish()
+        client.start_transaction(
+            name="/health", op="http.server", custom_sampling_context={"path": "/health"}
+        ).finish()
         client.start_transaction(
             name="/orders", headers={"sentry-trace": f"{TRACE}-{PARENT}-0"}
         ).finish()
@@ -331,9 +335,7 @@ def test_threads_and_tasks_never_see_each_others_spans(sentry: Harness) -> None:
         }
 
 
-def test_outgoing_http_gets_a_span_and_the_trace_headers(
-    sentry: Harness, echo: EchoServer
-) -> None:
+def test_outgoing_http_gets_a_span_and_the_trace_headers(sentry: Harness, echo: EchoServer) -> None:
     client = traced(sentry, send_default_pii=False)
     with client.start_transaction(name="caller") as tx:
         requests.get(f"{echo.url}/api?token=secret", timeout=5)

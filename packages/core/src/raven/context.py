@@ -205,7 +205,6 @@ class Context:
         state = self._var.get()
         self._var.set(state.replace(last_event_id=event_id))
 
-
     # -- tracing ------------------------------------------------------------------------------
     @property
     def span(self) -> Any:

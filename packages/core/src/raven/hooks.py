@@ -288,7 +288,11 @@ def _patch_http_client(http_client: Any) -> None:
                 breadcrumbs.record(
                     type="http",
                     category="httplib",
-                    data={"method": method, "url": full_url(self, url), "status_code": response.status},
+                    data={
+                        "method": method,
+                        "url": full_url(self, url),
+                        "status_code": response.status,
+                    },
                     # sentry-sdk's hint names, so that a before_breadcrumb filter can decide on them
                     hint={"httplib_request": self, "httplib_response": response},
                 )

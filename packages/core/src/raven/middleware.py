@@ -68,7 +68,11 @@ def _recording_status(start_response: Callable[..., Any], transaction: Any) -> C
             transaction.set_http_status(int(status.split(" ", 1)[0]))
         except ValueError:
             pass
-        return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+        return (
+            start_response(status, headers, exc_info)
+            if exc_info
+            else start_response(status, headers)
+        )
 
     return recording
 

@@ -69,8 +69,8 @@ def read_incoming(headers: Mapping[str, Any]) -> PropagationContext | None:
     if trace_id is None:
         return None
     dsc, other = parse_baggage(_header(headers, "baggage") or "")
-    if dsc and dsc.get("trace_id") not in (None, trace_id):
-        dsc = None  # baggage of another trace (a proxy mixed them up): not ours to freeze
+    if dsc.get("trace_id") not in (None, trace_id):
+        dsc = {}  # baggage of another trace (a proxy mixed them up): not ours to freeze
     return PropagationContext(trace_id, parent_span_id, sampled, dsc or None, other)
 
 

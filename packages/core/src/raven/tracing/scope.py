@@ -84,5 +84,7 @@ def _sample_rand(dsc: Mapping[str, str] | None, parent_sampled: bool | None) -> 
         except (KeyError, ValueError):
             rate = -1.0
         if parent_sampled is not None and 0.0 < rate <= 1.0:
-            return rate * random.random() if parent_sampled else rate + (1.0 - rate) * random.random()
+            return (
+                rate * random.random() if parent_sampled else rate + (1.0 - rate) * random.random()
+            )
     return random.random()

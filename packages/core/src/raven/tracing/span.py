@@ -120,7 +120,9 @@ class Span:
         self.status = status_for_http(code)
 
     # -- structure --------------------------------------------------------------------------
-    def start_child(self, op: str | None = None, description: str | None = None, **kwargs: Any) -> Span:
+    def start_child(
+        self, op: str | None = None, description: str | None = None, **kwargs: Any
+    ) -> Span | NoOpSpan:
         """A child span, started now (enter it, or call ``finish()``, to end it)."""
         return self.tracer.child_of(self, op, description, **kwargs)
 
@@ -295,7 +297,9 @@ class NoOpSpan:
     def set_name(self, name: str, source: str | None = None) -> None:
         pass
 
-    def start_child(self, op: str | None = None, description: str | None = None, **kwargs: Any) -> NoOpSpan:
+    def start_child(
+        self, op: str | None = None, description: str | None = None, **kwargs: Any
+    ) -> NoOpSpan:
         return self
 
     def activate(self) -> NoOpSpan:

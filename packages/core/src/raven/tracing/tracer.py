@@ -83,8 +83,14 @@ class Tracer:
     ) -> Transaction:
         if parent is None:
             return Transaction(
-                self, new_trace_id(), None, name or "<unlabeled transaction>", op, source,
-                origin, start_timestamp=start_timestamp,
+                self,
+                new_trace_id(),
+                None,
+                name or "<unlabeled transaction>",
+                op,
+                source,
+                origin,
+                start_timestamp=start_timestamp,
                 sample_rand=random.random(),
             )
         return Transaction(
@@ -183,8 +189,15 @@ class Tracer:
             transaction.dropped_spans += 1
             return NOOP_SPAN
         span = Span(
-            self, transaction, parent.trace_id, parent.span_id, op, description, origin,
-            True, start_timestamp,
+            self,
+            transaction,
+            parent.trace_id,
+            parent.span_id,
+            op,
+            description,
+            origin,
+            True,
+            start_timestamp,
         )
         transaction.spans.append(span)
         return span
@@ -289,7 +302,9 @@ class Tracer:
                 if processed is None:
                     reports.record("before_send", "transaction")
                     reports.record("before_send", "span", len(spans) + 1)
-                    logger.debug("transaction %r dropped by before_send_transaction", transaction.name)
+                    logger.debug(
+                        "transaction %r dropped by before_send_transaction", transaction.name
+                    )
                     return
                 event = processed
             if transaction.dropped_spans:
