@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 CARD_MIN = 10**12  # the smallest 13-digit number
-_CARD_RE = re.compile(r"^(?:\d[ -]?){12,18}\d$")
+CARD_RE = re.compile(r"^(?:\d[ -]?){12,18}\d$")
 
 DEFAULT_SENSITIVE_KEYS = frozenset(
     {
@@ -70,7 +70,7 @@ def looks_like_card(value: Any) -> bool:
         if not -(10**23) < value < 10**23:  # too long for a card (and str() may refuse it)
             return False
         value = str(value)
-    if not isinstance(value, str) or not 13 <= len(value) <= 23 or not _CARD_RE.match(value):
+    if not isinstance(value, str) or not 13 <= len(value) <= 23 or not CARD_RE.match(value):
         return False
     digits = value.replace(" ", "").replace("-", "")
     return 13 <= len(digits) <= 19 and _luhn(digits)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._secrets import CARD_MIN
+from ._secrets import CARD_MIN, CARD_RE
 
 # Public here since before _secrets existed: re-exported (`as` marks them so for mypy).
 from ._secrets import DEFAULT_PII_KEYS as DEFAULT_PII_KEYS
@@ -125,13 +125,14 @@ class SanitizeKeysProcessor(Processor):
 
     default_keys: frozenset[str] = frozenset()
     default_words: frozenset[str] = frozenset()
+    MASK = MASK  # raven-python's names: a subclass may add to KEYS
+    KEYS: frozenset[str] = frozenset()
 
     def __init__(self, client: Any = None) -> None:
         super().__init__(client)
         options = getattr(client, "options", None)
-        extra = getattr(options, "sanitize_keys", ()) or ()
         send_pii = bool(getattr(options, "send_default_pii", False))
-        keys = self.default_keys | {k.lower() for k in extra}
+        keys = self.default_keys | set(self.KEYS) | {k.lower() for k in _legacy_keys(self, client)}
         if self.default_keys and not send_pii:
             keys |= DEFAULT_PII_KEYS
         self.keys = tuple(sorted({_normalize(k) for k in keys}))
@@ -173,6 +174,8 @@ class SanitizeKeysProcessor(Processor):
                 return MASK
             if cls is str:
                 return value if len(value) < 6 else self.scrub_text(value)
+            if cls is bytes:  # a body read raw: scrubbed as the text it holds
+                return self.sanitize(key, value.decode("utf-8", "replace"))
             if cls is bool or cls is float:
                 return value
             return self.scrub(value)
@@ -387,6 +390,8 @@ class SanitizeKeysProcessor(Processor):
             data["url"] = self.scrub_url(data["url"])
         for key in ("data", "env"):
             value = data.get(key)
+            if isinstance(value, (bytes, bytearray)):
+                value = bytes(value).decode("utf-8", "replace")
             if isinstance(value, str) and key == "data" and "=" in value and "\n" not in value:
                 data[key] = self.scrub_text(self.scrub_pairs(value, "&"))
             elif value is not None:
@@ -444,3 +449,27 @@ class SanitizePasswordsProcessor(SanitizeKeysProcessor):
 
     default_keys = DEFAULT_SENSITIVE_KEYS
     default_words = DEFAULT_SENSITIVE_WORDS
+    KEYS = DEFAULT_SENSITIVE_KEYS
+    VALUES_RE = CARD_RE  # what a card number looks like (checked by Luhn too)
+
+    @property
+    def FIELDS(self) -> frozenset[str]:  # noqa: N802 - raven-python's name
+        """raven-python's old name for ``KEYS``."""
+        from ._deprecated import warn_moved
+
+        warn_moved("SanitizePasswordsProcessor.FIELDS", "SanitizePasswordsProcessor.KEYS")
+        return frozenset(self.KEYS)
+
+
+def _legacy_keys(processor: Any, client: Any) -> Iterable[str]:
+    """The extra keys to mask: ``client.sanitize_keys`` (the option, or what a client subclass
+    set), and a processor subclass's own ``sanitize_keys``, as raven-python read them."""
+    keys = list(getattr(client, "sanitize_keys", None) or ())
+    if not keys:
+        keys = list(getattr(getattr(client, "options", None), "sanitize_keys", ()) or ())
+    own = getattr(type(processor), "sanitize_keys", None)
+    if isinstance(own, property):
+        keys += list(own.fget(processor) or ()) if own.fget else []
+    elif isinstance(own, (list, tuple, set, frozenset)):
+        keys += list(own)
+    return [k for k in keys if isinstance(k, str)]
