@@ -173,7 +173,7 @@ def measure(storage: str, bodies: list[bytes], loads: int) -> dict[str, Any]:
             )
             pages = {
                 "issue list": _page_times(f"{url}/", loads),
-                f"issue with {issue['stored']:,} events": _page_times(
+                "issue page (all events in one issue)": _page_times(
                     f"{url}/issues/{issue['id']}", loads
                 ),
                 "its oldest event": _page_times(f"{url}/events/{oldest[0]['event_id']}", loads),
@@ -215,6 +215,32 @@ def bench_devserver(envs: Any, quick: bool) -> dict[str, Any]:
         "envelope_gzip_bytes": round(statistics.mean(len(b) for b in bodies)),
         "rows": rows,
     }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The RESULTS.md section."""
+    lines = [
+        "\n## devserver\n\n",
+        f"`raven serve` (raven-devserver) as its own process. A burst of {result['events']:,} Raven "
+        f"events (one error 20 frames deep with locals, {result['event_bytes']:,} bytes of JSON, "
+        f"{result['envelope_gzip_bytes']:,} bytes as a gzip envelope; each with its own event id) "
+        f"posted over {result['senders']} keep-alive connections from one process on the same "
+        "2 cores; every event checked stored. Then each page fetched over HTTP one request at a "
+        f"time (server-side render and transfer, no browser). Run {result.get('started_at', '')}, "
+        f"load average {', '.join(f'{x:.2f}' for x in result.get('load_average_at_start', []))}."
+        "\n\n",
+        "| storage | events/s | stored / sent | "
+        + " | ".join(f"{page} (median, p95)" for page in result["rows"][0]["pages"])
+        + " |\n",
+        "|---" * (3 + len(result["rows"][0]["pages"])) + "|\n",
+    ]
+    for row in result["rows"]:
+        pages = " | ".join(f"{p['median_ms']} ms, {p['p95_ms']} ms" for p in row["pages"].values())
+        lines.append(
+            f"| {row['storage']} | {row['events_per_second']:,} | "
+            f"{row['stored']:,} / {row['events_sent']:,} | {pages} |\n"
+        )
+    return "".join(lines)
 
 
 if __name__ == "__main__":

@@ -320,4 +320,8 @@ def write_markdown(results: dict[str, Any]) -> str:
                 rows,
             )
         )
+    if "devserver" in bench:
+        from devserver import markdown  # the module that measures it also describes it
+
+        parts.append(markdown(bench["devserver"]))
     return "".join(parts)

@@ -3,6 +3,7 @@ storms and bytes per event, each SDK in its own virtualenv, all in one run.
 
     hatch run bench:run                      # everything (about 10 minutes on 2 cores)
     hatch run bench:run --only capture,size  # some benchmarks
+    hatch run bench:run --only devserver     # raven serve: ingestion rate and page loads
     hatch run bench:run --quick              # fewer iterations, to try the harness
     hatch run bench:run --report-only        # RESULTS.md again from results.json
 
@@ -27,6 +28,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from devserver import bench_devserver  # noqa: E402
 from raven.receiver import Receiver  # noqa: E402  (the bench env has this repo's raven)
 from report import write_markdown  # noqa: E402
 from stats import summary  # noqa: E402
@@ -379,7 +381,9 @@ BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "startup": bench_startup,
     "storm": bench_storm,
     "overhead": bench_overhead,
+    "devserver": bench_devserver,  # raven serve; needs no SDK virtualenv
 }
+NO_ENVS = {"devserver"}
 
 
 def machine() -> dict[str, Any]:
@@ -456,28 +460,40 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
 
-    envs = prepare_envs(refresh=options.refresh, log=log)
+    output = Path(options.output)
     started = time.time()
-    results: dict[str, Any] = {
-        "machine": machine(),
-        "versions": {sdk: sdk_version(envs[sdk]) for sdk in SDKS},
-        "frameworks": framework_versions(envs["raven"]),
-        "framework_requirements": FRAMEWORKS,
-        "quick": options.quick,
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "benchmarks": {},
-    }
+    previous = output / "results.json"
+    if set(selected) <= NO_ENVS and previous.exists():
+        # Only benchmarks that need no SDK virtualenv: the other rows stay as the last run left
+        # them; the new rows carry their own date and machine load.
+        envs: dict[str, SdkEnv] = {}
+        results: dict[str, Any] = json.loads(previous.read_text())
+    else:
+        envs = prepare_envs(refresh=options.refresh, log=log)
+        results = {
+            "machine": machine(),
+            "versions": {sdk: sdk_version(envs[sdk]) for sdk in SDKS},
+            "frameworks": framework_versions(envs["raven"]),
+            "framework_requirements": FRAMEWORKS,
+            "quick": options.quick,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "benchmarks": {},
+        }
+        results["duration_seconds"] = 0.0
     log(
         f"[bench] SDKs: {results['versions']}; machine: {results['machine']['cpu']}, "
-        f"{results['machine']['cores']} cores, load {results['machine']['load_average_at_start']}"
+        f"{results['machine']['cores']} cores, load {os.getloadavg()}"
     )
     for name in selected:
         log(f"[bench] {name} ...")
-        begin = time.monotonic()
+        begin, load = time.monotonic(), os.getloadavg()
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         results["benchmarks"][name] = BENCHMARKS[name](envs, options.quick)
-        results["benchmarks"][name]["seconds"] = round(time.monotonic() - begin, 1)
-    results["duration_seconds"] = round(time.time() - started, 1)
-    output = Path(options.output)
+        results["benchmarks"][name].update(
+            seconds=round(time.monotonic() - begin, 1), started_at=at, load_average_at_start=load
+        )
+    if envs:
+        results["duration_seconds"] = round(time.time() - started, 1)
     output.mkdir(parents=True, exist_ok=True)
     (output / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     markdown = write_markdown(results)
