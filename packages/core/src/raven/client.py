@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from . import events, hooks, wrappers
+from . import _legacy_capture, events, hooks, wrappers
 from .__about__ import __version__
 from ._legacy_client import LegacyClientAttributes
 from .breadcrumbs import BreadcrumbRecorder
@@ -332,7 +332,7 @@ class Client(TracingMixin, LegacyClientAttributes, BreadcrumbRecorder):
         """
         kind = events.event_kind(event_type)
         ctx_data, crumbs = self._context.snapshot()
-        data = data or {}
+        data = _legacy_capture.normalize(data, self.stacks) or {}  # raven-python's data= keys
         event = events.new_event(self._static, date)
         if kind == "exception":
             exc = events.to_exception(exc_info)

@@ -192,6 +192,7 @@ _PASSTHROUGH = (
     "message",
     "logentry",
     "stacktrace",
+    "exception",  # raven-python passed one built by hand through
     "threads",
     "modules",
     "breadcrumbs",
@@ -272,12 +273,13 @@ def add_message(
     text = message if isinstance(message, str) else safe_text(message)
     values = serializer(params if isinstance(params, Mapping) else list(params)) if params else ()
     event["logentry"] = logentry(text, values)
+    event["message"] = event["logentry"]["formatted"]  # raven-python's key: before_send reads it
     event["level"] = level
 
 
 def add_stack(event: dict[str, Any], stack: Any, stacks: StackBuilder) -> None:
-    """The ``stacktrace`` of a message: ``stack`` is a frame (another thread's, newest first), or
-    true for the caller's stack."""
+    """The ``stacktrace`` of a message: ``stack`` is a frame (another thread's, newest first), a
+    list of frames or (frame, lineno) pairs, oldest first, or true for the caller's stack."""
     if not stack:
         return
     budget = stacks.budget()
@@ -285,6 +287,11 @@ def add_stack(event: dict[str, Any], stack: Any, stacks: StackBuilder) -> None:
         frames = list(iter_stack_frames(stack))
         frames.reverse()
         event["stacktrace"] = stacks.stacktrace(frames, budget=budget)
+    elif isinstance(
+        stack, (list, tuple)
+    ):  # raven-python's: frames or (frame, lineno), oldest first
+        pairs = [item if isinstance(item, tuple) else (item, item.f_lineno) for item in stack]
+        event["stacktrace"] = stacks.stacktrace(pairs, budget=budget)
     else:
         event["stacktrace"] = stack_for_current_thread(stacks, budget=budget)
     _note_omitted_locals(event, budget)
