@@ -24,6 +24,8 @@ __all__ = ["FRAMEWORKS", "SdkEnv", "prepare_envs"]
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = ["flask>=3", "django>=5.2,<6", "tornado>=6.4", "sanic>=25", "celery[redis]>=5.4"]
+# What the benchmarked apps use besides the frameworks (the tracing benchmark's outgoing call).
+APP_LIBRARIES = ["requests"]
 # Framework packages of this repository, by folder under packages/.
 RAVEN_PACKAGES = ["flask", "django", "tornado", "sanic", "celery"]
 SDK_REQUIREMENTS = {
@@ -96,7 +98,7 @@ def prepare_envs(refresh: bool = False, log=print) -> dict[str, SdkEnv]:  # type
         spec = {
             "python": sys.version,
             "requirements": requirements,
-            "frameworks": FRAMEWORKS,
+            "frameworks": FRAMEWORKS + APP_LIBRARIES,
             "packages": available if name == "raven" else [],
         }
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
@@ -119,7 +121,7 @@ def prepare_envs(refresh: bool = False, log=print) -> dict[str, SdkEnv]:  # type
                 except RuntimeError as exc:
                     log(f"[bench] raven-{package} not installable, its overhead is skipped: {exc}")
         else:
-            _install(venv, [*requirements, *FRAMEWORKS])
+            _install(venv, [*requirements, *FRAMEWORKS, *APP_LIBRARIES])
         marker.write_text(json.dumps({"digest": digest, "raven_packages": installed}))
         envs[name] = SdkEnv(name, venv, installed)
     return envs

@@ -144,6 +144,10 @@ def main() -> None:
         from frameworks import bench_overhead
 
         result = bench_overhead(sdk, json.loads(raw))
+    elif name == "tracing":
+        from tracing import bench_tracing
+
+        result = bench_tracing(sdk, json.loads(raw))
     else:
         result = BENCHMARKS[name](sdk, json.loads(raw))
     print(json.dumps(result), flush=True)

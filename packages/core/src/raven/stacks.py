@@ -5,7 +5,6 @@ from __future__ import annotations
 import linecache
 import os
 import sys
-import sysconfig
 import time
 from collections.abc import Iterable, Iterator
 from types import CodeType, FrameType, TracebackType
@@ -16,15 +15,26 @@ from .serializer import DEADLINE, Serializer
 
 __all__ = ["LocalsBudget", "StackBuilder", "iter_stack_frames", "iter_traceback_frames"]
 
-# Library locations: frames from here are not in_app by default.
-_LIBRARY_PREFIXES = tuple(
-    {
-        os.path.normcase(os.path.realpath(p)) + os.sep
-        for key in ("stdlib", "platstdlib", "purelib", "platlib")
-        if (p := sysconfig.get_paths().get(key))
-    }
-    | {os.path.normcase(os.path.realpath(p)) + os.sep for p in sys.path if "-packages" in p}
-)
+_library_prefixes: tuple[str, ...] | None = None
+
+
+def library_prefixes() -> tuple[str, ...]:
+    """Library locations: frames from here are not in_app by default. Computed on the first
+    capture (``sysconfig`` costs ``import raven`` a millisecond), then kept."""
+    global _library_prefixes
+    if _library_prefixes is None:
+        import sysconfig
+
+        paths = sysconfig.get_paths()
+        _library_prefixes = tuple(
+            {
+                os.path.normcase(os.path.realpath(p)) + os.sep
+                for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                if (p := paths.get(key))
+            }
+            | {os.path.normcase(os.path.realpath(p)) + os.sep for p in sys.path if "-packages" in p}
+        )
+    return _library_prefixes
 
 
 def iter_traceback_frames(tb: TracebackType | None) -> Iterator[tuple[FrameType, int]]:
@@ -268,7 +278,7 @@ class StackBuilder:
         if abs_path.startswith("<"):
             return False
         path = os.path.normcase(os.path.realpath(abs_path))
-        return not path.startswith(_LIBRARY_PREFIXES)
+        return not path.startswith(library_prefixes())
 
 
 def _module_path(path: str, module_globals: dict[str, Any]) -> str:
