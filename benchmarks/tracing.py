@@ -114,7 +114,7 @@ def django_tracing(sdk: str, dsn: str, iterations: int, warmup: int) -> list[flo
             for i in range(QUERIES):
                 cursor.execute("SELECT %s + 1", [i])
                 cursor.fetchone()
-        session.get(url, timeout=5).content
+        assert session.get(url, timeout=5).content == b"ok"
         return HttpResponse(HELLO)
 
     urlpatterns[:] = [path("hello", orders)]
