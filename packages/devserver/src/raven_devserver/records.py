@@ -10,6 +10,7 @@ import sqlite3
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -231,14 +232,14 @@ def _count(db: sqlite3.Connection, project: int, item: str, detail: str, quantit
     )
 
 
-def _client_report(db: sqlite3.Connection, record: Record) -> None:
+def _client_report(db: sqlite3.Connection, record: Record, now: float) -> None:
     for entry in record.payload.get("discarded_events") or []:
         if isinstance(entry, dict):
             detail = f"{entry.get('reason')} / {entry.get('category')}"
             _count(db, record.project_id, "discarded", detail, int(entry.get("quantity") or 0))
 
 
-def _attachment(db: sqlite3.Connection, record: Record) -> None:
+def _attachment(db: sqlite3.Connection, record: Record, now: float) -> None:
     db.execute(
         "INSERT INTO attachments (project_id, event_id, filename, content_type, size, data)"
         " VALUES (?,?,?,?,?,?)",
@@ -258,27 +259,24 @@ def _project(db: sqlite3.Connection, record: Record, now: float) -> tuple[int, s
     return project_id, key
 
 
+_STORE: dict[str, Callable[[sqlite3.Connection, Record, float], Any]] = {
+    "event": _event,
+    "transaction": _transaction,
+    "session": _session,
+    "sessions": _session_aggregates,
+    "check_in": _check_in,
+    "log": _logs,
+    "client_report": _client_report,
+    "attachment": _attachment,
+    "project": _project,
+}
+
+
 def apply(db: sqlite3.Connection, record: Record, now: float | None = None) -> Any:
     """Store ``record``; what it returns: an event's issue id (None for a duplicate), a project's
     (id, key), a log batch's number of lines, whether a session or check-in is a new one."""
-    now = time.time() if now is None else now
-    if record.kind == "event":
-        return _event(db, record, now)
-    if record.kind == "transaction":
-        return _transaction(db, record, now)
-    if record.kind == "session":
-        return _session(db, record, now)
-    if record.kind == "sessions":
-        return _session_aggregates(db, record, now)
-    if record.kind == "check_in":
-        return _check_in(db, record, now)
-    if record.kind == "log":
-        return _logs(db, record, now)
-    if record.kind == "client_report":
-        return _client_report(db, record)
-    if record.kind == "attachment":
-        return _attachment(db, record)
-    if record.kind == "project":
-        return _project(db, record, now)
-    _count(db, record.project_id, "skipped", record.kind, 1)
-    return None
+    store = _STORE.get(record.kind)
+    if store is None:  # an item type not kept: counted
+        _count(db, record.project_id, "skipped", record.kind, 1)
+        return None
+    return store(db, record, time.time() if now is None else now)
