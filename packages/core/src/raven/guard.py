@@ -29,11 +29,17 @@ class capture_internal_errors:  # noqa: N801  (used like contextlib's lower-case
     ``Exception``\\ s (``KeyboardInterrupt``, ``SystemExit``, cancellation) pass through.
     """
 
-    __slots__ = ("logger", "what")
+    __slots__ = ("area", "what")
 
     def __init__(self, area: str = "client", what: str | None = None) -> None:
-        self.logger = logging.getLogger(area if area.startswith("raven") else f"raven.{area}")
+        self.area = area  # the logger is looked up only when something fails: guards are hot
         self.what = what
+
+    @property
+    def logger(self) -> logging.Logger:
+        """``raven.<area>``, where what this guard swallows is logged."""
+        area = self.area
+        return logging.getLogger(area if area.startswith("raven") else f"raven.{area}")
 
     def __enter__(self) -> capture_internal_errors:
         return self
