@@ -51,6 +51,18 @@ def headline(results: dict[str, Any]) -> str:
                 *(_ratio(s["ratio_sdk_cost"][p]) for p in PEERS),
             ]
         )
+        if "raven_over_stdlib" in s:
+            rows.append(
+                [
+                    "startup: `import raven; raven.Client(dsn)` / importing the stdlib modules "
+                    "every app loads",
+                    f"{s['raven_over_stdlib']:.2f}×",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
     if "storm" in bench:
         by = {(r["mode"], r["sdk"]): r for r in bench["storm"]["rows"]}
         errors = bench["storm"]["errors"]
@@ -118,6 +130,10 @@ def headline(results: dict[str, Any]) -> str:
                 else f"{row['framework'].capitalize()} per-request overhead"
             )
             rows.append([label, *cells, *(_ratio(row["ratio_overhead"][p]) for p in PEERS)])
+    if "tracing" in bench:
+        from tracing import headline_rows
+
+        rows.extend(headline_rows(bench["tracing"]))
     header = ["", "Raven", "sentry-sdk", "raven 6.10", "Raven / sentry-sdk", "Raven / raven 6.10"]
     return _table(header, rows) + (
         "\nMedians; ratio below 1: Raven is cheaper. n/a: no integration in that SDK, or "
@@ -320,6 +336,10 @@ def write_markdown(results: dict[str, Any]) -> str:
                 rows,
             )
         )
+    if "tracing" in bench:
+        from tracing import markdown as tracing_markdown  # described where it is measured
+
+        parts.append(tracing_markdown(bench["tracing"]))
     if "devserver" in bench:
         from devserver import markdown  # the module that measures it also describes it
 

@@ -157,11 +157,17 @@ def best_round(rounds: list[dict[str, float]]) -> dict[str, float]:
 
 
 # -- startup ----------------------------------------------------------------------------------------
+STDLIB_MODULES = ["logging", "threading", "contextvars", "urllib.parse", "typing", "random", "os"]
+STDLIB_BASELINE = "stdlib modules every app loads"
+
+
 def bench_startup(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
     runs, warmup = (8, 2) if quick else (40, 3)
     dsn = f"http://public@{DEAD_DSN_HOST}:{closed_port()}/1"
     commands = {
         "python -c pass": (envs["raven"], "pass"),
+        # What every app has loaded anyway: the floor an SDK's import is compared with.
+        STDLIB_BASELINE: (envs["raven"], f"import {', '.join(STDLIB_MODULES)}"),
         "raven": (envs["raven"], f"import raven; raven.Client({dsn!r})"),
         "sentry-sdk": (envs["sentry-sdk"], f"import sentry_sdk; sentry_sdk.init({dsn!r})"),
         # Its default auto-enabling integrations import every supported framework that is installed
@@ -209,6 +215,7 @@ def bench_startup(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
         "baseline_per_venv": base,
         "sdk_cost": cost,
         "ratio_total": ratios({s: rows[s]["median"] for s in SDKS}),
+        "raven_over_stdlib": rows["raven"]["median"] / rows[STDLIB_BASELINE]["median"],
         "ratio_sdk_cost": ratios({s: cost[s] for s in SDKS}),
     }
 
@@ -319,6 +326,21 @@ def bench_size(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
 OVERHEAD_FRAMEWORKS = ["flask", "django", "sanic", "tornado", "celery"]
 
 
+def off_on(env: SdkEnv, worker: str, args: dict[str, Any], rounds: int) -> dict[str, Any]:
+    """One SDK's app measured without (``off``) and with (``on``) it, alternating processes so
+    that drift hits both; the best round of each, and the difference of their medians."""
+    off: list[dict[str, float]] = []
+    on: list[dict[str, float]] = []
+    for _ in range(rounds):
+        for enabled, bucket in ((False, off), (True, on)):
+            result = run_worker(env, worker, {**args, "enabled": enabled})
+            if "error" in result:
+                return {"error": result["error"]}
+            bucket.append(summary(result["samples"], scale=1e6))
+    s_off, s_on = best_round(off), best_round(on)
+    return {"off": s_off, "on": s_on, "overhead_us": s_on["median"] - s_off["median"]}
+
+
 def bench_overhead(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
     rows = []
     for framework in OVERHEAD_FRAMEWORKS:
@@ -334,44 +356,61 @@ def bench_overhead(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
         row: dict[str, Any] = {"framework": framework, "sdks": {}}
         try:
             for sdk in SDKS:
-                off: list[dict[str, float]] = []
-                on: list[dict[str, float]] = []
-                error = None
-                for _ in range(rounds):  # alternate off/on processes so drift hits both
-                    for enabled, bucket in ((False, off), (True, on)):
-                        args = {
-                            "dsn": receiver.dsn,
-                            "framework": framework,
-                            "enabled": enabled,
-                            "iterations": iterations,
-                            "warmup": max(20, iterations // 10),
-                        }
-                        result = run_worker(envs[sdk], "overhead", args)
-                        if "error" in result:
-                            error = result["error"]
-                            break
-                        bucket.append(summary(result["samples"], scale=1e6))
-                    if error:
-                        break
-                if error:
-                    row["sdks"][sdk] = {"error": error}
-                    log(f"[overhead] {framework:8} {sdk:11} n/a: {error}")
-                    continue
-                s_off, s_on = best_round(off), best_round(on)
-                row["sdks"][sdk] = {
-                    "off": s_off,
-                    "on": s_on,
-                    "overhead_us": s_on["median"] - s_off["median"],
+                args = {
+                    "dsn": receiver.dsn,
+                    "framework": framework,
+                    "iterations": iterations,
+                    "warmup": max(20, iterations // 10),
                 }
-                log(
-                    f"[overhead] {framework:8} {sdk:11} off {s_off['median']:.1f}us on {s_on['median']:.1f}us "
-                    f"(+{s_on['median'] - s_off['median']:.1f}us)"
-                )
+                row["sdks"][sdk] = result = off_on(envs[sdk], "overhead", args, rounds)
+                _log_off_on("overhead", framework, sdk, result)
         finally:
             receiver.stop()
         row["ratio_overhead"] = ratios({s: row["sdks"][s].get("overhead_us") for s in SDKS})
         rows.append(row)
     return {"unit": "us", "rows": rows}
+
+
+def _log_off_on(bench: str, app: str, sdk: str, result: dict[str, Any]) -> None:
+    if "error" in result:
+        log(f"[{bench}] {app:8} {sdk:11} n/a: {result['error']}")
+        return
+    off, on = result["off"]["median"], result["on"]["median"]
+    log(f"[{bench}] {app:8} {sdk:11} off {off:.1f}us on {on:.1f}us (+{on - off:.1f}us)")
+
+
+TRACING_APPS = {
+    "flask": "Flask hello world",
+    "django": "Django view: 10 SQL queries + 1 outgoing HTTP call",
+}
+TRACING_SDKS = ["raven", "sentry-sdk"]  # raven 6.10 has no tracing
+
+
+def bench_tracing(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    """Per-request cost with ``traces_sample_rate=1.0`` (benchmarks/tracing.py)."""
+    iterations, rounds = (150, 1) if quick else (2000, ROUNDS)
+    rows = []
+    receiver = Receiver().start()
+    try:
+        for app, title in TRACING_APPS.items():
+            row: dict[str, Any] = {"app": app, "title": title, "sdks": {}}
+            for sdk in TRACING_SDKS:
+                args = {
+                    "dsn": receiver.dsn,
+                    "app": app,
+                    "iterations": iterations,
+                    "warmup": max(20, iterations // 10),
+                }
+                row["sdks"][sdk] = result = off_on(envs[sdk], "tracing", args, rounds)
+                _log_off_on("tracing", app, sdk, result)
+            row["ratio_overhead"] = ratios(
+                {s: row["sdks"][s].get("overhead_us") for s in TRACING_SDKS}
+            )
+            rows.append(row)
+        transactions = len(receiver.transactions)
+    finally:
+        receiver.stop()
+    return {"unit": "us", "rows": rows, "transactions_received": transactions}
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -381,6 +420,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "startup": bench_startup,
     "storm": bench_storm,
     "overhead": bench_overhead,
+    "tracing": bench_tracing,
     "devserver": bench_devserver,  # raven serve; needs no SDK virtualenv
 }
 NO_ENVS = {"devserver"}
