@@ -243,6 +243,29 @@ class IsolatedHandler(SentryMixin, RequestHandler):
         raise RuntimeError(f"request {n} failed")
 
 
+class TracedIsolatedHandler(SentryMixin, RequestHandler):
+    """Opens spans named after its own number around awaits while every other request is in
+    flight; odd numbers then fail."""
+
+    async def get(self, n: str) -> None:
+        client = self.application.sentry_client
+        barrier: Barrier = self.application.settings["barrier"]
+        with client.start_span(op="step", description=f"outer-{n}") as outer:
+            outer.set_data("n", n)
+            try:
+                await barrier.wait()
+                await asyncio.sleep(random.random() * 0.02)
+                with client.start_span(op="step", description=f"inner-{n}"):
+                    await asyncio.sleep(random.random() * 0.01)
+            finally:
+                barrier.leave()
+        with client.start_span(op="step", description=f"after-{n}"):
+            await asyncio.sleep(0)
+        if int(n) % 2:
+            raise RuntimeError(f"request {n} failed")
+        self.write(n)
+
+
 def make_app(client: Any = None, **settings: Any) -> tornado.web.Application:
     app = tornado.web.Application(
         [
@@ -265,6 +288,7 @@ def make_app(client: Any = None, **settings: Any) -> tornado.web.Application:
             (r"/logs-and-captures", LogsAndCapturesHandler),
             (r"/own-prepare", OwnPrepareHandler),
             (r"/isolated/(\d+)", IsolatedHandler),
+            (r"/traced/(\d+)", TracedIsolatedHandler),
         ],
         logged=[],
         **settings,

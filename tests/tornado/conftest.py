@@ -59,6 +59,18 @@ async def any_client(
     client.close(timeout=5)
 
 
+@pytest.fixture(params=["plain", "async"])
+async def traced_client(
+    request: pytest.FixtureRequest, receiver: Receiver
+) -> AsyncIterator[raven.Client]:
+    """Like ``any_client``, with tracing on (``traces_sample_rate=1.0``)."""
+    cls = raven.Client if request.param == "plain" else AsyncSentryClient
+    client = cls(receiver.dsn, traces_sample_rate=1.0, **CLIENT_OPTIONS)
+    yield client
+    await flush(client)
+    client.close(timeout=5)
+
+
 async def flush(client: raven.Client, timeout: float = 30.0) -> bool:
     """Wait until the client delivered everything, without blocking the event loop."""
     if isinstance(client, AsyncSentryClient):

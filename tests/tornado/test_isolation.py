@@ -52,3 +52,63 @@ async def test_concurrent_requests_keep_their_own_context(
         others = set(re.findall(r"(?:user|name|crumb|request)[- ](\d+)", json.dumps(event)))
         assert others == {n}, f"event of request {n} mentions {others - {n}}"
     assert seen == {str(n) for n in range(CONCURRENT)}
+
+
+def incoming_trace(n: int) -> tuple[str, str] | None:
+    """The caller's (trace id, span id) for request ``n``; every third request starts its own trace."""
+    return None if n % 3 == 0 else (f"a{n:031x}", f"b{n:015x}")
+
+
+async def test_concurrent_requests_keep_their_own_transaction(
+    serve: Serve, traced_client: raven.Client, receiver: Receiver
+) -> None:
+    """500 traced requests, all in flight together, each open spans named after their number
+    around awaits (odd ones then fail): every transaction has its own trace, exactly its own
+    three spans, its own status, and each error carries its own transaction's ids."""
+    barrier = Barrier(CONCURRENT)
+    server = await serve(make_app(traced_client, barrier=barrier), max_clients=CONCURRENT)
+
+    def headers(n: int) -> dict[str, str]:
+        incoming = incoming_trace(n)
+        return {} if incoming is None else {"sentry-trace": f"{incoming[0]}-{incoming[1]}-1"}
+
+    responses = await asyncio.gather(
+        *(server.fetch(f"/traced/{n}", headers=headers(n)) for n in range(CONCURRENT))
+    )
+
+    assert [r.code for r in responses] == [500 if n % 2 else 200 for n in range(CONCURRENT)]
+    assert barrier.most_in_flight == CONCURRENT
+    assert await flush(traced_client, timeout=60)
+    transactions = await asyncio.to_thread(receiver.wait_for_transactions, CONCURRENT, 60)
+    errors = await asyncio.to_thread(receiver.wait_for, CONCURRENT // 2, 60)
+    assert (len(transactions), len(errors)) == (CONCURRENT, CONCURRENT // 2)
+
+    by_n: dict[int, dict[str, object]] = {}
+    for tx in transactions:
+        validate_event(tx)
+        n = int(tx["request"]["url"].rsplit("/", 1)[1])
+        by_n[n] = tx
+        trace = tx["contexts"]["trace"]
+        assert tx["transaction"] == "tests.tornado.apps.TracedIsolatedHandler.get"
+        assert trace["status"] == ("internal_error" if n % 2 else "ok")
+        incoming = incoming_trace(n)
+        if incoming is not None:
+            assert (trace["trace_id"], trace["parent_span_id"]) == incoming
+        else:
+            assert "parent_span_id" not in trace
+        spans = {span["description"]: span for span in tx["spans"]}
+        assert spans.keys() == {f"outer-{n}", f"inner-{n}", f"after-{n}"}
+        assert {span["trace_id"] for span in spans.values()} == {trace["trace_id"]}
+        assert spans[f"outer-{n}"]["parent_span_id"] == trace["span_id"]
+        assert spans[f"outer-{n}"]["data"] == {"n": str(n)}
+        assert spans[f"inner-{n}"]["parent_span_id"] == spans[f"outer-{n}"]["span_id"]
+        assert spans[f"after-{n}"]["parent_span_id"] == trace["span_id"]
+    assert sorted(by_n) == list(range(CONCURRENT))
+    assert len({tx["contexts"]["trace"]["trace_id"] for tx in transactions}) == CONCURRENT
+
+    for error in errors:
+        validate_event(error)
+        n = int(re.fullmatch(r"request (\d+) failed", exception_of(error)["value"]).group(1))
+        own = by_n[n]["contexts"]["trace"]  # type: ignore[index]
+        assert error["contexts"]["trace"]["trace_id"] == own["trace_id"]
+        assert error["contexts"]["trace"]["span_id"] == own["span_id"]

@@ -11,6 +11,9 @@ the user and the transaction in it, lazily (computed only when an event is captu
 event captured while the request is handled carries them: the mixin's own, a log record through
 ``raven.handlers.logging.SentryHandler``, and ``client.captureMessage()`` called in the handler.
 
+Tracing: ``prepare()`` also starts the request's transaction and ``finish()`` ends it (see
+:mod:`raven_tornado.tracing`).
+
 Isolation: Tornado runs each request's ``_execute`` in its own asyncio task, so the context set
 while handling a request (contextvars) is never seen by another request and ends with it.
 """
@@ -29,6 +32,7 @@ from tornado.web import HTTPError
 
 from ._request import request_data, transaction_name
 from ._user import user_data
+from .tracing import finish_transaction, start_transaction
 
 __all__ = ["SentryMixin"]
 
@@ -146,6 +150,7 @@ class SentryMixin(_Base):
     def prepare(self) -> Awaitable[None] | None:
         """Open the request's Raven context, then run the handler's own ``prepare``."""
         self._sentry_open_context()
+        self._sentry_start_transaction()
         result = super().prepare()
         if result is None:
             # Awaitable either way: a subclass may write `super().prepare()` or
@@ -169,6 +174,20 @@ class SentryMixin(_Base):
                 "transaction": lambda: transaction_name(self),
             }
         )
+
+    @capture_internal_errors("tornado", "starting the request's transaction")
+    def _sentry_start_transaction(self) -> None:
+        client = self.get_sentry_client()
+        if client is not None:
+            start_transaction(self, client)
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> asyncio.Future[None]:
+        """Finish the response as Tornado does, then the request's transaction (see
+        :mod:`raven_tornado.tracing`), with the response's status."""
+        future = super().finish(chunk)
+        with capture_internal_errors("tornado", "finishing the request's transaction"):
+            finish_transaction(self)
+        return future
 
     def log_exception(
         self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None

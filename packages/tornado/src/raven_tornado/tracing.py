@@ -1,0 +1,53 @@
+"""A transaction per Tornado request, started by ``SentryMixin.prepare()`` and finished by
+``finish()``.
+
+The transaction is named like sentry-sdk names it, and like the mixin names error events: by the
+handler method that serves the request (``app.views.OrderHandler.get``, source ``component``),
+op ``http.server``, status from the response. It continues the trace of the incoming
+``sentry-trace``/``traceparent`` and ``baggage`` headers, and is the request's current span, so
+spans the handler starts are its children and errors captured meanwhile carry its ids. It lives in
+the request's own asyncio task context (see :mod:`raven_tornado.mixin`), so concurrent requests
+never see each other's spans.
+
+With tracing off the core returns a span that records nothing: the incoming headers still link the
+request's errors to the caller's trace.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._request import transaction_name
+
+if TYPE_CHECKING:
+    from tornado.web import RequestHandler
+
+__all__ = ["finish_transaction", "start_transaction"]
+
+ORIGIN = "auto.http.tornado"
+_ATTR = "_raven_transaction"
+
+
+def start_transaction(handler: RequestHandler, client: Any) -> None:
+    """Start the request's transaction (continuing the caller's trace) and make it current."""
+    request = handler.request
+    transaction = client.start_transaction(
+        name=transaction_name(handler) if client.tracing_enabled else None,
+        op="http.server",
+        source="component",
+        origin=ORIGIN,
+        headers=request.headers,
+        custom_sampling_context={"tornado_request": request},
+    )
+    transaction.activate()
+    setattr(handler, _ATTR, transaction)
+
+
+def finish_transaction(handler: RequestHandler) -> None:
+    """Set the response's status on the request's transaction and finish it (sent if sampled)."""
+    transaction = getattr(handler, _ATTR, None)
+    if transaction is None:
+        return
+    setattr(handler, _ATTR, None)
+    transaction.set_http_status(handler.get_status())
+    transaction.finish()
