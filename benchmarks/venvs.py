@@ -30,7 +30,7 @@ APP_LIBRARIES = ["requests"]
 RAVEN_PACKAGES = ["flask", "django", "tornado", "sanic", "celery"]
 SDK_REQUIREMENTS = {
     "raven": [],  # installed from packages/ below
-    "sentry-sdk": ["sentry-sdk"],
+    "sentry-sdk": ["sentry-sdk==2.75.0"],  # the version the targets in the issues were set against
     "raven-6.10": ["raven==6.10.0"],
 }
 
