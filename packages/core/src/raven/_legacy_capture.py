@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["INTERFACES", "normalize"]
+__all__ = ["INTERFACES", "normalize", "split_record_data"]
 
 # raven-python's interface names (and their short aliases) -> the event key Sentry reads now
 INTERFACES = {
@@ -71,3 +71,24 @@ def _frames(data: Mapping[str, Any]) -> Iterator[Any]:
         trace = value.get("stacktrace") if isinstance(value, Mapping) else None
         if isinstance(trace, Mapping):
             yield from trace.get("frames") or ()
+
+
+def split_record_data(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(event fields, extra) of a log record's ``extra={"data": ...}``, as raven-python read it:
+    interface names (dotted or Sentry's: ``request``, ``user``, ``transaction`` ...) shape the
+    event, every other key goes to ``extra``; a value that is not a dict is ``extra["data"]``."""
+    from .events import _PASSTHROUGH
+
+    if value is None:
+        return {}, {}
+    if not isinstance(value, Mapping):
+        return {}, {"data": value}
+    fields = {*_PASSTHROUGH, "tags", "extra"}
+    data: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(key, str) and (key in fields or key in INTERFACES or "." in key):
+            data[key] = item
+        else:
+            extra[key] = item
+    return data, extra

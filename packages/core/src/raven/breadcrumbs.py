@@ -233,6 +233,13 @@ def _is_ignored(name: str) -> bool:
     return any(name.startswith(ignored + ".") for ignored in _ignored_loggers)
 
 
+# The attributes every LogRecord has: anything else on a record came from ``extra=``.
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+}
+
+
 def record_log_record(record: logging.LogRecord) -> None:
     """Turn one log record into a breadcrumb, unless its logger is ignored or a handler says no."""
     name = record.name
@@ -251,10 +258,16 @@ def record_log_record(record: logging.LogRecord) -> None:
         message = str(record.msg)
     if len(message) > MAX_MESSAGE_LENGTH:
         message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
-    data = None
+    # the record's extra data, as raven-python's crumbs kept it (and a single dict argument)
+    data: dict[str, Any] | None = {
+        k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS and k[:1] != "_"
+    } or None
+    if isinstance(record.args, Mapping) and record.args:
+        data = {**record.args, **(data or {})}
     if record.exc_info and record.exc_info[1] is not None:
         exc = record.exc_info[1]
         data = {
+            **(data or {}),
             "exception_type": type(exc).__name__,
             "exception_value": str(exc)[:MAX_MESSAGE_LENGTH],
         }

@@ -287,9 +287,7 @@ def add_stack(event: dict[str, Any], stack: Any, stacks: StackBuilder) -> None:
         frames = list(iter_stack_frames(stack))
         frames.reverse()
         event["stacktrace"] = stacks.stacktrace(frames, budget=budget)
-    elif isinstance(
-        stack, (list, tuple)
-    ):  # raven-python's: frames or (frame, lineno), oldest first
+    elif isinstance(stack, (list, tuple)):  # raven-python's: frames or pairs, oldest first
         pairs = [item if isinstance(item, tuple) else (item, item.f_lineno) for item in stack]
         event["stacktrace"] = stacks.stacktrace(pairs, budget=budget)
     else:

@@ -7,8 +7,10 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from .._legacy_capture import split_record_data
 from ..breadcrumbs import raven_is_sending
 from ..client import Client
+from ..events import add_stack
 from ..guard import capture_internal_errors
 from ..stacks import iter_stack_frames
 
@@ -35,7 +37,6 @@ _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 # What each reserved key of a record's ``extra`` must hold to be used as such (``request`` may be
 # a framework's request object: raven_django's client takes an HttpRequest).
 _RESERVED_TYPES: dict[str, tuple[type, ...]] = {
-    "data": (Mapping,),
     "tags": (Mapping,),
     "user": (Mapping,),
     "fingerprint": (list, tuple, str),
@@ -50,6 +51,7 @@ class SentryHandler(logging.Handler):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         client = kwargs.pop("client", None)
+        client_cls = kwargs.pop("client_cls", Client)  # raven-python: the class a DSN builds
         level = kwargs.pop("level", logging.NOTSET)
         self.tags = kwargs.pop("tags", None)
         if args:
@@ -59,9 +61,9 @@ class SentryHandler(logging.Handler):
             if rest:
                 level = rest[0]
         if isinstance(client, str):
-            client = Client(dsn=client, **kwargs)
+            client = client_cls(dsn=client, **kwargs)
         elif client is None and "dsn" in kwargs:
-            client = Client(**kwargs)
+            client = client_cls(**kwargs)
         if not isinstance(client, Client):
             raise ValueError(f"SentryHandler needs a raven.Client or a DSN string, got {client!r}")
         if isinstance(level, str):
@@ -114,7 +116,9 @@ class SentryHandler(logging.Handler):
         extra = {
             k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")
         }
-        data: dict[str, Any] = dict(self._reserved(record, "data", extra) or {})
+        # raven-python's extra={"data": {...}}: interface keys shape the event, the rest is extra
+        data, record_extra = split_record_data(getattr(record, "data", None))
+        extra = {**record_extra, **extra}
         tags = {**(self.tags or {}), **(self._reserved(record, "tags", extra) or {})}
         kwargs: dict[str, Any] = {
             "level": record.levelno,
@@ -148,6 +152,7 @@ class SentryHandler(logging.Handler):
                 formatted = record.getMessage()
             except Exception:
                 formatted = message
+            data.setdefault("message", formatted)  # the log line, as raven-python sent it
             data.setdefault(
                 "logentry",
                 {
@@ -166,4 +171,6 @@ class SentryHandler(logging.Handler):
                 frames.pop(0)
             frames.reverse()
             data["stacktrace"] = client.stacks.stacktrace(frames)
+        elif isinstance(stack, (list, tuple)) and stack:  # raven-python's frames, oldest first
+            add_stack(data, stack, client.stacks)
         return client.captureMessage(message, params=params, data=data, stack=False, **kwargs)
