@@ -113,6 +113,20 @@ def leave_traces(mark: str) -> str:
 
 
 @app.task
+def traced(mark: str) -> str:
+    """Records a span of its own in the task's transaction (with tracing on)."""
+    with client.start_span(op="test.step", description=f"step {mark}"):
+        pass
+    return "ok"
+
+
+@app.task
+def spawn(mark: str) -> str:
+    """Sends another task from inside this one; returns its id."""
+    return str(traced.delay(f"{mark}-child").id)
+
+
+@app.task
 def fail_unpicklable(mark: str) -> None:
     raise Unpicklable(mark)
 

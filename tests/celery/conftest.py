@@ -101,9 +101,17 @@ class Worker:
 
     _next_db = 1
 
-    def __init__(self, redis_url: str, pool: str, args: list[str], workdir: Path) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        pool: str,
+        args: list[str],
+        workdir: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.pool = pool
         self.args = args
+        self.env = env or {}
         db = Worker._next_db
         Worker._next_db += 1
         self.broker = f"{redis_url}/{db}"
@@ -119,6 +127,7 @@ class Worker:
             result_backend_transport_options={"retry_policy": {"max_retries": 0}},
         )
         self.expected: dict[str, int] = {}
+        self.untraced: set[str] = set()  # tasks that must send no transaction
         self.proc: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None
         self.nodename = f"raven-{pool}-{db}@localhost"
@@ -133,7 +142,9 @@ class Worker:
             PYTHONPATH=str(ROOT),
             PYTHONUNBUFFERED="1",
         )
-        env.pop("SENTRY_DSN", None)
+        for name in ("SENTRY_DSN", "SENTRY_TRACES_SAMPLE_RATE"):
+            env.pop(name, None)
+        env.update(self.env)
         command = [
             sys.executable,
             "-m",
@@ -239,14 +250,37 @@ class Worker:
             validate_event(event)
         return events
 
+    def wait_transaction(self, task_id: str, timeout: float = 20) -> dict[str, Any]:
+        """The transaction of the task ``task_id`` (validated by Relay), once it arrived."""
+
+        def found() -> dict[str, Any] | None:
+            for transaction in list(self.receiver.transactions):
+                if task_of(transaction) == task_id:
+                    return transaction
+            return None
+
+        try:
+            self.receiver.wait_until(lambda r: found() is not None, timeout)
+        except AssertionError:
+            raise AssertionError(
+                f"no transaction for task {task_id}; worker log:\n{self.output()}"
+            ) from None
+        transaction = found()
+        assert transaction is not None
+        validate_event(transaction)
+        return transaction
+
     def check_ledger(self) -> None:
-        """After the worker stopped: each expected event arrived exactly once, and nothing else."""
+        """After the worker stopped: each expected event arrived exactly once, and nothing else;
+        no transaction for the tasks in ``untraced``."""
         counts: dict[str | None, int] = {}
         for event in self.receiver.events:
             validate_event(event)
             counts[event_mark(event)] = counts.get(event_mark(event), 0) + 1
         expected = {mark: n for mark, n in self.expected.items() if n}
         assert counts == expected, f"events by mark {counts}, expected {expected}"
+        traced = {task_of(transaction) for transaction in self.receiver.transactions}
+        assert not traced & self.untraced, f"transactions sent for {traced & self.untraced}"
         ids = [event["event_id"] for event in self.receiver.events]
         assert len(ids) == len(set(ids)), "an event was delivered twice"
         assert self.raven_errors() == "", (
@@ -264,20 +298,32 @@ def event_mark(event: dict[str, Any]) -> str | None:
     return str(message).rsplit(" ", 1)[-1] or None
 
 
+def task_of(transaction: dict[str, Any]) -> str | None:
+    """The id of the task a ``queue.task.celery`` transaction ran (from its queue.process span)."""
+    for span in transaction.get("spans") or []:
+        if span.get("op") == "queue.process":
+            return (span.get("data") or {}).get("messaging.message.id")
+    return None
+
+
 def new_mark() -> str:
     return f"m{uuid.uuid4().hex[:12]}"
 
 
 # Worker command lines by name. Celery replaces a recycled child only on its pool maintenance
-# tick (every 5 s), so the recycled worker gets a child per task it runs in the tests.
+# tick (every 5 s), so the recycled worker gets a child per task it runs in the tests. The
+# "-traced" workers run with tracing on (every task a transaction).
 POOLS: dict[str, list[str]] = {
     "prefork": ["-c", "2"],
     "prefork-recycled": ["-c", "4", "--max-tasks-per-child=1"],
     "threads": ["-c", "2"],
     "solo": [],
+    "prefork-traced": ["-c", "2"],
+    "threads-traced": ["-c", "2"],
 }
-ALL_POOLS = list(POOLS)
+ALL_POOLS = ["prefork", "prefork-recycled", "threads", "solo"]
 REUSING_POOLS = ["prefork", "threads", "solo"]
+TRACED_ENV = {"SENTRY_TRACES_SAMPLE_RATE": "1.0"}
 
 
 def pools(*names: str) -> pytest.MarkDecorator:
@@ -293,7 +339,11 @@ def worker(
     name = request.param
     pool = name.split("-")[0]
     started = Worker(
-        redis_url, pool, POOLS[name], tmp_path_factory.mktemp(f"celery-{name}")
+        redis_url,
+        pool,
+        POOLS[name],
+        tmp_path_factory.mktemp(f"celery-{name}"),
+        env=TRACED_ENV if name.endswith("-traced") else None,
     ).start()
     try:
         yield started

@@ -347,3 +347,67 @@ def test_celery_filter_drops_task_failure_lines_only() -> None:
     assert keep.filter(record) is True
     assert keep.filter(record) is False  # the same record reaching the handler a second time
     assert CeleryFilter().filter(record) is True  # another handler's filter still lets it through
+
+
+# -- tracing ----------------------------------------------------------------------------------
+TRACE = "771a43a4192642f0b136d5159a501700"
+PARENT = "b0e6f15b45c36b12"
+
+
+def test_eager_task_is_a_transaction_of_the_callers_trace(
+    app: Celery, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
+    """With tracing on, a task run in place is a transaction continuing the caller's span, and
+    ``traces_sampler`` sees the task's name and arguments under sentry-sdk's ``celery_job`` key."""
+    seen: list[dict[str, Any]] = []
+
+    def sampler(context: dict[str, Any]) -> float:
+        seen.append(context)
+        return 1.0
+
+    client = raven.Client(dsn=receiver.dsn, traces_sampler=sampler)
+    current["client"] = client
+    handler = register_signal(client)
+    try:
+        with client.start_transaction(name="caller", op="test") as caller:
+            app.tasks["eager.message"].apply(("traced",))
+            app.tasks["eager.fail"].apply(("failed",))
+        assert client.flush(10)
+    finally:
+        handler.uninstall()
+        client.close()
+    transactions = {t["transaction"]: t for t in receiver.transactions}
+    assert set(transactions) == {"caller", "eager.message", "eager.fail"}
+    for transaction in transactions.values():
+        validate_event(transaction)
+    for name, status in (("eager.message", "ok"), ("eager.fail", "internal_error")):
+        trace = transactions[name]["contexts"]["trace"]
+        assert (trace["trace_id"], trace["parent_span_id"]) == (caller.trace_id, caller.span_id)
+        assert (trace["op"], trace["status"]) == ("queue.task.celery", status)
+        assert transactions[name]["transaction_info"] == {"source": "task"}
+        (process,) = transactions[name]["spans"]
+        assert (process["op"], process["description"]) == ("queue.process", name)
+    jobs = [c["celery_job"] for c in seen if "celery_job" in c]
+    assert [(j["task"], list(j["args"])) for j in jobs] == [
+        ("eager.message", ["traced"]),
+        ("eager.fail", ["failed"]),
+    ]
+    failure = next(e for e in receiver.events if "exception" in e)
+    assert failure["contexts"]["trace"]["trace_id"] == caller.trace_id
+    assert (
+        failure["contexts"]["trace"]["parent_span_id"]
+        == (transactions["eager.fail"]["contexts"]["trace"]["span_id"])
+    )
+
+
+def test_with_tracing_off_nothing_is_traced_but_errors_keep_the_callers_trace(
+    app: Celery, client: raven.Client, receiver: Receiver, installed: list[SentryCeleryHandler]
+) -> None:
+    """Tracing off: no transaction is sent, and a task's error carries its caller's trace id."""
+    installed.append(register_signal(client))
+    with client.context:
+        client.continue_trace({"sentry-trace": f"{TRACE}-{PARENT}-1"})
+        app.tasks["eager.fail"].apply(("untraced",))
+    (event,) = _events(client, receiver)
+    assert event["contexts"]["trace"]["trace_id"] == TRACE
+    assert receiver.transactions == []

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import raven
+from raven_celery import register_signal
+
 from .conftest import ALL_POOLS, REUSING_POOLS, Worker, new_mark, pools
 
 TASK = "tests.celery.app."
+TRACE = "771a43a4192642f0b136d5159a501700"
 
 
 def _exception(event: dict[str, Any]) -> dict[str, Any]:
@@ -190,3 +194,26 @@ def test_sigterm_right_after_a_failure_loses_nothing(worker: Worker) -> None:
     worker.check_ledger()
     (event,) = worker.events_for(mark)
     assert _exception(event)["value"] == f"boom {mark}"
+
+
+@pools("prefork")
+def test_with_tracing_off_a_tasks_error_carries_the_senders_trace(worker: Worker) -> None:
+    """Tracing off on both sides: the sender still puts its trace into the message, so the task's
+    error links to the request that sent it; no transaction is sent."""
+    sender = raven.Client(dsn=worker.receiver.dsn)
+    handler = register_signal(sender)
+    mark = new_mark()
+    try:
+        with sender.context:
+            sender.continue_trace({"sentry-trace": f"{TRACE}-b0e6f15b45c36b12-1"})
+            result = worker.send("fail", mark, expect=1)
+            outgoing = sender.trace_headers()["sentry-trace"]
+    finally:
+        handler.uninstall()
+        sender.close()
+    worker.untraced.add(result.id)
+    (event,) = worker.wait_events(mark, 1)
+    trace = event["contexts"]["trace"]
+    # The task's parent is the sender's scope (whose own parent is the incoming b0e6... span).
+    assert outgoing == f"{TRACE}-{trace['parent_span_id']}-1"
+    assert worker.receiver.transactions == []

@@ -18,6 +18,7 @@ from celery.exceptions import Ignore, Reject, Retry, SoftTimeLimitExceeded
 from celery.utils.serialization import UnpickleableExceptionWrapper
 from raven.guard import capture_internal_errors
 
+from . import tracing
 from ._signals import Receivers
 
 __all__ = ["SentryCeleryHandler", "is_reported", "job_data", "register_signal", "task_context"]
@@ -169,6 +170,8 @@ class SentryCeleryHandler:
         self.client = client
         self.ignore_expected = ignore_expected
         self._receivers = Receivers(
+            (signals.before_task_publish, self.handle_before_publish),
+            (signals.after_task_publish, self.handle_after_publish),
             (signals.task_prerun, self.handle_task_prerun),
             (signals.task_postrun, self.handle_task_postrun),
             (signals.task_failure, self.process_failure_signal),
@@ -195,6 +198,25 @@ class SentryCeleryHandler:
         return self._receivers.connected
 
     # -- receivers ------------------------------------------------------------------------------
+    @capture_internal_errors("celery", "adding the trace to a task message")
+    def handle_before_publish(
+        self,
+        sender: Any = None,
+        headers: Any = None,
+        exchange: Any = None,
+        routing_key: Any = None,
+        **_: Any,
+    ) -> None:
+        """Where a task is sent: a ``queue.publish`` span, and the trace headers in the message."""
+        if isinstance(headers, dict):  # protocol 2 (Celery's default): the message's headers
+            tracing.start_publish(self.client, str(sender), headers, exchange, routing_key)
+
+    @capture_internal_errors("celery", "finishing a publish span")
+    def handle_after_publish(self, headers: Any = None, **_: Any) -> None:
+        """The message is with the broker: its ``queue.publish`` span ends."""
+        if isinstance(headers, Mapping):
+            tracing.finish_publish(self.client, headers)
+
     @capture_internal_errors("celery")
     def handle_task_prerun(
         self,
@@ -205,17 +227,46 @@ class SentryCeleryHandler:
         kwargs: Mapping[str, Any] | None = None,
         **_: Any,
     ) -> None:
-        """Open a fresh context for the task: its name, id and arguments, no earlier breadcrumbs."""
+        """Open a fresh context for the task (its name, id and arguments, no earlier
+        breadcrumbs) and start its transaction, continuing the sender's trace."""
         task = task if task is not None else sender
+        headers = None
+        with capture_internal_errors("celery", "reading the trace of a task"):
+            headers = self._incoming_trace(task, task_id)
         # A scope, not clear(): an eager task run inside a web request (or inside another task)
         # gives the outer context back at task_postrun.
         self.client.context.__enter__()
-        self.client.context.merge(task_context(job_data(task, task_id, args, kwargs)))
+        job = job_data(task, task_id, args, kwargs)
+        self.client.context.merge(task_context(job))
+        tracing.start_task(
+            self.client,
+            task_id,
+            job["task_name"],
+            _request_of(task, task_id),
+            headers,
+            args,
+            kwargs,
+            getattr(task, "app", None),
+        )
+
+    def _incoming_trace(self, task: Any, task_id: str | None) -> dict[str, Any] | None:
+        request = _request_of(task, task_id)
+        if request is not None and getattr(request, "is_eager", False):
+            # Run in place, never published: the trace to continue is the caller's, here.
+            headers: dict[str, Any] = self.client.trace_headers()
+            return headers
+        return tracing.incoming_headers(request)
 
     @capture_internal_errors("celery")
-    def handle_task_postrun(self, **_: Any) -> None:
-        """Drop whatever the task put in the context."""
-        self.client.context.__exit__(None, None, None)
+    def handle_task_postrun(
+        self, task_id: str | None = None, state: str | None = None, **_: Any
+    ) -> None:
+        """Finish the task's transaction (status from its outcome) and drop whatever the task
+        put in the context."""
+        try:
+            tracing.finish_task(self.client, task_id, state)
+        finally:
+            self.client.context.__exit__(None, None, None)
 
     @capture_internal_errors("celery")
     def process_failure_signal(
