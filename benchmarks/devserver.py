@@ -209,6 +209,7 @@ def bench_devserver(envs: Any, quick: bool) -> dict[str, Any]:
             flush=True,
         )
     return {
+        "load_average_at_end": os.getloadavg(),  # other work on the machine shows here
         "events": count,
         "senders": SENDERS,
         "event_bytes": len(json.dumps(event)),
@@ -227,7 +228,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"posted over {result['senders']} keep-alive connections from one process on the same "
         "2 cores; every event checked stored. Then each page fetched over HTTP one request at a "
         f"time (server-side render and transfer, no browser). Run {result.get('started_at', '')}, "
-        f"load average {', '.join(f'{x:.2f}' for x in result.get('load_average_at_start', []))}."
+        f"load average {', '.join(f'{x:.2f}' for x in result.get('load_average_at_start', []))} "
+        f"at the start, {', '.join(f'{x:.2f}' for x in result.get('load_average_at_end', []))} at "
+        "the end (other engineers' work on the machine shows there)."
         "\n\n",
         "| storage | events/s | stored / sent | "
         + " | ".join(f"{page} (median, p95)" for page in result["rows"][0]["pages"])

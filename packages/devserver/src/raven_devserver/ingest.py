@@ -86,9 +86,11 @@ async def envelope(request: Request) -> Response:
     server = _server(request)
     project = _project_id(request)
     key = header_key(request.headers, request.query_params)
-    body = await _body(request)
-    headers, items = read_envelope(body)
-    check_key(project, key or public_key_of_dsn(headers.get("dsn")), server.keys)
+    if key is not None:  # refused before the body is read, as Sentry does
+        check_key(project, key, server.keys)
+    headers, items = read_envelope(await _body(request))
+    if key is None:
+        check_key(project, public_key_of_dsn(headers.get("dsn")), server.keys)
     event_id = str(headers.get("event_id") or uuid.uuid4().hex).replace("-", "")
     records = [_item_record(project, h, payload, event_id) for h, payload in items]
     await asyncio.wrap_future(server.writer.submit(records))
