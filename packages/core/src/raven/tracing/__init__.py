@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .scope import PropagationContext
+from .scope import NOOP_SPAN, NoOpSpan, PropagationContext
 
 if TYPE_CHECKING:
-    from .span import NoOpSpan, Span, Transaction
+    from .span import Span, Transaction
     from .tracer import Tracer
 
 __all__ = ["TracingMixin"]
@@ -56,6 +56,15 @@ class TracingMixin:
         off it returns a span that records nothing (``headers`` still link errors to the
         caller's trace).
         """
+        if not self.tracing_enabled:  # the engine is not even imported
+            headers = kwargs.get("headers")
+            if headers:
+                from .propagation import read_incoming
+
+                incoming = read_incoming(headers)
+                if incoming is not None:
+                    self.context.trace = incoming
+            return NOOP_SPAN
         return self.tracer.start_transaction(transaction, **kwargs)
 
     def start_span(
@@ -64,8 +73,6 @@ class TracingMixin:
         """A child of the current span, to use as a context manager; records nothing when no
         span is current (no transaction, or one that is not sampled)."""
         if self.context.span is None:
-            from .span import NOOP_SPAN
-
             return NOOP_SPAN
         return self.tracer.start_span(op, description, **kwargs)
 

@@ -35,11 +35,15 @@ def _header(headers: Mapping[str, Any], name: str) -> str | None:
         value = headers.get(key)
         if value:
             return value if isinstance(value, str) else _text(value)
-    if type(headers) is dict:  # a plain dict is not case-insensitive: look once more
-        for key, value in headers.items():
-            if isinstance(key, str) and key.lower() == name and value:
-                return value if isinstance(value, str) else _text(value)
     return None
+
+
+def _case_insensitive(headers: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A plain dict of headers in any case (a Lambda event's), lower-cased once; a WSGI environ
+    and the frameworks' header objects are looked up as they are."""
+    if type(headers) is not dict or "wsgi.version" in headers or "REQUEST_METHOD" in headers:
+        return headers
+    return {k.lower() if isinstance(k, str) else k: v for k, v in headers.items()}
 
 
 def _text(value: Any) -> str | None:
@@ -55,6 +59,7 @@ def read_incoming(headers: Mapping[str, Any]) -> PropagationContext | None:
     environ), or None when they carry none (or only malformed ones)."""
     trace_id = parent_span_id = None
     sampled: bool | None = None
+    headers = _case_insensitive(headers)
     sentry_trace = _header(headers, "sentry-trace")
     match = _SENTRY_TRACE.match(sentry_trace) if sentry_trace else None
     if match and match.group(1) and match.group(2) and _nonzero(match.group(1), match.group(2)):

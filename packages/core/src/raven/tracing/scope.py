@@ -1,4 +1,5 @@
-"""The trace a scope belongs to when no span is running, and the random ids of traces and spans.
+"""The trace a scope belongs to when no span is running, the random ids of traces and spans, and
+the span that records nothing (what tracing calls return with tracing off).
 
 Imported with ``raven`` (errors need it with tracing off, and an import started from a capture
 in a signal handler could meet the same import half done in the interrupted code): no regular
@@ -11,7 +12,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["PropagationContext", "new_span_id", "new_trace_id"]
+__all__ = ["NOOP_SPAN", "NoOpSpan", "PropagationContext", "new_span_id", "new_trace_id"]
 
 
 def new_trace_id() -> str:
@@ -88,3 +89,53 @@ def _sample_rand(dsc: Mapping[str, str] | None, parent_sampled: bool | None) -> 
                 rate * random.random() if parent_sampled else rate + (1.0 - rate) * random.random()
             )
     return random.random()
+
+
+class NoOpSpan:
+    """What tracing calls return when nothing is recorded: accepts every call, records nothing.
+
+    It never becomes the current span, so errors and outgoing calls keep linking to the span (or
+    trace) that is current.
+    """
+
+    __slots__ = ()
+    sampled = False
+    name = op = description = status = None
+
+    def __repr__(self) -> str:
+        return "<NoOpSpan>"
+
+    def set_status(self, status: str) -> None:
+        pass
+
+    def set_tag(self, key: str, value: Any) -> None:
+        pass
+
+    def set_data(self, key: str, value: Any) -> None:
+        pass
+
+    def set_http_status(self, code: int) -> None:
+        pass
+
+    def set_name(self, name: str, source: str | None = None) -> None:
+        pass
+
+    def start_child(
+        self, op: str | None = None, description: str | None = None, **kwargs: Any
+    ) -> NoOpSpan:
+        return self
+
+    def activate(self) -> NoOpSpan:
+        return self
+
+    def finish(self, end_timestamp: float | None = None) -> None:
+        pass
+
+    def __enter__(self) -> NoOpSpan:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        pass
+
+
+NOOP_SPAN = NoOpSpan()

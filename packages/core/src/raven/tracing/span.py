@@ -14,12 +14,18 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .propagation import format_baggage
-from .scope import new_span_id
+from .scope import NOOP_SPAN, NoOpSpan, new_span_id
 
 if TYPE_CHECKING:
     from .tracer import Tracer
 
-__all__ = ["NOOP_SPAN", "NoOpSpan", "Span", "Transaction", "status_for_http"]
+__all__ = [
+    "NOOP_SPAN",
+    "NoOpSpan",
+    "Span",
+    "Transaction",
+    "status_for_http",
+]  # NoOpSpan: from .scope
 
 _HTTP_STATUS = {
     400: "invalid_argument",
@@ -266,53 +272,3 @@ class Transaction(Span):
             return
         super().finish(end_timestamp)
         self.tracer.finish_transaction(self)
-
-
-class NoOpSpan:
-    """What tracing calls return when nothing is recorded: accepts every call, records nothing.
-
-    It never becomes the current span, so errors and outgoing calls keep linking to the span (or
-    trace) that is current.
-    """
-
-    __slots__ = ()
-    sampled = False
-    name = op = description = status = None
-
-    def __repr__(self) -> str:
-        return "<NoOpSpan>"
-
-    def set_status(self, status: str) -> None:
-        pass
-
-    def set_tag(self, key: str, value: Any) -> None:
-        pass
-
-    def set_data(self, key: str, value: Any) -> None:
-        pass
-
-    def set_http_status(self, code: int) -> None:
-        pass
-
-    def set_name(self, name: str, source: str | None = None) -> None:
-        pass
-
-    def start_child(
-        self, op: str | None = None, description: str | None = None, **kwargs: Any
-    ) -> NoOpSpan:
-        return self
-
-    def activate(self) -> NoOpSpan:
-        return self
-
-    def finish(self, end_timestamp: float | None = None) -> None:
-        pass
-
-    def __enter__(self) -> NoOpSpan:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        pass
-
-
-NOOP_SPAN = NoOpSpan()
