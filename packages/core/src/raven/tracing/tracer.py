@@ -331,7 +331,7 @@ class Tracer:
         trace["status"] = transaction.status or "ok"
         trace["origin"] = transaction.origin
         if transaction.data:
-            trace["data"] = serializer(transaction.data)
+            trace["data"] = _json_safe(transaction.data, serializer)
         event = events.new_event(client._static)
         event["timestamp"] = transaction.timestamp
         event.update(
@@ -383,11 +383,24 @@ class Tracer:
         return traced
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _span_json(span: Span, serializer: Callable[[Any], Any]) -> dict[str, Any]:
     data = span.to_json()
-    if "data" in data:
-        data["data"] = serializer(data["data"])
+    values = data.get("data")
+    if values is not None:
+        data["data"] = _json_safe(values, serializer)
     return data
+
+
+def _json_safe(values: dict[str, Any], serializer: Callable[[Any], Any]) -> Any:
+    """``values`` as they are when every value is a short plain scalar (what integrations set),
+    else serialized like event data."""
+    for value in values.values():
+        if type(value) not in _PLAIN or (type(value) is str and len(value) > 1024):
+            return serializer(values)
+    return values
 
 
 def _decimal(rate: float) -> str:
