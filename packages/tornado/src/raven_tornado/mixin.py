@@ -184,10 +184,13 @@ class SentryMixin(_Base):
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> asyncio.Future[None]:
         """Finish the response as Tornado does, then the request's transaction (see
         :mod:`raven_tornado.tracing`), with the response's status."""
-        future = super().finish(chunk)
-        with capture_internal_errors("tornado", "finishing the request's transaction"):
-            finish_transaction(self)
-        return future
+        try:
+            return super().finish(chunk)
+        finally:
+            # Also when Tornado's finish() fails (a body longer than its Content-Length): the
+            # request is over either way.
+            with capture_internal_errors("tornado", "finishing the request's transaction"):
+                finish_transaction(self)
 
     def log_exception(
         self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._request import transaction_name
 
 if TYPE_CHECKING:
+    from tornado.httputil import HTTPHeaders
     from tornado.web import RequestHandler
 
 __all__ = ["finish_transaction", "start_transaction"]
@@ -31,12 +32,15 @@ _ATTR = "_raven_transaction"
 def start_transaction(handler: RequestHandler, client: Any) -> None:
     """Start the request's transaction (continuing the caller's trace) and make it current."""
     request = handler.request
+    incoming = _incoming(request.headers)
+    if incoming is None and not client.tracing_enabled:
+        return  # nothing to record, and no caller's trace for the request's errors to join
     transaction = client.start_transaction(
-        name=transaction_name(handler) if client.tracing_enabled else None,
+        name=transaction_name(handler),
         op="http.server",
         source="component",
         origin=ORIGIN,
-        headers=request.headers,
+        headers=incoming,
         custom_sampling_context={"tornado_request": request},
     )
     transaction.activate()
@@ -51,3 +55,22 @@ def finish_transaction(handler: RequestHandler) -> None:
     setattr(handler, _ATTR, None)
     transaction.set_http_status(handler.get_status())
     transaction.finish()
+
+
+def _incoming(headers: HTTPHeaders) -> dict[str, str] | None:
+    """The request's trace headers, or None when it carries no trace (most requests).
+
+    Looked up here with ``get_list`` (a plain dict lookup, once per name): ``HTTPHeaders.get``
+    raises and catches a ``KeyError`` for each absent name, and the core would try three
+    spellings of each.
+    """
+    sentry_trace = headers.get_list("Sentry-Trace")
+    traceparent = headers.get_list("Traceparent")
+    if not sentry_trace and not traceparent:
+        return None
+    found = {"baggage": ",".join(headers.get_list("Baggage"))}
+    if sentry_trace:
+        found["sentry-trace"] = sentry_trace[0]
+    if traceparent:
+        found["traceparent"] = traceparent[0]
+    return found
