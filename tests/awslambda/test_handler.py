@@ -458,3 +458,56 @@ def test_event_sources(
     sent = run_failing(client, receiver, make_event())
     assert sent["contexts"]["aws_event"] == expected
     assert "request" not in sent
+
+
+# -- tracing ----------------------------------------------------------------------------------
+def test_traces_sampler_sees_the_event_and_context(receiver: Receiver) -> None:
+    """``traces_sampler`` gets the invocation's event and context (sentry-sdk's ``aws_event`` and
+    ``aws_context``); a False decision sends no transaction, and the handler's value still passes."""
+    seen: list[dict[str, Any]] = []
+
+    def sampler(sampling_context: dict[str, Any]) -> bool:
+        seen.append(sampling_context)
+        return sampling_context["aws_event"].get("keep", False)
+
+    client = raven_lambda.LambdaClient(
+        dsn=receiver.dsn, traces_sampler=sampler, install_sys_hook=False
+    )
+    try:
+        decorated = raven_lambda.handler(client=client)(lambda event, context: {"statusCode": 500})
+        context = lambda_context()
+        assert decorated({"keep": False}, context) == {"statusCode": 500}
+        assert decorated({"keep": True}, lambda_context()) == {"statusCode": 500}
+    finally:
+        client.close()
+    assert [s["aws_event"] for s in seen] == [{"keep": False}, {"keep": True}]
+    assert seen[0]["aws_context"] is context
+    assert seen[0]["transaction_context"]["name"] == "in-process"
+    assert seen[0]["transaction_context"]["op"] == "function.aws"
+    (transaction,) = receiver.wait_for_transactions(1)
+    validate_event(transaction)
+    assert transaction["contexts"]["trace"]["status"] == "internal_error"
+    assert transaction["contexts"]["trace"]["data"]["http.response.status_code"] == 500
+
+
+@pytest.mark.raven_errors_expected
+def test_a_failing_sampler_never_reaches_the_handler(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``traces_sampler`` that raises leaves the invocation untraced; the handler runs as usual."""
+
+    def sampler(sampling_context: dict[str, Any]) -> float:
+        raise ZeroDivisionError("bad sampler")
+
+    client = raven_lambda.LambdaClient(
+        dsn=receiver.dsn, traces_sampler=sampler, install_sys_hook=False
+    )
+    try:
+        assert (
+            raven_lambda.handler(client=client)(lambda e, c: "done")({}, lambda_context()) == "done"
+        )
+        assert client.flush(5)
+    finally:
+        client.close()
+    assert receiver.transactions == []
+    assert any("bad sampler" in (r.exc_text or "") for r in caplog.records)

@@ -60,3 +60,24 @@ def slow(event: Any, context: Any) -> Any:
     """Runs past its deadline (the loopback runtime lets it finish, where Lambda would kill it)."""
     wait_for_deadline(context)
     return "late"
+
+
+@raven_lambda.handler(client=client)
+def respond(event: Any, context: Any) -> Any:
+    """An HTTP handler: a span of its own, then the status asked for (``?status=``), or raises
+    with ``?fail=1``."""
+    query = (event.get("queryStringParameters") if isinstance(event, dict) else None) or {}
+    with client.start_span(op="test.step", description="load the order"):
+        pass
+    if query.get("fail"):
+        raise LookupError("no such order")
+    return {"statusCode": int(query.get("status", 200)), "body": "{}"}
+
+
+@raven_lambda.handler(client=client, timeout_warning=True, timeout_margin=0.6)
+def slow_traced(event: Any, context: Any) -> Any:
+    """Runs past its deadline after recording a span."""
+    with client.start_span(op="test.step", description="before waiting"):
+        pass
+    wait_for_deadline(context)
+    return "late"

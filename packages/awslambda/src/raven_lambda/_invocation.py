@@ -7,7 +7,7 @@ import os
 import threading
 from typing import Any
 
-__all__ = ["aws_lambda_context", "remaining_seconds", "take_cold_start"]
+__all__ = ["aws_lambda_context", "function_name", "remaining_seconds", "take_cold_start"]
 
 _cold_lock = threading.Lock()
 _cold = True
@@ -30,12 +30,18 @@ def remaining_seconds(context: Any) -> float | None:
     return max(float(millis), 0.0) / 1000.0 if isinstance(millis, (int, float)) else None
 
 
+def function_name(context: Any) -> str | None:
+    """The function's name, from the context object or Lambda's environment."""
+    return _text(getattr(context, "function_name", None)) or os.environ.get(
+        "AWS_LAMBDA_FUNCTION_NAME"
+    )
+
+
 def aws_lambda_context(context: Any, cold_start: bool) -> dict[str, Any]:
     """The ``aws_lambda`` event context; unknown values are left out rather than sent as null."""
     arn = _text(getattr(context, "invoked_function_arn", None))
     data: dict[str, Any] = {
-        "function_name": _text(getattr(context, "function_name", None))
-        or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        "function_name": function_name(context),
         "function_version": _text(getattr(context, "function_version", None))
         or os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"),
         "invoked_function_arn": arn,

@@ -21,7 +21,8 @@ TIMEOUT_MESSAGE = "function is about to time out"
 class TimeoutWatch:
     """Watches one invocation; :meth:`cancel` when the handler is done.
 
-    The watcher runs in a copy of the handler's ``contextvars`` context, so the warning carries
+    The warning also finishes the invocation's ``transaction`` (status ``deadline_exceeded``),
+    which the handler would finish too late. The watcher runs in a copy of the handler's ``contextvars`` context, so the warning carries
     the invocation's context (function, request, trigger) as the handler had it at the start.
     """
 
@@ -33,6 +34,7 @@ class TimeoutWatch:
         handler_thread: int,
         event_data: Callable[[], dict[str, Any]],
         flush: Callable[[], None],
+        transaction: Any = None,
     ) -> None:
         self.client = client
         self.margin = margin
@@ -40,6 +42,7 @@ class TimeoutWatch:
         self.handler_thread = handler_thread
         self.event_data = event_data
         self.flush = flush
+        self.transaction = transaction
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -76,4 +79,8 @@ class TimeoutWatch:
             data=data,
             extra={"timeout_margin_seconds": self.margin},
         )
+        if self.transaction is not None:
+            # Lambda kills the process at the deadline: the transaction goes out now or never.
+            self.transaction.set_status("deadline_exceeded")
+            self.transaction.finish()
         self.flush()

@@ -13,8 +13,9 @@ from typing import Any, TypeVar, overload
 from raven.exceptions import ConfigurationError
 from raven.guard import capture_internal_errors
 
-from ._invocation import aws_lambda_context, remaining_seconds, take_cold_start
+from ._invocation import aws_lambda_context, function_name, remaining_seconds, take_cold_start
 from ._timeout import TimeoutWatch
+from ._tracing import finish_invocation, start_invocation
 from ._trigger import describe_trigger
 
 __all__ = ["DEFAULT_TIMEOUT_MARGIN", "default_client", "handler"]
@@ -122,13 +123,22 @@ class _Invoker:
             return self.func(event, context)
         with client.context:  # a fresh scope: nothing from the previous invocation leaks in
             watch: TimeoutWatch | None = None
+            transaction: Any = None
+            name = ""
             with capture_internal_errors("awslambda", "describing the invocation"):
-                self._describe(client, event, context, cold_start)
+                name = function_name(context) or ""
+                self._describe(client, event, context, cold_start, name)
+            with capture_internal_errors("awslambda", "starting the invocation's transaction"):
+                transaction = start_invocation(client, event, context, name, cold_start)
             if self.timeout_warning:
                 with capture_internal_errors("awslambda", "starting the timeout warning"):
-                    watch = self._watch(client, context, cold_start)
+                    watch = self._watch(client, context, cold_start, transaction)
+            result: Any = None
+            failed = True
             try:
-                return self.func(event, context)
+                result = self.func(event, context)
+                failed = False
+                return result
             except Exception:
                 with capture_internal_errors("awslambda", "capturing the handler's exception"):
                     client.captureException(
@@ -140,15 +150,17 @@ class _Invoker:
             finally:
                 if watch is not None:
                     watch.cancel()
+                if transaction is not None:
+                    with capture_internal_errors("awslambda", "finishing the transaction"):
+                        finish_invocation(transaction, result, failed)
                 with capture_internal_errors("awslambda", "flushing events"):
                     client.flush(_flush_timeout(client, context))
 
     @staticmethod
-    def _describe(client: Any, event: Any, context: Any, cold_start: bool) -> None:
-        lambda_context = aws_lambda_context(context, cold_start)
-        data: dict[str, Any] = {"contexts": {"aws_lambda": lambda_context}}
-        if lambda_context.get("function_name"):
-            data["transaction"] = lambda_context["function_name"]
+    def _describe(client: Any, event: Any, context: Any, cold_start: bool, name: str) -> None:
+        data: dict[str, Any] = {"contexts": {"aws_lambda": aws_lambda_context(context, cold_start)}}
+        if name:
+            data["transaction"] = name
         client.context.merge(data)
         with capture_internal_errors("awslambda", "describing the triggering event"):
             request, trigger = describe_trigger(event, client)
@@ -157,7 +169,9 @@ class _Invoker:
             if trigger is not None:
                 client.context.merge({"contexts": {"aws_event": trigger}})
 
-    def _watch(self, client: Any, context: Any, cold_start: bool) -> TimeoutWatch | None:
+    def _watch(
+        self, client: Any, context: Any, cold_start: bool, transaction: Any
+    ) -> TimeoutWatch | None:
         remaining = remaining_seconds(context)
         if remaining is None:
             return None
@@ -168,6 +182,7 @@ class _Invoker:
             threading.get_ident(),
             event_data=lambda: _now(context, cold_start),
             flush=lambda: client.flush(_flush_timeout(client, context)),
+            transaction=transaction,
         )
         watch.start()
         return watch
