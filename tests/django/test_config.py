@@ -84,7 +84,7 @@ def test_checks_list_every_bad_key_and_value(settings: Any) -> None:
     assert "RAVEN_CONFIG['capture_locals']" in text
     assert "RAVEN_CONFIG['install_sql_hook']: must be a bool" in text
     assert "cannot load processor 'no.such.Processor'" in text
-    assert "must name a subclass of raven_django.DjangoClient" in text
+    assert "must name a subclass of raven.Client" in text
 
 
 def test_raven_config_of_the_wrong_type(settings: Any) -> None:

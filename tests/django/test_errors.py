@@ -244,8 +244,9 @@ async def test_response_error_id_header_under_asgi(aweb: Any, received: Any) -> 
     assert response["X-Sentry-ID"] == event["event_id"]
 
 
-def test_404_middleware_reports_warnings(settings: Any, web: Any, received: Any) -> None:
-    """Sentry404CatchMiddleware reports a 404 as a warning, except IGNORABLE_404_URLS."""
+def test_404_middleware_reports_info_events(settings: Any, web: Any, received: Any) -> None:
+    """Sentry404CatchMiddleware reports a 404 at ``info`` (raven-python's level), except
+    IGNORABLE_404_URLS."""
     import re
 
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "raven_django.middleware.Sentry404CatchMiddleware"]
@@ -253,7 +254,7 @@ def test_404_middleware_reports_warnings(settings: Any, web: Any, received: Any)
     assert web.get("/missing/?from=link").status_code == 404
     assert web.get("/wp-login.php").status_code == 404
     (event,) = received(1)
-    assert event["level"] == "warning"
+    assert event["level"] == "info"
     assert event["logger"] == "http404"
     assert event["logentry"]["formatted"] == "Page Not Found: http://testserver/missing/"
     assert event["request"]["query_string"] == "from=link"
@@ -264,7 +265,7 @@ async def test_404_middleware_under_asgi(settings: Any, aweb: Any, received: Any
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "raven_django.middleware.Sentry404CatchMiddleware"]
     assert (await aweb.get("/nowhere/")).status_code == 404
     (event,) = received(1)
-    assert event["level"] == "warning"
+    assert event["level"] == "info"
 
 
 def test_handled_errors_produce_no_event(web: Any, received: Any) -> None:

@@ -25,8 +25,9 @@ class RavenConfig(AppConfig):
 
     def ready(self) -> None:
         """Register the system checks, connect the receivers and build the client."""
-        from . import checks, conf, signals
+        from . import checks, compat, conf, signals
 
         checks.register_checks()
-        signals.install()
+        if compat.instrumentation_enabled():  # raven-python's DISABLE_SENTRY_INSTRUMENTATION
+            signals.install()
         conf.client_or_none()

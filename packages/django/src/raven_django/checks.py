@@ -3,7 +3,7 @@
 - ``raven.E001``: ``RAVEN_CONFIG`` (or ``SENTRY_DSN``/``SENTRY_CLIENT``) has the wrong type.
 - ``raven.E002``: the DSN (from the settings or the ``SENTRY_DSN`` environment variable) is
   malformed or has a scheme no transport serves.
-- ``raven.E003``: ``SENTRY_CLIENT`` cannot be imported or is not a ``DjangoClient`` subclass.
+- ``raven.E003``: ``SENTRY_CLIENT`` cannot be imported or is not a ``raven.Client`` subclass.
 - ``raven.E004``: a ``RAVEN_CONFIG`` key is not a client option, or its value is invalid.
 - ``raven.E005``: the options read from ``SENTRY_*`` environment variables or the DSN's query
   string are invalid.

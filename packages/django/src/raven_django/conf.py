@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import raven
 from raven.exceptions import ConfigurationError
 from raven.guard import capture_internal_errors
+
+from .compat import legacy_options
 
 if TYPE_CHECKING:
     from .client import DjangoClient
@@ -52,7 +55,8 @@ def read_settings() -> RavenSettings:
     """``RAVEN_CONFIG`` (``dsn`` plus client options), ``SENTRY_DSN`` and ``SENTRY_CLIENT``."""
     from django.conf import settings
 
-    config = getattr(settings, "RAVEN_CONFIG", None)
+    # raven-python's SENTRY_CONFIG and SENTRY_<OPTION> settings too (see compat)
+    config = legacy_options(settings, getattr(settings, "RAVEN_CONFIG", None))
     if config is None:
         config = {}
     if not isinstance(config, Mapping):
@@ -79,11 +83,11 @@ def load_client_class(path: str) -> type[DjangoClient]:
         cls = import_string(path)
     except ImportError as exc:
         raise ConfigurationError(f"SENTRY_CLIENT {path!r} cannot be imported: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, DjangoClient)):
-        raise ConfigurationError(
-            f"SENTRY_CLIENT {path!r} must name a subclass of raven_django.DjangoClient"
-        )
-    return cls
+    if not (isinstance(cls, type) and issubclass(cls, raven.Client)):
+        raise ConfigurationError(f"SENTRY_CLIENT {path!r} must name a subclass of raven.Client")
+    if not issubclass(cls, DjangoClient):  # raven-python took any client class
+        logger.debug("SENTRY_CLIENT %r is not a DjangoClient: requests are not attached", path)
+    return cls  # type: ignore[return-value]
 
 
 def get_client(client: str | None = None, reset: bool = False) -> DjangoClient:
@@ -141,5 +145,5 @@ def _close(client: DjangoClient) -> None:
 
 def on_setting_changed(setting: str, **kwargs: Any) -> None:
     """``setting_changed`` receiver: rebuild the client when a Raven setting changes."""
-    if setting in WATCHED_SETTINGS:
+    if setting in WATCHED_SETTINGS or setting.startswith("SENTRY_"):
         reset_client()

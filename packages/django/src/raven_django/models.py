@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .compat import SentryDjangoHandler
 from .conf import get_client
 
-__all__ = ["ProxyClient", "client", "get_client"]
+__all__ = ["ProxyClient", "SentryDjangoHandler", "client", "get_client"]
 
 
 class ProxyClient:
@@ -28,6 +29,23 @@ class ProxyClient:
 
     def __repr__(self) -> str:
         return f"<ProxyClient for {get_client()!r}>"
+
+    # raven-python's proxy passed these through: code compares, hashes and type-checks it.
+    def __eq__(self, other: object) -> bool:
+        return bool(get_client() == other)
+
+    def __ne__(self, other: object) -> bool:
+        return bool(get_client() != other)
+
+    def __hash__(self) -> int:
+        return hash(get_client())
+
+    def __bool__(self) -> bool:
+        return True
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # noqa: D105 - isinstance(client, DjangoClient) holds
+        return type(get_client())
 
 
 client = ProxyClient()

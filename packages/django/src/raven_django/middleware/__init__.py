@@ -1,8 +1,8 @@
 """Optional middleware (each sync and async capable, through ``MiddlewareMixin``).
 
-- ``SentryResponseErrorIdMiddleware``: ``X-Sentry-ID: <event id>`` on 500 responses, so a user can
-  quote the id; put it first in ``MIDDLEWARE``.
-- ``Sentry404CatchMiddleware``: each 404 becomes a ``warning`` event (``IGNORABLE_404_URLS`` honoured).
+- ``SentryResponseErrorIdMiddleware``: ``X-Sentry-ID: <event id>`` on each response for which an
+  event was reported, so a user can quote the id; put it first in ``MIDDLEWARE``.
+- ``Sentry404CatchMiddleware``: each 404 becomes an ``info`` event (``IGNORABLE_404_URLS`` honoured).
 - ``DjangoRestFrameworkCompatMiddleware``: reads the raw body up front, so it stays available to
   error reports after a parser (DRF's ``request.data``) consumed the request stream.
 """
@@ -31,27 +31,27 @@ logger = logging.getLogger("raven.django")
 
 
 class SentryResponseErrorIdMiddleware(MiddlewareMixin):
-    """Adds the id of the event reported for this request to its 500 response."""
+    """Adds the id of the event reported for this request to its response (any status, as in
+    raven-python: a 404 reported by Sentry404CatchMiddleware, a 200 whose view captured)."""
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        """Add ``X-Sentry-ID`` to a 500 response for which an event was reported."""
+        """Add ``X-Sentry-ID`` to a response for which an event was reported."""
         with capture_internal_errors("django", "adding X-Sentry-ID"):
-            if response.status_code == 500:
-                ident = (getattr(request, "sentry", None) or {}).get("id")
-                if ident:
-                    response["X-Sentry-ID"] = ident
+            ident = (getattr(request, "sentry", None) or {}).get("id")
+            if ident:
+                response["X-Sentry-ID"] = ident
         return response
 
 
 class Sentry404CatchMiddleware(MiddlewareMixin):
-    """Reports 404 responses as ``warning`` events from the ``http404`` logger."""
+    """Reports 404 responses as ``info`` events from the ``http404`` logger (raven-python's level)."""
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        """Report a 404 response as a warning (unless ``IGNORABLE_404_URLS`` matches)."""
+        """Report a 404 response at ``info`` (unless ``IGNORABLE_404_URLS`` matches)."""
         if response.status_code == 404:
             self._report(request)
         return response
@@ -66,7 +66,7 @@ class Sentry404CatchMiddleware(MiddlewareMixin):
             return
         # The request itself is in the request's scope (see ``_scope``).
         event_id = client.captureMessage(
-            f"Page Not Found: {absolute_url(request)}", level="warning", logger="http404"
+            f"Page Not Found: {absolute_url(request)}", level="info", logger="http404"
         )
         if event_id:
             remember_event(request, client, event_id)

@@ -9,6 +9,7 @@ from raven._deprecated import moved_names
 
 _MOVED = {
     "ProxyClient": "raven_django.models:ProxyClient",
+    "SentryDjangoHandler": "raven_django.compat:SentryDjangoHandler",
     "client": "raven_django.models:client",
     "get_client": "raven_django.models:get_client",
 }
