@@ -181,21 +181,6 @@ def test_exiting_pool_child_delivers_its_pending_event_first(worker: Worker) -> 
     assert _exception(event)["value"] == f"boom {mark}"
 
 
-@pools(*ALL_POOLS)
-def test_sigterm_right_after_a_failure_loses_nothing(worker: Worker) -> None:
-    """SIGTERM while Sentry is briefly unreachable: the event is retried and delivered before exit."""
-    mark = new_mark()
-    worker.receiver.stop()  # connections refused: the event waits in the transport, backing off
-    result = worker.send("fail", mark, expect=1)
-    worker.wait_state(result, "FAILURE")
-    worker.terminate()
-    worker.receiver.start()  # back on the same port while the worker shuts down
-    assert worker.wait_exit() == 0, worker.output()
-    worker.check_ledger()
-    (event,) = worker.events_for(mark)
-    assert _exception(event)["value"] == f"boom {mark}"
-
-
 @pools("prefork")
 def test_with_tracing_off_a_tasks_error_carries_the_senders_trace(worker: Worker) -> None:
     """Tracing off on both sides: the sender still puts its trace into the message, so the task's
@@ -217,3 +202,19 @@ def test_with_tracing_off_a_tasks_error_carries_the_senders_trace(worker: Worker
     # The task's parent is the sender's scope (whose own parent is the incoming b0e6... span).
     assert outgoing == f"{TRACE}-{trace['parent_span_id']}-1"
     assert worker.receiver.transactions == []
+
+
+@pools(*ALL_POOLS)
+def test_sigterm_right_after_a_failure_loses_nothing(worker: Worker) -> None:
+    """SIGTERM while Sentry is briefly unreachable: the event is retried and delivered before exit."""
+    mark = new_mark()
+    worker.receiver.stop()  # connections refused: the event waits in the transport, backing off
+    result = worker.send("fail", mark, expect=1)
+    worker.wait_state(result, "FAILURE")
+    worker.terminate()
+    worker.receiver.start()  # back on the same port while the worker shuts down
+    assert worker.wait_exit() == 0, worker.output()
+    worker.check_ledger()
+    (event,) = worker.events_for(mark)
+    assert _exception(event)["value"] == f"boom {mark}"
+
