@@ -217,4 +217,3 @@ def test_sigterm_right_after_a_failure_loses_nothing(worker: Worker) -> None:
     worker.check_ledger()
     (event,) = worker.events_for(mark)
     assert _exception(event)["value"] == f"boom {mark}"
-
