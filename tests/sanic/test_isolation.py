@@ -7,6 +7,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import raven
@@ -72,6 +73,89 @@ async def test_concurrent_requests_keep_their_own_context(
         assert event["request"]["url"].endswith(f"/work/{n}")
         assert event["transaction"] == f"{app.name}.work"
     assert seen == set(range(IN_FLIGHT))
+
+
+def incoming_trace(n: int) -> tuple[str, str] | None:
+    """The caller's (trace id, span id) for request ``n``; every third request starts its own trace."""
+    return None if n % 3 == 0 else (f"a{n:031x}", f"b{n:015x}")
+
+
+async def test_concurrent_requests_keep_their_own_transaction(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
+    """500 traced requests, all in flight together, each open spans named after their number
+    around awaits (odd ones then fail): every transaction has its own trace, exactly its own
+    three spans, its own status, and each error carries its own transaction's ids."""
+    app = make_app()
+    sentry = Sentry(app, dsn=receiver.dsn, traces_sample_rate=1.0)
+    arrived = 0
+    all_in_flight = asyncio.Event()
+
+    @app.get("/traced/<n:int>")
+    async def traced(request: Request, n: int) -> HTTPResponse:
+        nonlocal arrived
+        client = sentry.client
+        assert client is not None
+        with client.start_span(op="step", description=f"outer-{n}") as outer:
+            outer.set_data("n", n)
+            arrived += 1
+            if arrived == IN_FLIGHT:
+                all_in_flight.set()
+            await asyncio.wait_for(all_in_flight.wait(), timeout=60)
+            await asyncio.sleep(random.uniform(0, 0.02))  # resume in a shuffled order
+            with client.start_span(op="step", description=f"inner-{n}"):
+                await asyncio.sleep(random.uniform(0, 0.01))
+        with client.start_span(op="step", description=f"after-{n}"):
+            await asyncio.sleep(0)
+        if n % 2:
+            raise ValueError(f"boom-{n}")
+        return HTTPResponse(str(n))
+
+    def headers(n: int) -> dict[str, str]:
+        incoming = incoming_trace(n)
+        return {} if incoming is None else {"sentry-trace": f"{incoming[0]}-{incoming[1]}-1"}
+
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+    async with (
+        serve(app, backlog=2048) as url,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=90) as client,
+    ):
+        responses = await asyncio.gather(
+            *(client.get(f"/traced/{n}", headers=headers(n)) for n in range(IN_FLIGHT))
+        )
+        transactions = await asyncio.to_thread(receiver.wait_for_transactions, IN_FLIGHT, 60)
+        errors = await asyncio.to_thread(receiver.wait_for, IN_FLIGHT // 2, 60)
+
+    assert all_in_flight.is_set()
+    assert [r.status_code for r in responses] == [500 if n % 2 else 200 for n in range(IN_FLIGHT)]
+    assert (len(transactions), len(errors)) == (IN_FLIGHT, IN_FLIGHT // 2)
+    by_n: dict[int, dict[str, Any]] = {}
+    for tx in validated(transactions):
+        n = int(tx["request"]["url"].rsplit("/", 1)[1])
+        by_n[n] = tx
+        trace = tx["contexts"]["trace"]
+        assert tx["transaction"] == f"{app.name}.traced"
+        assert trace["status"] == ("internal_error" if n % 2 else "ok")
+        incoming = incoming_trace(n)
+        if incoming is not None:
+            assert (trace["trace_id"], trace["parent_span_id"]) == incoming
+        else:
+            assert "parent_span_id" not in trace
+        spans = {span["description"]: span for span in tx["spans"]}
+        assert spans.keys() == {f"outer-{n}", f"inner-{n}", f"after-{n}"}
+        assert {span["trace_id"] for span in spans.values()} == {trace["trace_id"]}
+        assert spans[f"outer-{n}"]["parent_span_id"] == trace["span_id"]
+        assert spans[f"outer-{n}"]["data"] == {"n": n}
+        assert spans[f"inner-{n}"]["parent_span_id"] == spans[f"outer-{n}"]["span_id"]
+        assert spans[f"after-{n}"]["parent_span_id"] == trace["span_id"]
+    assert sorted(by_n) == list(range(IN_FLIGHT))
+    assert len({tx["contexts"]["trace"]["trace_id"] for tx in transactions}) == IN_FLIGHT
+
+    for error in validated(errors):
+        n = int(exception_of(error)["value"].removeprefix("boom-"))
+        own = by_n[n]["contexts"]["trace"]
+        assert error["contexts"]["trace"]["trace_id"] == own["trace_id"]
+        assert error["contexts"]["trace"]["span_id"] == own["span_id"]
 
 
 async def test_slow_sentry_server_does_not_slow_responses(

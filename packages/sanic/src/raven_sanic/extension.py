@@ -5,7 +5,8 @@ Raven's context lives in ``contextvars``, so a fresh context set at the start of
 ``http.lifecycle.handle`` signal, before routing and any middleware) belongs to that request's task
 alone. The request's data and route name are merged into it lazily there: computed only when an
 event is captured, by whatever captures it during the request (this extension, a log record, the
-app calling the client).
+app calling the client). The request's transaction (:mod:`raven_sanic.tracing`) starts there too
+and ends with the response.
 
 An exception is reported once Sanic has produced its error response and that response is a 5xx:
 the app's own error handlers decide, and a handler that turns an error into a 4xx page handled
@@ -32,6 +33,7 @@ from sanic.response import BaseHTTPResponse
 
 from ._request import request_data, transaction_name
 from ._touchup import register_touchup_sources
+from .tracing import finish_transaction, start_transaction
 
 __all__ = ["Sentry"]
 
@@ -193,6 +195,7 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
                     "transaction": lambda: transaction_name(request),
                 }
             )
+            start_transaction(request, client)
 
     async def raven_exception(request: Request, exception: BaseException) -> None:
         if state.client is None or not state.active or not _reportable(exception):
@@ -202,6 +205,7 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
             if stream is not None and getattr(stream, "stage", Stage.HANDLER) is not Stage.HANDLER:
                 # Part of the response is already out: no error response will follow.
                 _capture(state, exception)
+                finish_transaction(request, None)
             elif _pending.get() is None:
                 _pending.set(exception)
 
@@ -218,6 +222,8 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
         # The connection's task lives on (keep-alive): drop this request's data now.
         client = state.client
         if client is not None:
+            with capture_internal_errors("sanic", "finishing the request's transaction"):
+                finish_transaction(request, response)
             with capture_internal_errors("sanic", "clearing the request's context"):
                 client.context.clear()
 
