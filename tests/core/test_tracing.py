@@ -447,3 +447,24 @@ def test_a_transaction_rate_limit_stops_transactions_but_not_errors(sentry: Harn
 def test_bad_tracing_options_fail_fast(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=re.escape(message)):
         raven.Client("http://public@127.0.0.1:1/1", **options)
+
+
+def test_envelope_items_share_the_queue_limits_and_client_reports(sentry: Harness) -> None:
+    """The path sessions, check-ins, logs and metrics take (``Client.send_item``)."""
+    client = sentry.client()
+    payload = {"check_in_id": "a" * 32, "monitor_slug": "nightly", "status": "ok"}
+    assert client.send_item("check_in", payload, category="monitor")
+    sentry.receiver.wait_until(lambda r: any("check_in" in q.item_types for q in r.requests))
+    (request,) = [q for q in sentry.receiver.requests if "check_in" in q.item_types]
+    assert b'"monitor_slug":"nightly"' in request.body
+    assert "event_id" not in request.envelope_headers
+    sentry.receiver.respond_with(429, {"X-Sentry-Rate-Limits": "60:log_item:key"})
+    client.send_item("log", {"items": [{}] * 3}, category="log_item", drops=[("log_item", 3)])
+    sentry.receiver.respond_with(200)
+    client.send_item("log", {"items": [{}] * 5}, category="log_item", drops=[("log_item", 5)])
+    client.captureMessage("errors still flow, and carry the report")
+    sentry.events(1)
+    assert sentry.receiver.discarded() == {("ratelimit_backoff", "log_item"): 5}
+    assert not raven.Client(install_sys_hook=False).send_item(
+        "check_in", payload, category="monitor"
+    )

@@ -304,6 +304,26 @@ class Client(TracingMixin, LegacyClientAttributes, BreadcrumbRecorder):
         self.transport.send_event(data)
         return data.get("event_id")
 
+    def send_item(
+        self,
+        item_type: str,
+        payload: Any,
+        *,
+        category: str,
+        headers: dict[str, Any] | None = None,
+        drops: list[tuple[str, int]] | None = None,
+    ) -> bool:
+        """Queue an envelope item that is not an event (``sessions``, ``check_in``, ``log``,
+        ...) with the events: same queue, rate limits (``category``), outbox and client reports
+        (``drops``: what losing it counts, default one of ``category``). False when disabled."""
+        if self.transport is None:
+            return False
+        from .transport.envelope import envelope_item
+
+        item = envelope_item(item_type, payload, category, headers=headers, drops=drops)
+        self.transport.send_event(item)
+        return True
+
     def build_msg(
         self,
         event_type: str,

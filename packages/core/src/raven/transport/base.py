@@ -21,7 +21,15 @@ from ..dsn import Dsn
 from ..guard import capture_internal_errors
 from ..options import ClientOptions
 from ..versioning import get_module_versions
-from .envelope import category_of, dumps, encode_envelope, fit_event, gzip_body, rfc3339_now
+from .envelope import (
+    category_of,
+    drops_of,
+    dumps,
+    encode_envelope,
+    fit_event,
+    gzip_body,
+    rfc3339_now,
+)
 from .ratelimit import RateLimits
 from .reports import ClientReports
 
@@ -127,7 +135,7 @@ def _run_exit_hooks() -> None:
 class PreparedRequest:
     """A request ready to POST, with what the transport needs to account for its answer."""
 
-    __slots__ = ("url", "headers", "body", "category", "event_id", "report", "outbox_file")
+    __slots__ = ("url", "headers", "body", "category", "event_id", "report", "outbox_file", "drops")
 
     def __init__(
         self,
@@ -138,6 +146,7 @@ class PreparedRequest:
         event_id: str | None,
         report: dict[str, Any] | None = None,
         outbox_file: str | None = None,
+        drops: list[tuple[str, int]] | None = None,
     ) -> None:
         self.url = url
         self.headers = headers
@@ -146,6 +155,8 @@ class PreparedRequest:
         self.event_id = event_id
         self.report = report  # a client report riding along, restored if this fails
         self.outbox_file = outbox_file  # set when loaded from (or written to) the outbox
+        # What losing it counts in client reports (see envelope.drops_of); None: one of category.
+        self.drops = drops
 
 
 class HTTPTransport(Transport):
@@ -188,19 +199,25 @@ class HTTPTransport(Transport):
         return category
 
     def record_dropped(self, reason: str, category: str, event: dict[str, Any]) -> None:
-        """Count a dropped event; a transaction's spans are counted with it (category ``span``)."""
-        self.reports.record(reason, category)
-        if category == "transaction":
-            self.reports.record(reason, "span", len(event.get("spans") or ()) + 1)
+        """Count a dropped event: one of its category, plus a transaction's spans or what an
+        envelope item says it holds (``drops_of``)."""
+        for drop_category, quantity in drops_of(event, category):
+            self.reports.record(reason, drop_category, quantity)
 
     def record_closed(self, event: dict[str, Any], category: str) -> None:
         """Count an event captured after the transport was closed."""
-        self.reports.record("network_error", category)
+        self.record_dropped("network_error", category, event)
         logger.debug("event %s dropped: transport closed", event.get("event_id"))
 
-    def record_overflow(self, category: str) -> None:
+    def count_lost(self, reason: str, request: PreparedRequest) -> None:
+        """Count a request that will not be delivered (what it carried, see ``drops_of``)."""
+        for category, quantity in request.drops or ((request.category, 1),):
+            self.reports.record(reason, category, quantity)
+
+    def record_overflow(self, category: str, drops: list[tuple[str, int]] | None = None) -> None:
         """Count an event dropped because the queue is full; warn at most once a minute."""
-        self.reports.record("queue_overflow", category)
+        for drop_category, quantity in drops or ((category, 1),):
+            self.reports.record("queue_overflow", drop_category, quantity)
         self._warn_rarely(
             "overflow",
             "raven's send queue is full (%d events or %d bytes): dropping events; the count "
@@ -221,6 +238,8 @@ class HTTPTransport(Transport):
         if self.rate_limits.is_limited(category):
             self.record_dropped("ratelimit_backoff", category, event)
             return None
+        if "_item" in event:
+            return self._prepare_item(event, category)
         dsc = event.pop("_dsc", None)  # a transaction's sampling context: the envelope's ``trace``
         if category != "transaction":
             event.setdefault("modules", get_module_versions())
@@ -239,15 +258,51 @@ class HTTPTransport(Transport):
                 self.url, self.request_headers, gzip_body(payload), category, event_id
             )
         report = self.reports.take() if self.options.send_client_reports else None
-        items = [("transaction" if category == "transaction" else "event", payload)]
+        items: list[tuple[str | dict[str, Any], bytes]] = [
+            ("transaction" if category == "transaction" else "event", payload)
+        ]
         if report is not None:
             items.append(("client_report", dumps(report)))
         headers = self._envelope_headers(event_id)
         if dsc:
             headers["trace"] = dsc
         body = encode_envelope(headers, items)
+        drops = drops_of(event, category) if category == "transaction" else None
         return PreparedRequest(
-            self.url, self.request_headers, gzip_body(body), category, event_id, report
+            self.url,
+            self.request_headers,
+            gzip_body(body),
+            category,
+            event_id,
+            report,
+            drops=drops,
+        )
+
+    def _prepare_item(self, item: dict[str, Any], category: str) -> PreparedRequest | None:
+        """The request for an :func:`~raven.transport.envelope.envelope_item`."""
+        if self.store:  # the store endpoint takes events only
+            self.record_dropped("send_error", category, item)
+            logger.debug("%s item dropped: the store protocol carries events only", category)
+            return None
+        payload = dumps(item["_payload"])
+        if len(payload) > self.options.max_event_bytes:
+            self.record_dropped("too_large", category, item)
+            logger.warning("%s item of %d bytes dropped: too large", category, len(payload))
+            return None
+        report = self.reports.take() if self.options.send_client_reports else None
+        items: list[tuple[str | dict[str, Any], bytes]] = [(item["_item"], payload)]
+        if report is not None:
+            items.append(("client_report", dumps(report)))
+        body = encode_envelope(self._envelope_headers(None), items)
+        item_id = f"{random.getrandbits(128):032x}"  # not sent: marks it as data, not a report
+        return PreparedRequest(
+            self.url,
+            self.request_headers,
+            gzip_body(body),
+            category,
+            item_id,
+            report,
+            drops=drops_of(item, category),
         )
 
     def prepare_report(self) -> PreparedRequest | None:
@@ -302,12 +357,12 @@ class HTTPTransport(Transport):
                 location,
             )
             if request.event_id:
-                self.reports.record("send_error", request.category)
+                self.count_lost("send_error", request)
             return "dropped"
         message = headers.get("X-Sentry-Error") or headers.get("x-sentry-error") or text[:500]
         logger.error("server refused event %s with HTTP %d: %s", request.event_id, status, message)
         if request.event_id:
-            self.reports.record("send_error", request.category)
+            self.count_lost("send_error", request)
         return "dropped"
 
     def _warn_rarely(self, kind: str, message: str, *args: Any) -> None:
@@ -323,7 +378,7 @@ class HTTPTransport(Transport):
         if request.report is not None:
             self.reports.restore(request.report)
         if request.event_id:
-            self.reports.record("network_error", request.category)
+            self.count_lost("network_error", request)
         logger.debug("event %s lost: %s", request.event_id, exc)
 
 

@@ -8,7 +8,15 @@ from typing import Any
 
 from ..serializer import Serializer, safe_repr
 
-__all__ = ["category_of", "dumps", "encode_envelope", "fit_event", "gzip_body"]
+__all__ = [
+    "category_of",
+    "drops_of",
+    "dumps",
+    "encode_envelope",
+    "envelope_item",
+    "fit_event",
+    "gzip_body",
+]
 
 
 # json, gzip and copy are imported where used: encoding happens on the sender thread, and
@@ -48,12 +56,44 @@ def _replace_surrogates(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
+def envelope_item(
+    item_type: str,
+    payload: Any,
+    category: str,
+    *,
+    headers: dict[str, Any] | None = None,
+    drops: list[tuple[str, int]] | None = None,
+) -> dict[str, Any]:
+    """An envelope item other than an event (``sessions``, ``check_in``, ``log``, ...) in the
+    shape the transports queue: a plain dict, like an event, with its item ``headers`` besides
+    ``type``, its rate-limit ``category``, and what a drop counts in client reports (``drops``:
+    (category, quantity) pairs; default one of ``category``)."""
+    return {
+        "_item": {**(headers or {}), "type": item_type},
+        "_payload": payload,
+        "_category": category,
+        "_drops": [list(pair) for pair in (drops or [(category, 1)])],
+    }
+
+
 def category_of(event: dict[str, Any]) -> str:
-    """The rate-limit / client-report category of an event."""
+    """The rate-limit / client-report category of an event (or of an :func:`envelope_item`)."""
+    if "_item" in event:
+        return str(event["_category"])
     event_type = event.get("type")
     if event_type == "transaction":
         return "transaction"
     return "error" if "exception" in event else "default"
+
+
+def drops_of(event: dict[str, Any], category: str) -> list[tuple[str, int]]:
+    """What dropping ``event`` counts: (category, quantity) pairs; a transaction counts its
+    spans too (category ``span``, the transaction's own included)."""
+    if "_item" in event:
+        return [(str(c), int(q)) for c, q in event["_drops"]]
+    if category == "transaction":
+        return [(category, 1), ("span", len(event.get("spans") or ()) + 1)]
+    return [(category, 1)]
 
 
 def fit_event(event: dict[str, Any], max_bytes: int) -> bytes | None:
@@ -184,11 +224,16 @@ def rfc3339_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
 
 
-def encode_envelope(headers: dict[str, Any], items: list[tuple[str, bytes]]) -> bytes:
-    """An envelope with ``headers`` and ``(type, payload)`` items, each with an explicit length."""
+def encode_envelope(
+    headers: dict[str, Any], items: list[tuple[str | dict[str, Any], bytes]]
+) -> bytes:
+    """An envelope with ``headers`` and ``(type or item headers, payload)`` items, each with an
+    explicit length."""
     parts = [dumps(headers)]
-    for item_type, payload in items:
-        parts.append(dumps({"type": item_type, "length": len(payload)}))
+    for item, payload in items:
+        item_headers: dict[str, Any] = {"type": item} if isinstance(item, str) else dict(item)
+        item_headers["length"] = len(payload)
+        parts.append(dumps(item_headers))
         parts.append(payload)
     return b"\n".join(parts) + b"\n"
 

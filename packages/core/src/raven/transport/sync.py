@@ -66,8 +66,7 @@ class SyncTransport(HTTPTransport):
     def send_event(self, event: dict[str, Any]) -> None:
         """Send ``event`` now, in the calling thread."""
         if self._closed:  # like the background sender: a closed client sends nothing
-            self.reports.record("network_error", category_of(event))
-            logger.debug("event %s dropped: transport closed", event.get("event_id"))
+            self.record_closed(event, category_of(event))
             return
         local = self._local
         if getattr(local, "active", False):
@@ -105,7 +104,7 @@ class SyncTransport(HTTPTransport):
         except Exception:
             # Encoding is built not to fail; if it still does, the drop is counted, as the
             # background sender counts it.
-            self.reports.record("internal_sdk_error", category_of(event))
+            self.record_dropped("internal_sdk_error", category_of(event), event)
             logger.exception("could not encode event %s; dropped", event.get("event_id"))
             return
         if request is None:
@@ -127,7 +126,7 @@ class SyncTransport(HTTPTransport):
         outcome = self.handle_answer(request, status, headers, text)
         if outcome != "sent":
             if outcome == "retry" and request.event_id:
-                self.reports.record("send_error", request.category)
+                self.count_lost("send_error", request)
             if raise_errors:
                 if status == 429:
                     raise RateLimited(

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..guard import capture_internal_errors
 from .base import REPORT_INTERVAL, Backoff, HTTPTransport, PreparedRequest
-from .envelope import category_of
+from .envelope import category_of, drops_of
 from .fork import import_sending_modules, track, warm_up
 from .sync import post
 from .workers import Keep, stop_threads, thread_main, waiter
@@ -158,7 +158,7 @@ class ThreadedTransport(HTTPTransport):
     def _overflow(self, event: dict[str, Any], category: str) -> None:
         if self._outbox is not None and self._outbox.spill_event(event, self):
             return
-        self.record_overflow(category)
+        self.record_overflow(category, drops_of(event, category))
 
     def _start(self) -> None:
         names = ["raven-encoder"] + [
@@ -238,9 +238,10 @@ class ThreadedTransport(HTTPTransport):
                 request = self.prepare(event) if event is not None else self._periodic_report()
             except Exception:
                 logger.exception("could not encode event; dropped")
-                self.reports.record(
-                    "internal_sdk_error", category_of(event) if event else "internal"
-                )
+                if event is not None:
+                    self.record_dropped("internal_sdk_error", category_of(event), event)
+                else:
+                    self.reports.record("internal_sdk_error", "internal")
                 request = None
             if request is not None:
                 self._push_ready(request)
@@ -280,7 +281,7 @@ class ThreadedTransport(HTTPTransport):
                 return
             if request.report is not None:
                 self.reports.restore(request.report)  # the counts it carried are not lost with it
-            self.record_overflow(request.category)
+            self.record_overflow(request.category, request.drops)
 
     def _load_outbox(self) -> None:
         """Queue what waits in the outbox, as much as the queue has room for."""
@@ -331,7 +332,7 @@ class ThreadedTransport(HTTPTransport):
 
     def _deliver(self, request: PreparedRequest) -> None:
         if request.event_id and self.rate_limits.is_limited(request.category):
-            self.reports.record("ratelimit_backoff", request.category)
+            self.count_lost("ratelimit_backoff", request)
             self._forget(request)
             return
         logger.debug("sending event %s (%d bytes)", request.event_id, len(request.body))
