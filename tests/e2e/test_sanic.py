@@ -9,31 +9,44 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.bugsink import Project
+from tests.e2e.bugsink import Project, wait_until
+from tests.e2e.proxy import RecordingProxy
 from tests.e2e.servers import app_env, serving
 from tests.relay import validate_event
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT = "00f067aa0ba902b7"
+
+
+def sanic_command(port: int) -> list[str]:
+    """The sanic CLI serving the shop with two workers."""
+    return [
+        sys.executable,
+        "-m",
+        "sanic",
+        "tests.e2e.apps.sanic_shop:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--no-access-logs",
+    ]
 
 
 @pytest.fixture
 def shop(project: Project, tmp_path: Path) -> Iterator[str]:
     """The Sanic shop served by the sanic CLI with two workers."""
-    with serving(
-        lambda port: [
-            sys.executable,
-            "-m",
-            "sanic",
-            "tests.e2e.apps.sanic_shop:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-access-logs",
-        ],
-        app_env(project.dsn),
-        tmp_path / "sanic.log",
-    ) as base:
+    with serving(sanic_command, app_env(project.dsn), tmp_path / "sanic.log") as base:
+        yield base
+
+
+@pytest.fixture
+def traced_shop(project: Project, proxy: RecordingProxy, tmp_path: Path) -> Iterator[str]:
+    """The Sanic shop tracing every request, sending through the recording proxy."""
+    env = app_env(proxy.dsn_for(project.dsn), E2E_TRACES="1.0")
+    with serving(sanic_command, env, tmp_path / "sanic.log") as base:
         yield base
 
 
@@ -83,3 +96,27 @@ def test_repeated_errors_group_and_clean_requests_send_nothing(shop: str, projec
     assert len(events) == 4
     (issue,) = project.issues()
     assert issue["digested_event_count"] == 4
+
+
+def test_traced_requests_send_transactions_and_errors_join_the_callers_trace(
+    traced_shop: str, project: Project, proxy: RecordingProxy
+) -> None:
+    """With tracing on, each request sends one transaction from whichever worker served it, which
+    Bugsink accepts, and the stored error of the failing one carries the caller's trace and its
+    transaction's span."""
+    headers = {"sentry-trace": f"{TRACE}-{PARENT}-1"}
+    assert requests.get(f"{traced_shop}/ok", headers=headers, timeout=10).status_code == 200
+    assert requests.get(f"{traced_shop}/orders/7", headers=headers, timeout=10).status_code == 500
+
+    (event,) = project.wait_for_events(1)
+    validate_event(event["data"])
+    trace = event["data"]["contexts"]["trace"]
+    assert (trace["trace_id"], trace["parent_span_id"]) == (TRACE, PARENT)
+    assert trace["span_id"] != PARENT
+    assert event["data"]["transaction"] == "sanic_shop.order"
+
+    def transactions() -> list[int]:
+        return [e.status for e in proxy.snapshot() if "transaction" in e.item_types]
+
+    wait_until(lambda: len(transactions()) >= 2, 20, lambda: f"transactions sent: {transactions()}")
+    assert transactions() == [200, 200]

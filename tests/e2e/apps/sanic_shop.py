@@ -1,4 +1,5 @@
-"""A small Sanic shop served by ``sanic tests.e2e.apps.sanic_shop:app`` (DSN in ``E2E_DSN``)."""
+"""A small Sanic shop served by ``sanic tests.e2e.apps.sanic_shop:app`` (DSN in ``E2E_DSN``; traced
+at the rate in ``E2E_TRACES``, if set)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from sanic import Request, Sanic
 logger = logging.getLogger("sanic_shop")
 
 app = Sanic("sanic_shop")
-sentry = Sentry(app, dsn=os.environ["E2E_DSN"], release="sanic-shop@4.2", environment="e2e")
+sentry = Sentry(
+    app,
+    dsn=os.environ["E2E_DSN"],
+    release="sanic-shop@4.2",
+    environment="e2e",
+    traces_sample_rate=float(os.environ["E2E_TRACES"]) if "E2E_TRACES" in os.environ else None,
+)
 
 
 @app.on_request

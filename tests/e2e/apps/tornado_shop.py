@@ -1,4 +1,5 @@
-"""A small Tornado shop: ``asyncio.run(main(port))`` serves it (DSN in ``E2E_DSN``)."""
+"""A small Tornado shop: ``asyncio.run(main(port))`` serves it (DSN in ``E2E_DSN``; traced at the
+rate in ``E2E_TRACES``, if set)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ async def main(port: int) -> None:
         os.environ["E2E_DSN"],
         release="tornado-shop@1.9",  # type: ignore[attr-defined]
         environment="e2e",
+        traces_sample_rate=float(os.environ["E2E_TRACES"]) if "E2E_TRACES" in os.environ else None,
     )
     app.listen(port, "127.0.0.1")
     await asyncio.Event().wait()
