@@ -17,6 +17,7 @@ from tests.e2e.servers import REPO
 from tests.relay import validate_event
 
 APPS = REPO / "tests" / "e2e" / "apps"
+TRACE = "771a43a4192642f0b136d5159a501700"  # the caller's trace, from its sentry-trace header
 
 
 def api_gateway_event(method: str, order_id: int) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def api_gateway_event(method: str, order_id: int) -> dict[str, Any]:
             "Host": "api.shop.example",
             "User-Agent": "e2e-browser/1.0",
             "X-Forwarded-Proto": "https",
+            "Sentry-Trace": f"{TRACE}-b0e6f15b45c36b12-1",
         },
         "queryStringParameters": {"reason": "damaged"},
         "pathParameters": {"order_id": str(order_id)},
@@ -118,6 +120,7 @@ def test_handler_error_is_in_bugsink_before_the_runtime_hears_of_it(
     assert data["contexts"]["aws_lambda"]["aws_request_id"] == invocation.request_id
     assert any(c.get("message") == "refunding order 42" for c in data["breadcrumbs"]["values"])
     assert (data["release"], data["environment"]) == ("orders-fn@12", "e2e")
+    assert data["contexts"]["trace"]["trace_id"] == TRACE  # tracing off: the error still links
 
 
 def test_warm_invocations_group_and_successes_send_nothing(
