@@ -178,3 +178,22 @@ def test_uncaught_error_in_a_thread_carries_the_starters_context(sentry: Harness
     event = sentry.event()
     assert event["exception"]["values"][-1]["type"] == "KeyError"
     assert event["tags"]["request"] == "r1"
+
+
+def test_an_executor_imported_after_the_client_still_runs_jobs_in_the_submitters_context(
+    receiver: Any,
+) -> None:
+    """``concurrent.futures`` is patched when the app imports it, not by ``import raven``."""
+    script = """
+import sys, raven
+client = raven.Client(sys.argv[1], install_sys_hook=False)
+assert "concurrent.futures" not in sys.modules, "import raven imported concurrent.futures"
+from concurrent.futures import ThreadPoolExecutor
+client.tags_context({"job": "nightly"})
+with ThreadPoolExecutor(1) as pool:
+    pool.submit(client.captureMessage, "from the pool").result()
+client.close()
+"""
+    subprocess.run([sys.executable, "-c", script, receiver.dsn], check=True, timeout=60)
+    (event,) = receiver.wait_for(1)
+    assert event["tags"]["job"] == "nightly"

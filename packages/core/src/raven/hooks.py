@@ -27,7 +27,17 @@ from typing import Any
 from . import breadcrumbs
 from .guard import capture_internal_errors
 
-__all__ = ["acquire", "holders", "install", "is_installed", "register", "release", "uninstall"]
+__all__ = [
+    "acquire",
+    "cancel_when_imported",
+    "holders",
+    "install",
+    "is_installed",
+    "register",
+    "release",
+    "uninstall",
+    "when_imported",
+]
 
 logger = logging.getLogger("raven.hooks")
 
@@ -192,19 +202,11 @@ _http_originals: dict[str, Any] = {}
 def _install_http() -> None:
     """Patch ``http.client`` now if it is imported, else as soon as something imports it
     (importing it here would make ``import raven`` twice as slow)."""
-    if "http.client" in sys.modules:
-        # The import statement, not sys.modules: it waits while another thread (the transport's
-        # warm-up or sender) is still executing http.client, instead of patching half a module.
-        import http.client
-
-        _patch_http_client(http.client)
-    elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _PatchOnImport())
+    when_imported("http.client", _patch_http_client, lambda: "httplib" in _installed)
 
 
 def _uninstall_http() -> None:
-    for finder in [f for f in sys.meta_path if isinstance(f, _PatchOnImport)]:
-        sys.meta_path.remove(finder)
+    cancel_when_imported("http.client")
     if not _http_originals:
         return
     import http.client
@@ -213,11 +215,44 @@ def _uninstall_http() -> None:
     http.client.HTTPConnection.getresponse = _http_originals.pop("getresponse")  # type: ignore[method-assign]
 
 
+# -- patching a module once it is imported ---------------------------------------------------
+def when_imported(
+    module_name: str, patch: Callable[[Any], None], still_wanted: Callable[[], bool]
+) -> None:
+    """Call ``patch(module)`` now if ``module_name`` is imported, else right after something
+    first imports it (if ``still_wanted()`` then): a hook never imports a module the app does
+    not use, and ``import raven`` stays cheap."""
+    if module_name in sys.modules:
+        # The import statement, not sys.modules: it waits while another thread (the transport's
+        # warm-up or sender) is still executing the module, instead of patching half a module.
+        import importlib
+
+        patch(importlib.import_module(module_name))
+    elif not any(
+        isinstance(f, _PatchOnImport) and f.module_name == module_name for f in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _PatchOnImport(module_name, patch, still_wanted))
+
+
+def cancel_when_imported(module_name: str) -> None:
+    """Forget a pending :func:`when_imported` patch of ``module_name``."""
+    for finder in list(sys.meta_path):
+        if isinstance(finder, _PatchOnImport) and finder.module_name == module_name:
+            sys.meta_path.remove(finder)
+
+
 class _PatchOnImport:
-    """A meta path finder that patches ``http.client`` right after it is first imported."""
+    """A meta path finder that patches one module right after it is first imported."""
+
+    def __init__(
+        self, module_name: str, patch: Callable[[Any], None], still_wanted: Callable[[], bool]
+    ) -> None:
+        self.module_name = module_name
+        self.patch = patch
+        self.still_wanted = still_wanted
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
-        if name != "http.client":
+        if name != self.module_name:
             return None
         sys.meta_path.remove(self)
         import importlib.util
@@ -227,12 +262,13 @@ class _PatchOnImport:
             return spec
         loader = spec.loader
         original_exec = loader.exec_module
+        patch, still_wanted = self.patch, self.still_wanted
 
         def exec_module(module: Any) -> None:
             original_exec(module)
             with _lock:
-                if "httplib" in _installed:  # still wanted once the import happens
-                    _patch_http_client(module)
+                if still_wanted():
+                    patch(module)
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
