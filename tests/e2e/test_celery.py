@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import raven
+from raven_celery import register_signal
 
 from celery import Celery
 from tests.e2e.bugsink import Project
@@ -97,3 +99,23 @@ def test_repeated_task_failures_group_and_successes_send_nothing(
     assert len(events) == 5
     (issue,) = project.issues()
     assert issue["digested_event_count"] == 5
+
+
+def test_task_error_links_to_the_senders_trace(producer: Celery, project: Project) -> None:
+    """A sender registered with raven-celery (tracing off) puts its trace into the message: the
+    stored event of the failing task carries the sender's trace id."""
+    trace = "771a43a4192642f0b136d5159a501700"
+    sender = raven.Client(project.dsn)
+    handler = register_signal(sender)
+    try:
+        with sender.context:
+            sender.continue_trace({"sentry-trace": f"{trace}-b0e6f15b45c36b12-1"})
+            result = producer.send_task(f"{TASKS}.charge", args=[7, 1.0])
+    finally:
+        handler.uninstall()
+        sender.close()
+    with pytest.raises(Exception, match="card declined for order 7"):
+        result.get(timeout=30)
+    (event,) = project.wait_for_events(1)
+    validate_event(event["data"])
+    assert event["data"]["contexts"]["trace"]["trace_id"] == trace
