@@ -71,7 +71,7 @@ def _uninstall() -> None:
         from concurrent.futures.thread import ThreadPoolExecutor
 
         if ThreadPoolExecutor.submit.__dict__.get("__wrapped__") is submit:
-            ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+            ThreadPoolExecutor.submit = submit  # type: ignore[method-assign,assignment]
     _originals.clear()
 
 
