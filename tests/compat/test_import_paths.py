@@ -12,7 +12,7 @@ import pytest
 # (module, name, where it lives now)
 MOVED = [
     ("raven.base", "Client", "raven.Client"),
-    ("raven.contrib.flask", "Sentry", "raven_flask.Sentry"),
+    ("raven.contrib.flask", "Sentry", "raven_flask.compat.Sentry"),
     ("raven.contrib.celery", "register_signal", "raven_celery.register_signal"),
     ("raven.contrib.celery", "register_logger_signal", "raven_celery.register_logger_signal"),
     ("raven.contrib.tornado", "AsyncSentryClient", "raven_tornado.AsyncSentryClient"),

@@ -12,14 +12,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from raven.options import OPTION_NAMES
+from raven.conf import convert_options
 
 __all__ = ["SentryDjangoHandler", "instrumentation_enabled", "legacy_options"]
 
 logger = logging.getLogger("raven.django")
-
-# SENTRY_<NAME> settings that are not client options
-_NOT_OPTIONS = {"dsn", "client", "config"}
 
 
 def instrumentation_enabled() -> bool:
@@ -33,17 +30,10 @@ def instrumentation_enabled() -> bool:
 def legacy_options(settings: Any, config: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     """raven-python's ``SENTRY_CONFIG`` (when ``RAVEN_CONFIG`` is not set), with each
     ``SENTRY_<OPTION>`` setting (``SENTRY_TRANSPORT``, ``SENTRY_RELEASE``, ...) that the config
-    does not give already."""
-    if config is None:
-        config = getattr(settings, "SENTRY_CONFIG", None)
+    does not give already (``SENTRY_DSN`` is read by :func:`raven_django.conf.read_settings`)."""
     if config is not None and not isinstance(config, Mapping):
         return config  # read_settings names the wrong type
-    options = dict(config or {})
-    for name in OPTION_NAMES - _NOT_OPTIONS:
-        value = getattr(settings, f"SENTRY_{name.upper()}", None)
-        if value is not None and name not in options:
-            options[name] = value
-    return options
+    return convert_options(settings, config_keys=("RAVEN_CONFIG", "SENTRY_CONFIG"))
 
 
 class SentryDjangoHandler:

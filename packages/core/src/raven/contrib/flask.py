@@ -8,7 +8,8 @@ from __future__ import annotations
 from raven._deprecated import moved_names
 
 _MOVED = {
-    "Sentry": "raven_flask:Sentry",
+    "Sentry": "raven_flask.compat:Sentry",
+    "logging_configured": "raven_flask.compat:logging_configured",
 }
 __all__ = sorted(_MOVED)
 
