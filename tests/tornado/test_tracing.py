@@ -4,6 +4,7 @@ the receiver."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -155,7 +156,7 @@ async def test_outgoing_headers_continue_the_request_transaction(
     """A call made from the handler carries the request's trace, with the transaction as parent."""
     server = await serve(make_app(traced_client))
     response = await server.fetch("/headers", headers={"sentry-trace": f"{TRACE}-{PARENT}-1"})
-    outgoing = tornado.escape.json_decode(response.body)
+    outgoing = json.loads(response.body)
 
     (tx,) = await transactions(receiver, traced_client, 1)
     trace = tx["contexts"]["trace"]
