@@ -21,9 +21,10 @@ TIMEOUT_MESSAGE = "function is about to time out"
 class TimeoutWatch:
     """Watches one invocation; :meth:`cancel` when the handler is done.
 
-    The warning also finishes the invocation's ``transaction`` (status ``deadline_exceeded``),
-    which the handler would finish too late. The watcher runs in a copy of the handler's ``contextvars`` context, so the warning carries
+    The watcher runs in a copy of the handler's ``contextvars`` context, so the warning carries
     the invocation's context (function, request, trigger) as the handler had it at the start.
+    The warning also finishes the invocation's ``transaction`` (status ``deadline_exceeded``),
+    unless the handler was done first: Lambda kills a timed-out process before it could.
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class TimeoutWatch:
         self.flush = flush
         self.transaction = transaction
         self._done = threading.Event()
+        self._lock = threading.Lock()  # the transaction is finished by one side only
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -56,7 +58,8 @@ class TimeoutWatch:
         self._thread.start()
 
     def cancel(self) -> None:
-        self._done.set()
+        with self._lock:
+            self._done.set()
 
     def _run(self) -> None:
         if self._done.wait(self.delay):
@@ -80,7 +83,8 @@ class TimeoutWatch:
             extra={"timeout_margin_seconds": self.margin},
         )
         if self.transaction is not None:
-            # Lambda kills the process at the deadline: the transaction goes out now or never.
-            self.transaction.set_status("deadline_exceeded")
-            self.transaction.finish()
+            with self._lock:
+                if not self._done.is_set():
+                    self.transaction.set_status("deadline_exceeded")
+                    self.transaction.finish()
         self.flush()
