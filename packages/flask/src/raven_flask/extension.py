@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,20 +19,14 @@ from flask.signals import (
 from raven.exceptions import ConfigurationError
 from raven.guard import capture_internal_errors
 from raven.handlers.logging import SentryHandler
-from raven.middleware import Sentry as SentryMiddleware
 from werkzeug.exceptions import HTTPException
 
-from ._request import request_data, transaction_name
-from ._user import user_data
+from ._scope import EVENT_KEY, HEADER, SCOPE_KEY, RequestWrapper, close_scope, open_scope
+from .tracing import TemplateSpans, record_status
 
 __all__ = ["Sentry"]
 
 logger = logging.getLogger("raven.flask")
-
-# Per-request markers kept in the WSGI environ, so they end with the request whatever app
-# context is around it (``g`` outlives requests when a test pushes an app context itself).
-_SCOPE_KEY = "raven_flask.scope"
-_HEADER = "X-Sentry-ID"
 
 
 @dataclass
@@ -108,16 +101,21 @@ class Sentry:
         client, owns_client = self._make_client(app, dsn if dsn is not None else self.dsn)
         state = _AppState(client=client, owns_client=owns_client, user_attrs=tuple(user_attrs))
 
-        connections: list[tuple[Any, Callable[..., Any]]] = [
-            (request_started, self._on_request_started),
-            (request_finished, self._on_request_finished),
-            (request_tearing_down, self._on_request_tearing_down),
-        ]
+        # The request's scope, its transaction and the X-Sentry-ID header: the WSGI wrapper's
+        # work, else Flask's signals' (see ``_scope``). The wrapper path costs no signal.
+        wrap = self.wrap_wsgi if self.wrap_wsgi is not None else not app.debug
+        connections: list[tuple[Any, Callable[..., Any]]] = []
+        if not wrap:
+            connections.append((request_started, self._on_request_started))
+            connections.append((request_finished, self._on_request_finished))
+            connections.append((request_tearing_down, self._on_request_tearing_down))
         if self.register_signal:
             connections.append((got_request_exception, self._on_exception))
         for signal, receiver in connections:
             signal.connect(receiver, sender=app, weak=False)
             state.signals.append((signal, receiver))
+        if client.tracing_enabled:
+            state.signals.extend(TemplateSpans(app, client).connect())
 
         if logging if logging is not None else self.logging:
             # Flask logs the exception it has just signalled; the client reports an exception
@@ -127,10 +125,9 @@ class Sentry:
             app.logger.addHandler(handler)
             state.handler = handler
 
-        wrap = self.wrap_wsgi if self.wrap_wsgi is not None else not app.debug
         if wrap:
             state.original_wsgi_app = app.wsgi_app
-            state.wsgi_wrapper = _Middleware(app.wsgi_app, client=client)
+            state.wsgi_wrapper = RequestWrapper(app.wsgi_app, app, client, state.user_attrs)
             app.wsgi_app = state.wsgi_wrapper  # type: ignore[method-assign]
 
         self._apps[app] = state
@@ -191,7 +188,7 @@ class Sentry:
     def last_event_id(self) -> str | None:
         """The id of the event captured in this request; outside a request, the last one sent."""
         if has_request_context():
-            event_id: str | None = g.get("sentry_event_id")
+            event_id: str | None = request.environ.get(EVENT_KEY)
             return event_id
         return self._last_event_id
 
@@ -203,28 +200,10 @@ class Sentry:
             g.sentry_event_id = value
 
     # -- signal receivers -----------------------------------------------------------------------
-    @capture_internal_errors("flask", "starting the request's context")
     def _on_request_started(self, app: Flask, **_: Any) -> None:
         state = self._apps.get(app)
-        if state is None:
-            return
-        client = state.client
-        context = client.context
-        context.__enter__()
-        request.environ[_SCOPE_KEY] = context
-        g.pop("sentry_event_id", None)
-        # Computed only when an event is captured, by whatever captures it during the request
-        # (this extension, a log record, the app calling the client): the body is read then,
-        # from Flask's cache, never up front where it would consume a stream the view wants.
-        current = request._get_current_object()  # type: ignore[attr-defined]
-        user_attrs = state.user_attrs
-        context.merge(
-            {
-                "request": lambda: request_data(current, client),
-                "user": lambda: user_data(app, current, client, user_attrs),
-                "transaction": lambda: transaction_name(current),
-            }
-        )
+        if state is not None:
+            open_scope(app, state.client, state.user_attrs, request.environ)
 
     @capture_internal_errors("flask", "capturing the request's exception")
     def _on_exception(self, app: Flask, exception: BaseException | None = None, **_: Any) -> None:
@@ -241,20 +220,23 @@ class Sentry:
     def _on_request_finished(self, app: Flask, response: Any = None, **_: Any) -> None:
         if response is None or app not in self._apps:
             return
-        event_id = g.get("sentry_event_id")
+        environ = request.environ
+        event_id = environ.get(EVENT_KEY)
         if event_id:
-            response.headers[_HEADER] = event_id
+            response.headers[HEADER] = event_id
+        record_status(environ.get(SCOPE_KEY), response.status_code)
 
-    @capture_internal_errors("flask", "ending the request's context")
     def _on_request_tearing_down(self, app: Flask, **_: Any) -> None:
-        context = request.environ.pop(_SCOPE_KEY, None)
-        if context is not None:
-            context.__exit__(None, None, None)
+        state = self._apps.get(app)
+        if state is not None:
+            close_scope(app, state.client, request.environ)
 
     # -- capture helpers ------------------------------------------------------------------------
     def _remember(self, event_id: str | None) -> str | None:
         if event_id is not None:
             self.last_event_id = event_id
+            if has_request_context():
+                request.environ[EVENT_KEY] = event_id
         return event_id
 
     def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
@@ -293,16 +275,3 @@ class _OwnApp(logging.Filter):
         if not has_app_context():
             return True
         return current_app._get_current_object() is self._app()  # type: ignore[attr-defined]
-
-
-class _Middleware(SentryMiddleware):
-    """The WSGI middleware, minus what is no error: HTTP errors below 500 that escape Flask
-    (trapped in tests) and the ``GeneratorExit`` of a response closed before its end."""
-
-    def handle_exception(self, environ: dict[str, Any] | None = None) -> str | None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, GeneratorExit) or (
-            isinstance(exc, HTTPException) and (exc.code or 500) < 500
-        ):
-            return None
-        return super().handle_exception(environ)
