@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import uuid
@@ -98,3 +99,21 @@ def app_with_routes(make_app: Callable[..., Sanic]) -> Sanic:
         return text("fine")
 
     return app
+
+
+@contextlib.asynccontextmanager
+async def asgi_lifespan(app: Sanic) -> AsyncIterator[None]:
+    """Drive an ASGI lifespan (startup, then shutdown) the way an ASGI server does."""
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    task = asyncio.ensure_future(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put)
+    )
+    await to_app.put({"type": "lifespan.startup"})
+    assert (await from_app.get())["type"] == "lifespan.startup.complete"
+    try:
+        yield
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        assert (await from_app.get())["type"] == "lifespan.shutdown.complete"
+        await task

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,7 +16,14 @@ from sanic.response import HTTPResponse, text
 
 from sanic import Sanic
 from tests.receiver import Receiver
-from tests.sanic.conftest import app_with_routes, exception_of, http, serve, validated
+from tests.sanic.conftest import (
+    app_with_routes,
+    asgi_lifespan,
+    exception_of,
+    http,
+    serve,
+    validated,
+)
 
 
 async def test_client_lives_from_server_start_to_stop(
@@ -268,24 +273,6 @@ async def test_raven_errors_are_logged_and_the_response_is_unchanged(
     assert any(r.name == "raven.sanic" and "capturing" in r.getMessage() for r in caplog.records)
 
 
-@contextlib.asynccontextmanager
-async def _asgi_lifespan(app: Sanic) -> AsyncIterator[None]:
-    """Drive an ASGI lifespan (startup, then shutdown) the way an ASGI server does."""
-    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    task = asyncio.ensure_future(
-        app({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put)
-    )
-    await to_app.put({"type": "lifespan.startup"})
-    assert (await from_app.get())["type"] == "lifespan.startup.complete"
-    try:
-        yield
-    finally:
-        await to_app.put({"type": "lifespan.shutdown"})
-        assert (await from_app.get())["type"] == "lifespan.shutdown.complete"
-        await task
-
-
 @pytest.mark.parametrize("pii", [False, True])
 async def test_asgi_mode_reports_errors(
     receiver: Receiver, make_app: Callable[..., Sanic], pii: bool
@@ -295,7 +282,7 @@ async def test_asgi_mode_reports_errors(
     app = app_with_routes(make_app)
     sentry = Sentry(app, dsn=receiver.dsn, send_default_pii=pii)
 
-    async with _asgi_lifespan(app):
+    async with asgi_lifespan(app):
         assert sentry.client_for(app) is not None
         transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 5000))
         async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as client:

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 import raven
 from raven_sanic import Sentry
@@ -16,7 +17,7 @@ from sanic.response import HTTPResponse, json, text
 
 from sanic import Sanic
 from tests.receiver import Receiver
-from tests.sanic.conftest import exception_of, http, validated
+from tests.sanic.conftest import asgi_lifespan, exception_of, http, validated
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -281,3 +282,24 @@ async def test_tracing_off_sends_no_transaction_but_errors_carry_the_incoming_tr
     assert error["contexts"]["trace"]["trace_id"] == TRACE
     assert error["contexts"]["trace"]["parent_span_id"] == PARENT
     assert receiver.transactions == []
+
+
+async def test_asgi_mode_traces_requests(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
+    """Served as an ASGI app, each request is a transaction too, continuing the caller's trace."""
+    app = traced_app(make_app, receiver)
+    async with asgi_lifespan(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as client:
+            headers = {"sentry-trace": f"{TRACE}-{PARENT}-1"}
+            assert (await client.get("/spans/5", headers=headers)).status_code == 200
+            assert (await client.get("/fail")).status_code == 500
+
+    txs = transactions(receiver, 2)
+    by_name = {tx["transaction"]: tx["contexts"]["trace"] for tx in txs}
+    spans, fail = by_name[f"{app.name}.spans"], by_name[f"{app.name}.fail"]
+    assert (spans["trace_id"], spans["parent_span_id"], spans["status"]) == (TRACE, PARENT, "ok")
+    assert fail["trace_id"] != TRACE and fail["status"] == "internal_error"
+    (error,) = validated(receiver.wait_for(1))
+    assert error["contexts"]["trace"]["span_id"] == fail["span_id"]
