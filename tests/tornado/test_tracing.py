@@ -52,6 +52,17 @@ class MissingHandler(SentryMixin, RequestHandler):
         raise HTTPError(404)
 
 
+class LockedHandler(SentryMixin, RequestHandler):
+    """Refuses every request in its own prepare()."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        raise HTTPError(401)
+
+    def get(self) -> None:
+        self.write("never")
+
+
 class ExplicitFinishHandler(SentryMixin, RequestHandler):
     """Finishes the response itself with a status of its own."""
 
@@ -74,6 +85,7 @@ def make_app(client: raven.Client) -> tornado.web.Application:
             (r"/spans", SpansHandler),
             (r"/fail", FailingHandler),
             (r"/missing", MissingHandler),
+            (r"/locked", LockedHandler),
             (r"/create", ExplicitFinishHandler),
             (r"/headers", TraceHeadersHandler),
         ]
@@ -189,7 +201,11 @@ async def test_error_in_request_links_to_its_transaction(
 
 @pytest.mark.parametrize(
     ("path", "method", "body", "code", "status"),
-    [("/missing", "GET", None, 404, "not_found"), ("/create", "POST", b"{}", 201, "ok")],
+    [
+        ("/missing", "GET", None, 404, "not_found"),
+        ("/locked", "GET", None, 401, "unauthenticated"),
+        ("/create", "POST", b"{}", 201, "ok"),
+    ],
 )
 async def test_status_comes_from_the_response(
     serve: Serve,
@@ -201,8 +217,8 @@ async def test_status_comes_from_the_response(
     code: int,
     status: str,
 ) -> None:
-    """An HTTPError(404) ends the transaction as not_found, a handler's own finish() with 201 as ok;
-    neither is an error event."""
+    """An HTTPError(404) ends the transaction as not_found, one raised by the handler's own
+    prepare() as unauthenticated, a handler's own finish() with 201 as ok; none is an error event."""
     server = await serve(make_app(traced_client))
     assert (await server.fetch(path, method=method, body=body)).code == code
 
