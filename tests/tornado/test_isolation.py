@@ -41,7 +41,11 @@ async def test_concurrent_requests_keep_their_own_context(
         assert match, exception_of(event)["value"]
         n = match.group(1)
         seen.add(n)
-        assert event["user"] == {"id": f"user-{n}", "username": f"name-{n}"}
+        assert event["user"] == {
+            "id": f"user-{n}",
+            "username": f"name-{n}",
+            "is_authenticated": False,  # the mixin's (anonymous request), under the context's
+        }
         assert event["tags"]["request_n"] == n
         assert event["tags"]["after_sleep"] == n
         assert event["extra"]["n"] == n

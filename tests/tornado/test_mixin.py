@@ -256,7 +256,7 @@ async def test_user_from_get_current_user(
     server = await serve(make_app(client))
     assert (await server.fetch("/user")).code == 500
     event = await one_event(receiver, client)
-    assert event["user"] == {"id": "42"}
+    assert event["user"] == {"id": "42", "is_authenticated": True}  # raven-python's flag too
     assert "env" not in event["request"]
 
 
@@ -272,6 +272,7 @@ async def test_user_email_and_ip_with_send_default_pii(serve: Serve, receiver: R
             "username": "ada",
             "email": "ada@example.com",
             "ip_address": "127.0.0.1",
+            "is_authenticated": True,
         }
         assert event["request"]["env"] == {"REMOTE_ADDR": "127.0.0.1"}
     finally:
@@ -306,6 +307,7 @@ async def test_log_record_and_manual_capture_carry_the_request(
         "username": "grace",
         "email": "grace@example.com",
         "ip_address": "127.0.0.1",
+        "is_authenticated": True,
     }
     assert unhandled["request"]["url"] == server.url("/logs-and-captures")
     assert unhandled["request"]["query_string"] == "page=2"
@@ -324,7 +326,7 @@ async def test_string_user_becomes_id(
     server = await serve(make_app(client))
     assert (await server.fetch("/string-user", headers={"Cookie": "who=grace"})).code == 500
     event = await one_event(receiver, client)
-    assert event["user"] == {"id": "grace"}
+    assert event["user"] == {"id": "grace", "is_authenticated": True}
 
 
 async def test_user_set_in_async_prepare(
@@ -334,7 +336,7 @@ async def test_user_set_in_async_prepare(
     server = await serve(make_app(client))
     assert (await server.fetch("/own-prepare")).code == 500
     event = await one_event(receiver, client)
-    assert event["user"] == {"id": "from-prepare"}
+    assert event["user"] == {"id": "from-prepare", "is_authenticated": True}
 
 
 async def test_overridden_data_hooks(
@@ -414,7 +416,7 @@ async def test_context_set_outside_requests_is_not_attached(
     assert (await server.fetch("/context?raise=1")).code == 500
     event = await one_event(receiver, client)
     assert "leaked" not in event["tags"]
-    assert "user" not in event
+    assert event["user"] == {"is_authenticated": False}  # the anonymous request's own
 
 
 async def test_keep_alive_requests_do_not_share_context(
@@ -442,7 +444,7 @@ async def test_keep_alive_requests_do_not_share_context(
     event = await one_event(receiver, client)
     assert exception_of(event)["value"] == "raised after tag=None"
     assert "set_by" not in event["tags"]
-    assert "user" not in event
+    assert event["user"] == {"is_authenticated": False}
     assert not [
         c for c in event.get("breadcrumbs", {}).get("values", []) if c.get("category") == "ctx"
     ]
@@ -456,7 +458,7 @@ async def test_context_set_in_request_is_attached(
     assert (await server.fetch("/context?tag=mine&raise=1")).code == 500
     event = await one_event(receiver, any_client)
     assert event["tags"]["set_by"] == "mine"
-    assert event["user"] == {"id": "mine"}
+    assert event["user"] == {"id": "mine", "is_authenticated": False}  # merged over the mixin's
     crumbs = [c for c in event["breadcrumbs"]["values"] if c.get("category") == "ctx"]
     assert [c["message"] for c in crumbs] == ["crumb mine"]
 

@@ -33,4 +33,8 @@ def user_data(user: Any, request: HTTPServerRequest, client: Any) -> dict[str, A
             value = user.get(field) if isinstance(user, Mapping) else getattr(user, field, None)
             if value is not None and not callable(value):
                 fields[field] = value
+    try:  # raven-python's mixin sent it (and only it): dashboards may filter on it
+        fields["is_authenticated"] = bool(user)
+    except Exception:
+        fields["is_authenticated"] = True
     return user_interface(client, ip_address=request.remote_ip or None, **fields)

@@ -19,6 +19,16 @@ class AsyncSentryClient(raven.Client):
     slow or unreachable Sentry never stalls the IOLoop. Options are those of ``raven.Client``.
     """
 
+    def capture(self, event_type: str, *args: Any, callback: Any = None, **kwargs: Any) -> Any:
+        """``raven.Client.capture``; raven-python's ``callback=`` is called with the event's id
+        once it is delivered (see :mod:`raven_tornado.compat`)."""
+        event_id = super().capture(event_type, *args, **kwargs)
+        if callback is not None:
+            from .compat import call_when_delivered
+
+            call_when_delivered(self, callback, event_id)
+        return event_id
+
     def flush(self, timeout: float | None = None) -> Awaitable[bool]:  # type: ignore[override]
         """Wait until pending events are delivered; the result is True when nothing is left.
 
