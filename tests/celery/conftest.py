@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import raven
 import redis
 from celery.result import AsyncResult
+from raven_celery import register_signal
 
 from celery import Celery
 from tests.receiver import Receiver
@@ -306,6 +308,11 @@ def task_of(transaction: dict[str, Any]) -> str | None:
     return None
 
 
+def spans_of(transaction: dict[str, Any], op: str) -> list[dict[str, Any]]:
+    """The spans of ``transaction`` whose op is ``op``."""
+    return [span for span in transaction["spans"] if span["op"] == op]
+
+
 def new_mark() -> str:
     return f"m{uuid.uuid4().hex[:12]}"
 
@@ -352,3 +359,14 @@ def worker(
             started.check_ledger()
     finally:
         started.close()
+
+
+@pytest.fixture
+def sender(worker: Worker) -> Iterator[raven.Client]:
+    """A tracing client in this process (the sending side), registered for Celery, reporting to
+    the worker's receiver."""
+    client = raven.Client(dsn=worker.receiver.dsn, traces_sample_rate=1.0, release="web@1")
+    handler = register_signal(client)
+    yield client
+    handler.uninstall()
+    client.close()

@@ -1,52 +1,20 @@
-"""Tracing across Celery: the sender (this process, a real Flask app or a bare transaction) puts the
-trace into the message and records a ``queue.publish`` span; a real worker (prefork on a real
+"""Tracing across Celery: the sender (this process, under a transaction of its own; a Flask view in
+test_flask_to_celery.py) puts the trace into the message and records a ``queue.publish`` span; a real worker (prefork on a real
 Redis, with ``SENTRY_TRACES_SAMPLE_RATE=1.0``) runs the task as a ``queue.task.celery``
 transaction continuing that trace. Everything is asserted on what reached the receiver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 import raven
-from raven_celery import register_signal
 
 from tests.relay import validate_event
 
-from .conftest import Worker, new_mark, pools, task_of
+from .conftest import Worker, new_mark, pools, spans_of, task_of
 
 TASK = "tests.celery.app."
 TRACE = "771a43a4192642f0b136d5159a501700"
 PARENT = "b0e6f15b45c36b12"
-
-
-@pytest.fixture
-def sender(worker: Worker) -> Iterator[raven.Client]:
-    """A tracing client in this process, registered for Celery, reporting to the worker's receiver."""
-    client = raven.Client(dsn=worker.receiver.dsn, traces_sample_rate=1.0, release="web@1")
-    handler = register_signal(client)
-    yield client
-    handler.uninstall()
-    client.close()
-
-
-def _spans(transaction: dict[str, Any], op: str) -> list[dict[str, Any]]:
-    return [span for span in transaction["spans"] if span["op"] == op]
-
-
-def _named(worker: Worker, name: str, timeout: float = 5) -> dict[str, Any]:
-    def found() -> dict[str, Any] | None:
-        return next(
-            (t for t in list(worker.receiver.transactions) if t["transaction"] == name), None
-        )
-
-    worker.receiver.wait_until(lambda r: found() is not None, timeout)
-    transaction = found()
-    assert transaction is not None
-    validate_event(transaction)
-    return transaction
 
 
 @pools("prefork-traced", "threads-traced")
@@ -64,7 +32,7 @@ def test_failing_task_is_an_internal_error_and_its_error_carries_the_trace(
     trace = task["contexts"]["trace"]
     assert trace["status"] == "internal_error"
     assert trace["trace_id"] == outer.trace_id
-    (process,) = _spans(task, "queue.process")
+    (process,) = spans_of(task, "queue.process")
     assert process["status"] == "internal_error"
     assert event["contexts"]["trace"]["trace_id"] == outer.trace_id
     assert event["contexts"]["trace"]["span_id"] == process["span_id"]
@@ -89,13 +57,13 @@ def test_retries_are_aborted_transactions_of_one_trace(
     for attempt in attempts:
         validate_event(attempt)
     attempts.sort(
-        key=lambda t: _spans(t, "queue.process")[0]["data"]["messaging.message.retry.count"]
+        key=lambda t: spans_of(t, "queue.process")[0]["data"]["messaging.message.retry.count"]
     )
     statuses = [t["contexts"]["trace"]["status"] for t in attempts]
     assert statuses == ["aborted", "aborted", "internal_error"]
     assert {t["contexts"]["trace"]["trace_id"] for t in attempts} == {outer.trace_id}
     for before, after in zip(attempts[:-1], attempts[1:], strict=True):
-        (publish,) = _spans(before, "queue.publish")  # the retry, sent from inside the task
+        (publish,) = spans_of(before, "queue.publish")  # the retry, sent from inside the task
         assert after["contexts"]["trace"]["parent_span_id"] == publish["span_id"]
 
 
@@ -108,8 +76,8 @@ def test_a_task_sending_a_task_carries_the_trace_on(worker: Worker, sender: rave
     child_id = result.get(timeout=20)
     parent = worker.wait_transaction(result.id)
     child = worker.wait_transaction(child_id)
-    (publish,) = _spans(parent, "queue.publish")
-    (process,) = _spans(parent, "queue.process")
+    (publish,) = spans_of(parent, "queue.publish")
+    (process,) = spans_of(parent, "queue.process")
     assert publish["parent_span_id"] == process["span_id"]
     assert child["contexts"]["trace"]["trace_id"] == outer.trace_id
     assert child["contexts"]["trace"]["parent_span_id"] == publish["span_id"]
