@@ -69,13 +69,12 @@ class SentryHandler(logbook.Handler):  # type: ignore[misc]
             kwargs["tags"] = record.kwargs["tags"]
         # logbook formats with str.format: the entry carries the text logbook formatted
         entry = {"message": record.msg, "formatted": record.message}
+        data = {"logentry": entry, "message": record.message}
         if record.args:
             entry["params"] = list(record.args)
         if record.exc_info is True or (record.exc_info and all(record.exc_info)):
             exc_info = None if record.exc_info is True else record.exc_info
-            event_id: str | None = self.client.captureException(
-                exc_info, data={"logentry": entry}, **kwargs
-            )
+            event_id: str | None = self.client.captureException(exc_info, data=data, **kwargs)
             return event_id
-        event_id = self.client.captureMessage(record.msg, data={"logentry": entry}, **kwargs)
+        event_id = self.client.captureMessage(record.msg, data=data, **kwargs)
         return event_id
