@@ -47,6 +47,7 @@ def main(dsn: str, disabled: bool = False) -> dict[str, Any]:
         INSTALLED_APPS=["raven.contrib.django.raven_compat"],
         MIDDLEWARE=[
             "raven.contrib.django.raven_compat.middleware.SentryResponseErrorIdMiddleware",
+            "raven.contrib.django.middleware.SentryMiddleware",  # a no-op now
             "raven.contrib.django.middleware.Sentry404CatchMiddleware",
         ],
         SENTRY_CONFIG={"dsn": dsn, "install_sys_hook": False, "repos": {}},

@@ -12,9 +12,15 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.deprecation import MiddlewareMixin
 from raven.conf import convert_options
 
-__all__ = ["SentryDjangoHandler", "instrumentation_enabled", "legacy_options"]
+__all__ = [
+    "SentryDjangoHandler",
+    "SentryMiddleware",
+    "instrumentation_enabled",
+    "legacy_options",
+]
 
 logger = logging.getLogger("raven.django")
 
@@ -89,3 +95,9 @@ class SentryDjangoHandler:
 
     def before_request(self, *args: Any, **kwargs: Any) -> None:
         """Kept for code that calls it: Raven opens each request's scope itself."""
+
+
+class SentryMiddleware(MiddlewareMixin):
+    """raven-python's ``SentryMiddleware`` (and ``SentryLogMiddleware``) kept for ``MIDDLEWARE``
+    settings that name it: it does nothing, each request's scope is opened by Raven's receivers
+    (sync and async capable)."""

@@ -9,7 +9,6 @@ from raven._deprecated import moved_names
 
 _MOVED = {
     "Serializer": "raven.serializer:Serializer",
-    "register": "raven.serializer:register_repr",
     "transform": "raven.serializer:transform",
 }
 __all__ = sorted(_MOVED)

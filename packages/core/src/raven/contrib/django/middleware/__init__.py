@@ -10,6 +10,8 @@ from raven._deprecated import moved_names
 _MOVED = {
     "DjangoRestFrameworkCompatMiddleware": "raven_django.middleware:DjangoRestFrameworkCompatMiddleware",
     "Sentry404CatchMiddleware": "raven_django.middleware:Sentry404CatchMiddleware",
+    "SentryLogMiddleware": "raven_django.compat:SentryMiddleware",
+    "SentryMiddleware": "raven_django.compat:SentryMiddleware",
     "SentryResponseErrorIdMiddleware": "raven_django.middleware:SentryResponseErrorIdMiddleware",
 }
 __all__ = sorted(_MOVED)
