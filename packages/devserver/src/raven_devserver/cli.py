@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sock = _listen(args.host, args.port)
     except OSError as exc:
-        print(f"raven serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(
+            f"raven serve: cannot listen on {args.host}:{args.port}: {exc} (choose another --port)",
+            file=sys.stderr,
+        )
         return 1
     port = sock.getsockname()[1]
     netloc = f"[{args.host}]:{port}" if ":" in args.host else f"{args.host}:{port}"
