@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["moved_names", "warn_moved"]
+__all__ = ["import_for", "moved_names", "warn_moved"]
 
 
 def warn_moved(old: str, new: str, stacklevel: int = 3) -> None:
@@ -60,3 +60,14 @@ def moved_names(
         return sorted(names)
 
     return __getattr__, __dir__
+
+
+def import_for(module: str, needed_by: str, install: str) -> Any:
+    """Import ``module`` for ``needed_by``; when it is missing, the ImportError says what to
+    install (``install``: the pip argument)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"{needed_by} needs {install}: pip install {install} ({exc})", name=exc.name
+        ) from exc

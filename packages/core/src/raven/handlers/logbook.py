@@ -5,23 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-try:
-    import logbook  # type: ignore[import-untyped]
-except ImportError as exc:  # pragma: no cover - depends on what is installed
-    raise ImportError(
-        f'raven.handlers.logbook needs logbook: pip install "raven-core[logbook]" ({exc})',
-        name=exc.name,
-    ) from exc
-
+from .._deprecated import import_for
 from ..client import Client
 from ..guard import capture_internal_errors
+
+logbook: Any = import_for("logbook", "raven.handlers.logbook", '"raven-core[logbook]"')
+_LogbookHandler: Any = logbook.Handler
 
 __all__ = ["SentryHandler"]
 
 _EXCLUDED = ("raven", "sentry.errors")
 
 
-class SentryHandler(logbook.Handler):  # type: ignore[misc]
+class SentryHandler(_LogbookHandler):  # type: ignore[misc]
     """``SentryHandler(client)``, ``SentryHandler("dsn", client_cls=...)`` or
     ``SentryHandler(client=client, level=...)``; other arguments go to ``logbook.Handler``."""
 

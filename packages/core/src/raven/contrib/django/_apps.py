@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-try:
-    from raven_django import apps as _apps
-except ImportError as exc:  # pragma: no cover - depends on what is installed
-    raise ImportError(
-        f"raven.contrib.django needs the raven-django package: pip install raven-django ({exc})",
-        name=exc.name,
-    ) from exc
+from typing import Any
 
-from raven._deprecated import warn_moved
+from raven._deprecated import import_for, warn_moved
+
+_RavenConfig: Any = import_for(
+    "raven_django.apps", "raven.contrib.django", "raven-django"
+).RavenConfig
 
 __all__ = ["LegacyRavenConfig"]
 
 
-class LegacyRavenConfig(_apps.RavenConfig):
+class LegacyRavenConfig(_RavenConfig):  # type: ignore[misc]
     """raven-django's app, installed under raven-python's name; says once that it moved."""
 
     default = False  # the apps modules below name their own subclass

@@ -1,15 +1,10 @@
-"""raven-python's ``raven.contrib.django.raven_compat.client``, now ``raven_django.client`` (``pip install raven-django``).
-
-Each name resolves lazily on first use, with a ``DeprecationWarning`` naming its new place.
-"""
+"""raven-python's ``raven.contrib.django.raven_compat.client``: the names of ``raven.contrib.django.client``."""
 
 from __future__ import annotations
 
 from raven._deprecated import moved_names
+from raven.contrib.django.client import _MOVED
 
-_MOVED = {
-    "DjangoClient": "raven_django:DjangoClient",
-}
 __all__ = sorted(_MOVED)
 
 __getattr__, __dir__ = moved_names(__name__, _MOVED, install="raven-django")

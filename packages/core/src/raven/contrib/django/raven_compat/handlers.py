@@ -1,15 +1,10 @@
-"""raven-python's ``raven.contrib.django.raven_compat.handlers``, now ``raven_django.handlers`` (``pip install raven-django``).
-
-Each name resolves lazily on first use, with a ``DeprecationWarning`` naming its new place.
-"""
+"""raven-python's ``raven.contrib.django.raven_compat.handlers``: the names of ``raven.contrib.django.handlers``."""
 
 from __future__ import annotations
 
 from raven._deprecated import moved_names
+from raven.contrib.django.handlers import _MOVED
 
-_MOVED = {
-    "SentryHandler": "raven_django.handlers:SentryHandler",
-}
 __all__ = sorted(_MOVED)
 
 __getattr__, __dir__ = moved_names(__name__, _MOVED, install="raven-django")

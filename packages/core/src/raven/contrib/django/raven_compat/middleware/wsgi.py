@@ -1,15 +1,10 @@
-"""raven-python's ``raven.contrib.django.raven_compat.middleware.wsgi``, now ``raven_django.middleware.wsgi`` (``pip install raven-django``).
-
-Each name resolves lazily on first use, with a ``DeprecationWarning`` naming its new place.
-"""
+"""raven-python's ``raven.contrib.django.raven_compat.middleware.wsgi``: the names of ``raven.contrib.django.middleware.wsgi``."""
 
 from __future__ import annotations
 
 from raven._deprecated import moved_names
+from raven.contrib.django.middleware.wsgi import _MOVED
 
-_MOVED = {
-    "Sentry": "raven_django.middleware.wsgi:Sentry",
-}
 __all__ = sorted(_MOVED)
 
 __getattr__, __dir__ = moved_names(__name__, _MOVED, install="raven-django")
