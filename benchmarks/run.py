@@ -2,9 +2,10 @@
 storms and bytes per event, each SDK in its own virtualenv, all in one run.
 
     hatch run bench:run                      # everything (about 10 minutes on 2 cores)
-    hatch run bench:run --only capture,size  # some benchmarks
+    hatch run bench:run --only capture,size  # some benchmarks (the other rows are kept)
+    hatch run bench:run --only tracing       # per-request cost with tracing on
     hatch run bench:run --only devserver     # raven serve: ingestion rate and page loads
-    hatch run bench:run --quick              # fewer iterations, to try the harness
+    hatch run bench:run --quick              # fewer iterations, to try the harness (writes nothing)
     hatch run bench:run --report-only        # RESULTS.md again from results.json
 
 Prints medians, p95 and the ratio Raven/peer; writes benchmarks/results.json and
@@ -483,13 +484,18 @@ def main() -> int:
         "--quick", action="store_true", help="few iterations (checks the harness, not numbers)"
     )
     parser.add_argument("--refresh", action="store_true", help="rebuild the SDK virtualenvs")
-    parser.add_argument("--output", default=str(HERE), help="where results.json and RESULTS.md go")
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="where results.json and RESULTS.md go (default: benchmarks/; a --quick run writes "
+        "nothing unless given)",
+    )
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite RESULTS.md from results.json"
     )
     options = parser.parse_args()
     if options.report_only:
-        output = Path(options.output)
+        output = Path(options.output or HERE)
         (output / "RESULTS.md").write_text(
             write_markdown(json.loads((output / "results.json").read_text()))
         )
@@ -500,14 +506,20 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
 
-    output = Path(options.output)
+    write = options.output is not None or not options.quick  # a quick run only checks the harness
+    output = Path(options.output or HERE)
     started = time.time()
     previous = output / "results.json"
-    if set(selected) <= NO_ENVS and previous.exists():
-        # Only benchmarks that need no SDK virtualenv: the other rows stay as the last run left
-        # them; the new rows carry their own date and machine load.
-        envs: dict[str, SdkEnv] = {}
-        results: dict[str, Any] = json.loads(previous.read_text())
+    # A partial run (--only) keeps the other rows as the last full run left them; each row
+    # carries its own date and machine load.
+    kept: dict[str, Any] = (
+        json.loads(previous.read_text())
+        if previous.exists() and set(selected) != set(BENCHMARKS) and not options.quick
+        else {"benchmarks": {}}
+    )
+    envs: dict[str, SdkEnv] = {}
+    if set(selected) <= NO_ENVS and "machine" in kept:
+        results: dict[str, Any] = kept
     else:
         envs = prepare_envs(refresh=options.refresh, log=log)
         results = {
@@ -517,9 +529,9 @@ def main() -> int:
             "framework_requirements": FRAMEWORKS,
             "quick": options.quick,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "benchmarks": {},
+            "benchmarks": dict(kept["benchmarks"]),
+            "duration_seconds": 0.0,
         }
-        results["duration_seconds"] = 0.0
     log(
         f"[bench] SDKs: {results['versions']}; machine: {results['machine']['cpu']}, "
         f"{results['machine']['cores']} cores, load {os.getloadavg()}"
@@ -534,10 +546,11 @@ def main() -> int:
         )
     if envs:
         results["duration_seconds"] = round(time.time() - started, 1)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     markdown = write_markdown(results)
-    (output / "RESULTS.md").write_text(markdown)
+    if write:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        (output / "RESULTS.md").write_text(markdown)
     print(markdown)
     return 0
 
