@@ -139,7 +139,7 @@ def test_errors_under_gunicorn(server: str, receiver: Receiver) -> None:
     # no peer address without send_default_pii (it was sent under gunicorn: the privacy bug)
     assert view["request"]["env"] == {"SERVER_NAME": "127.0.0.1", "SERVER_PORT": port}
     assert "user" not in view
-    assert view["transaction"] == "boom"
+    assert view["transaction"] == "/boom/"
 
     sql = events["after raw sql"]
     assert [c["message"] for c in sql["breadcrumbs"]["values"] if c["category"] == "query"] == [
@@ -173,7 +173,7 @@ def test_every_event_of_a_request_carries_it(
     assert error["request"]["url"] == f"{any_server}/{path}/"
     assert error["request"]["query_string"] == "q=1"
     assert list(error["request"]["cookies"]) == ["theme"]
-    assert error["transaction"] == path
+    assert error["transaction"] == f"/{path}/"  # the URL pattern
     assert error["user"] == {"ip_address": "127.0.0.1"}
     for event in (logged, manual):
         assert (event["request"], event["user"], event["transaction"]) == (

@@ -64,7 +64,7 @@ def _assert_same_request(
     assert error["request"]["query_string"] == "q=1"
     assert "theme" in error["request"]["cookies"]  # a dict (values masked), from the Cookie header
     assert "Cookie" not in error["request"].get("headers", {})
-    assert error["transaction"] == path
+    assert error["transaction"] == f"/{path}/"  # the URL pattern
     assert error.get("user") == user
     for event in (logged, manual):
         assert event["request"] == error["request"]
@@ -141,7 +141,7 @@ def test_failing_lazy_value_is_logged_and_left_out(
     settings.SENTRY_CLIENT = "tests.django.test_scope.BrokenUserClient"
     web.get("/boom/")
     (event,) = received(1)
-    assert "user" not in event and event["transaction"] == "boom" and event["request"]["url"]
+    assert "user" not in event and event["transaction"] == "/boom/" and event["request"]["url"]
     (record,) = raven_internal_errors.records
     assert (
         record.name == "raven.django"

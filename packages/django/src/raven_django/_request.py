@@ -11,6 +11,8 @@ from django.http import HttpRequest, QueryDict
 from django.http.request import RawPostDataException
 from raven.httpdata import UNAVAILABLE, body_limit, body_over_limit, request_interface
 
+from ._routes import transaction_for
+
 __all__ = ["absolute_url", "remember_event", "request_body", "request_data", "transaction_name"]
 
 # Server env worth sending; the client's address is given apart, as ``remote_addr``: the core
@@ -106,15 +108,11 @@ def _querydict(data: QueryDict) -> dict[str, Any]:
     return {key: values[0] if len(values) == 1 else values for key, values in data.lists()}
 
 
-def transaction_name(request: HttpRequest) -> str | None:
-    """The resolved view (its URL name, else its dotted path), or the path before resolution."""
-    match = getattr(request, "resolver_match", None)
-    if match is not None:
-        name = getattr(match, "view_name", None)
-        if name:
-            return str(name)
-    path = getattr(request, "path_info", None) or getattr(request, "path", None)
-    return str(path) if path else None
+def transaction_name(request: HttpRequest, style: str = "url") -> str | None:
+    """The resolved URL pattern (or, with ``style="function_name"``, the view's dotted path),
+    else the path before resolution: what transactions are named too (see ``_routes``)."""
+    named = transaction_for(request, style)
+    return named[0] if named is not None else None
 
 
 def remember_event(request: Any, client: Any, event_id: str) -> None:

@@ -5,7 +5,8 @@ given the ``HttpRequest``. Wrapped, they open a scope and merge the request, use
 transaction as lazy values (built by the client's ``get_data_from_request``), and close the
 scope when the response is returned. So every event captured while Django handles the request
 (the unhandled error, a record logged through ``SentryHandler``, a capture in the view) carries
-the same request, user and transaction, and nothing set during a request outlives it.
+the same request, user and transaction, and nothing set during a request outlives it. The
+scope also holds the request's transaction (see ``tracing``), current for the whole request.
 
 ``request_started`` cannot do this: Django sends it before the ``HttpRequest`` exists and, on
 Django 5 under ASGI, from a task of its own. ``get_response_async`` runs in the request's own
@@ -28,7 +29,7 @@ from raven import hooks
 from raven.context import Context
 from raven.guard import capture_internal_errors
 
-from . import conf
+from . import conf, tracing
 
 __all__ = ["HOOK", "current_request"]
 
@@ -39,7 +40,8 @@ current_request: ContextVar[HttpRequest | None] = ContextVar(
     "raven_django.current_request", default=None
 )
 
-_Scope = tuple[Context, Token[HttpRequest | None]]
+# (context, request token, the request's transaction or None, the client)
+_Scope = tuple[Context, Token[HttpRequest | None], Any, Any]
 _originals: dict[str, Callable[..., Any]] = {}
 
 
@@ -54,15 +56,24 @@ def _open(request: HttpRequest) -> _Scope | None:
         context = client.context
         context.__enter__()
         context.merge(lazy)
-        return context, current_request.set(request)
+        token = current_request.set(request)
+        return context, token, _start_transaction(client, request), client
     return None
 
 
-def _close(scope: _Scope | None) -> None:
+@capture_internal_errors("django", "starting the request's transaction")
+def _start_transaction(client: Any, request: HttpRequest) -> Any:
+    return tracing.start_request_transaction(client, request)
+
+
+def _close(scope: _Scope | None, request: HttpRequest, response: Any) -> None:
     if scope is None:
         return
+    context, token, transaction, client = scope
+    if transaction is not None:
+        with capture_internal_errors("django", "finishing the request's transaction"):
+            tracing.finish_request_transaction(client, transaction, request, response)
     with capture_internal_errors("django", "closing the request's scope"):
-        context, token = scope
         current_request.reset(token)
         context.__exit__(None, None, None)
 
@@ -76,18 +87,22 @@ def _install() -> None:
     @functools.wraps(get_response)
     def raven_get_response(self: BaseHandler, request: HttpRequest) -> Any:
         scope = _open(request) if _originals.get("sync") is get_response else None
+        response = None
         try:
-            return get_response(self, request)
+            response = get_response(self, request)
+            return response
         finally:
-            _close(scope)
+            _close(scope, request, response)
 
     @functools.wraps(get_response_async)
     async def raven_get_response_async(self: BaseHandler, request: HttpRequest) -> Any:
         scope = _open(request) if _originals.get("async") is get_response_async else None
+        response = None
         try:
-            return await get_response_async(self, request)
+            response = await get_response_async(self, request)
+            return response
         finally:
-            _close(scope)
+            _close(scope, request, response)
 
     BaseHandler.get_response = raven_get_response  # type: ignore[method-assign]
     BaseHandler.get_response_async = raven_get_response_async  # type: ignore[method-assign]

@@ -1,4 +1,5 @@
-"""SQL query breadcrumbs through Django's ``execute_wrapper`` API, for every database alias.
+"""SQL query breadcrumbs (and, while a span records, ``db`` spans: see ``tracing``) through
+Django's ``execute_wrapper`` API, for every database alias.
 
 One wrapper object is put first in each connection's ``execute_wrappers`` when the connection is
 set up (``connection_created``), so it also times the application's own wrappers, and a
@@ -8,7 +9,7 @@ set up (``connection_created``), so it also times the application's own wrappers
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import connections
@@ -17,10 +18,9 @@ from raven.guard import capture_internal_errors
 
 from . import conf
 from ._db import in_raven_queries
+from .tracing import copy_params, finish_query_span, start_query_span
 
 __all__ = ["QueryBreadcrumbs", "install", "installed", "uninstall"]
-
-MAX_PARAMS = 50
 
 
 class QueryBreadcrumbs:
@@ -39,6 +39,7 @@ class QueryBreadcrumbs:
     ) -> Any:
         if not self.enabled or in_raven_queries.get():
             return execute(sql, params, many, context)
+        span = _query_span(sql, params, many, context)
         start = time.perf_counter()
         failed = True
         try:
@@ -47,6 +48,8 @@ class QueryBreadcrumbs:
             return result
         finally:
             with capture_internal_errors("django", "recording a query breadcrumb"):
+                if span is not None:
+                    finish_query_span(span, failed)
                 self.record(sql, params, many, context, time.perf_counter() - start, failed)
 
     def record(
@@ -73,7 +76,7 @@ class QueryBreadcrumbs:
         if many:
             data["executemany"] = True
         if client.options.send_default_pii and params is not None and not many:
-            data["params"] = _copy_params(params)
+            data["params"] = copy_params(params)
         client.captureBreadcrumb(
             message=str(sql),
             category="query",
@@ -83,12 +86,12 @@ class QueryBreadcrumbs:
         )
 
 
-def _copy_params(params: Any) -> Any:
-    if isinstance(params, Mapping):
-        return dict(list(params.items())[:MAX_PARAMS])
-    if isinstance(params, Sequence) and not isinstance(params, (str, bytes)):
-        return list(params[:MAX_PARAMS])
-    return params
+@capture_internal_errors("django", "starting a query span")
+def _query_span(sql: Any, params: Any, many: bool, context: Mapping[str, Any]) -> Any:
+    client = conf.client_or_none()
+    if client is None:
+        return None
+    return start_query_span(client, sql, params, many, context.get("connection"))
 
 
 _wrapper = QueryBreadcrumbs()

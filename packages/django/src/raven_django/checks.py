@@ -27,7 +27,7 @@ from . import conf
 __all__ = ["check_raven_settings", "register_checks"]
 
 # RAVEN_CONFIG keys DjangoClient takes itself (not raven-core options), with their type.
-DJANGO_OPTIONS: dict[str, type] = {"install_sql_hook": bool}
+DJANGO_OPTIONS: dict[str, type] = {"install_sql_hook": bool, "transaction_style": str}
 
 
 def option_names() -> set[str]:

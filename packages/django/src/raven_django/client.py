@@ -14,6 +14,7 @@ from raven.guard import capture_internal_errors
 
 from ._db import guarded_queries
 from ._request import request_data, transaction_name
+from ._routes import TRANSACTION_STYLES
 from ._scope import current_request
 from ._template import template_info
 from ._user import user_data
@@ -29,15 +30,29 @@ class DjangoClient(raven.Client):
 
     Subclass it and name the subclass in the ``SENTRY_CLIENT`` setting to change what is
     collected (:meth:`get_data_from_request`, :meth:`get_user_info`, :meth:`get_site_name`).
-    ``install_sql_hook=False`` turns SQL query breadcrumbs off.
+    ``install_sql_hook=False`` turns SQL query breadcrumbs off. ``transaction_style`` names
+    requests (events' ``transaction``, and transactions): ``"url"``, the resolved URL pattern
+    (default), or ``"function_name"``, the view's dotted path (see ``_routes``).
     """
 
-    def __init__(self, *args: Any, install_sql_hook: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        install_sql_hook: bool = True,
+        transaction_style: str = "url",
+        **kwargs: Any,
+    ) -> None:
         if not isinstance(install_sql_hook, bool):
             raise ConfigurationError(
                 f"option 'install_sql_hook' must be a boolean, got {install_sql_hook!r}"
             )
+        if transaction_style not in TRANSACTION_STYLES:
+            raise ConfigurationError(
+                f"option 'transaction_style' must be one of {', '.join(map(repr, TRANSACTION_STYLES))},"
+                f" got {transaction_style!r}"
+            )
         self.install_sql_hook = install_sql_hook
+        self.transaction_style = transaction_style
         super().__init__(*args, **kwargs)
 
     # -- what is collected (override in a SENTRY_CLIENT subclass) ---------------------------------
@@ -54,7 +69,9 @@ class DjangoClient(raven.Client):
         return {
             "request": functools.partial(_compute, request_data, request, self),
             "user": functools.partial(_compute, self.get_user_info, request),
-            "transaction": functools.partial(_compute, transaction_name, request),
+            "transaction": functools.partial(
+                _compute, transaction_name, request, self.transaction_style
+            ),
         }
 
     def get_site_name(self, request: HttpRequest | None) -> str | None:

@@ -7,7 +7,9 @@
 - ``got_request_exception``: an unhandled error in a view, middleware or template (sync or
   async) is captured; its id lands in ``request.sentry["id"]``;
 - ``setting_changed``: a change of ``RAVEN_CONFIG``/``SENTRY_DSN``/``SENTRY_CLIENT`` rebuilds the client;
-- ``connection_created``: SQL query breadcrumbs (see ``_sql``);
+- ``connection_created``: SQL query breadcrumbs and spans (see ``_sql``);
+- template and cache spans while a transaction records (the ``"django.template.render"`` and
+  ``"django.cache"`` hooks, see ``tracing`` and ``_cache``);
 - representations of QuerySets and lazy objects that never evaluate them (see ``_repr``).
 """
 
@@ -23,7 +25,7 @@ from raven import hooks
 from raven.breadcrumbs import ignore_logger
 from raven.guard import capture_internal_errors
 
-from . import _repr, _scope, _sql, conf
+from . import _cache, _repr, _scope, _sql, conf, tracing
 from ._request import remember_event
 
 __all__ = ["install", "installed", "uninstall"]
@@ -50,6 +52,8 @@ def install() -> None:
         if _installed:
             return
         hooks.acquire(_scope.HOOK, _HOLDER)
+        hooks.acquire(tracing.TEMPLATES_HOOK, _HOLDER)
+        hooks.acquire(_cache.HOOK, _HOLDER)
         got_request_exception.connect(_on_request_exception, dispatch_uid="raven_django.exception")
         setting_changed.connect(
             conf.on_setting_changed, dispatch_uid="raven_django.setting_changed"
@@ -68,6 +72,8 @@ def uninstall() -> None:
         if not _installed:
             return
         hooks.release(_scope.HOOK, _HOLDER)
+        hooks.release(tracing.TEMPLATES_HOOK, _HOLDER)
+        hooks.release(_cache.HOOK, _HOLDER)
         got_request_exception.disconnect(dispatch_uid="raven_django.exception")
         setting_changed.disconnect(dispatch_uid="raven_django.setting_changed")
         _sql.uninstall()

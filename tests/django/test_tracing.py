@@ -1,0 +1,214 @@
+"""Tracing with raven-django: a transaction per request named by its URL pattern (or view), with
+spans for SQL, templates and cache, sync and async; the caller's trace continued; errors named
+like their transaction and linked to it; nothing sent with tracing off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from raven.exceptions import ConfigurationError
+
+from tests.django.project.models import Note
+from tests.receiver import Receiver
+from tests.relay import validate_event
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+TRACE = "771a43a4192642f0b136d5159a501700"
+PARENT = "b0e6f15b45c36b12"
+
+
+@pytest.fixture
+def traced(settings: Any, sentry: Any) -> Any:
+    """The client with every request traced, serving the tracing test URLs."""
+    from raven_django import get_client
+
+    settings.ROOT_URLCONF = "tests.django.project.urls_tracing"
+    settings.RAVEN_CONFIG = {**settings.RAVEN_CONFIG, "traces_sample_rate": 1.0}
+    return get_client()
+
+
+def transactions(receiver: Receiver, count: int) -> list[dict[str, Any]]:
+    """The ``count`` transactions that arrived, each validated by Relay's normalizer."""
+    arrived = receiver.wait_for_transactions(count)
+    assert len(receiver.transactions) == count
+    for event in arrived:
+        validate_event(event)
+    return arrived
+
+
+def spans_by_op(transaction: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    spans: dict[str, list[dict[str, Any]]] = {}
+    for span in transaction["spans"]:
+        spans.setdefault(span["op"], []).append(span)
+    return spans
+
+
+def test_request_is_a_transaction_with_sql_template_and_cache_spans(
+    traced: Any, web: Any, receiver: Receiver
+) -> None:
+    """A sync view: one http.server transaction named by its path() route (source route), status
+    ok, a db span per query (statement, no parameters without send_default_pii), template spans
+    (the include nested, the template's own query under it) and cache get/put spans."""
+    Note.objects.create(title="poll one")
+    assert web.get("/polls/7/").status_code == 200
+    (tx,) = transactions(receiver, 1)
+    assert tx["transaction"] == "/polls/<int:question_id>/"
+    assert tx["transaction_info"] == {"source": "route"}
+    trace = tx["contexts"]["trace"]
+    assert (trace["op"], trace["status"], trace["origin"]) == (
+        "http.server",
+        "ok",
+        "auto.http.django",
+    )
+    assert trace["data"]["http.response.status_code"] == 200
+    assert tx["request"]["url"] == "http://testserver/polls/7/"
+    root = trace["span_id"]
+    spans = spans_by_op(tx)
+
+    count, added, listed = spans["db"]
+    assert count["parent_span_id"] == added["parent_span_id"] == root
+    assert "COUNT(*)" in count["description"] and "poll%" not in count["description"]
+    assert added["description"] == "SELECT %s + %s"
+    assert set(added["data"]) == {"db.system", "db.name"}  # no db.params
+    assert added["data"]["db.system"] == "sqlite"
+    assert added["origin"] == "auto.db.django"
+
+    page, row = spans["template.render"]
+    assert (page["description"], page["parent_span_id"]) == ("project/tracing/page.html", root)
+    assert (row["description"], row["parent_span_id"]) == (
+        "project/tracing/row.html",
+        page["span_id"],
+    )
+    assert listed["parent_span_id"] == page["span_id"]  # the lazy QuerySet ran in the template
+    assert (
+        page["start_timestamp"] <= row["start_timestamp"] <= row["timestamp"] <= page["timestamp"]
+    )
+
+    (get,) = spans["cache.get"]
+    (put,) = spans["cache.put"]
+    assert get["description"] == put["description"] == "poll:7"
+    assert get["data"] == {"cache.key": ["poll:7"], "cache.hit": False}
+    assert put["data"] == {"cache.key": ["poll:7"]}
+    assert {get["parent_span_id"], put["parent_span_id"]} == {root}
+    assert {s["trace_id"] for s in tx["spans"]} == {trace["trace_id"]}
+
+
+def test_sql_parameters_only_with_send_default_pii(
+    traced: Any, settings: Any, web: Any, receiver: Receiver
+) -> None:
+    """With send_default_pii a db span carries its parameters."""
+    settings.RAVEN_CONFIG = {**settings.RAVEN_CONFIG, "send_default_pii": True}
+    web.get("/polls/3/")
+    (tx,) = transactions(receiver, 1)
+    added = next(s for s in tx["spans"] if s["description"] == "SELECT %s + %s")
+    assert added["data"]["db.params"] == [3, 1]
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/archive/2024/05/", "/archive/{year}/{var}/"),  # a regular expression, simplified
+        ("/api/notes/hello/", "/api/notes/<slug:slug>/"),  # include() behind a regex prefix
+    ],
+)
+def test_patterns_name_transactions_and_errors_alike(
+    traced: Any, web: Any, receiver: Receiver, url: str, name: str
+) -> None:
+    """Regex patterns are simplified as raven-python 6.10 and sentry-sdk show them."""
+    assert web.get(url).status_code == 200
+    (tx,) = transactions(receiver, 1)
+    assert (tx["transaction"], tx["transaction_info"]["source"]) == (name, "route")
+
+
+def test_error_marks_the_transaction_and_is_named_and_linked_like_it(
+    traced: Any, web: Any, receiver: Receiver, received: Any
+) -> None:
+    """A failing view: the transaction is internal_error (500), and the error event has the same
+    name and the transaction's trace and span ids."""
+    assert web.get("/fail/").status_code == 500
+    (tx,) = transactions(receiver, 1)
+    (error,) = received(1)
+    trace = tx["contexts"]["trace"]
+    assert trace["status"] == "internal_error"
+    assert trace["data"]["http.response.status_code"] == 500
+    assert tx["transaction"] == error["transaction"] == "/fail/"
+    assert error["contexts"]["trace"]["trace_id"] == trace["trace_id"]
+    assert error["contexts"]["trace"]["span_id"] == trace["span_id"]
+    assert tx["spans"][0]["op"] == "db"
+    assert ("template.render", "500.html") in {(s["op"], s["description"]) for s in tx["spans"]}
+
+
+def test_function_name_style_names_by_the_views_dotted_path(
+    traced: Any, settings: Any, web: Any, receiver: Receiver, received: Any
+) -> None:
+    """transaction_style="function_name": the view's dotted path (its class for a class-based
+    view), source component, for the transaction and the error alike."""
+    settings.RAVEN_CONFIG = {**settings.RAVEN_CONFIG, "transaction_style": "function_name"}
+    assert web.get("/class/").status_code == 500
+    (tx,) = transactions(receiver, 1)
+    (error,) = received(1)
+    assert tx["transaction"] == error["transaction"] == "tests.django.project.urls_tracing.NoteView"
+    assert tx["transaction_info"] == {"source": "component"}
+
+
+def test_unresolved_path_is_named_by_its_url(traced: Any, web: Any, receiver: Receiver) -> None:
+    """A 404 no pattern matched: named by the path (source url), status not_found."""
+    assert web.get("/no/such/page/").status_code == 404
+    (tx,) = transactions(receiver, 1)
+    assert (tx["transaction"], tx["transaction_info"]["source"]) == ("/no/such/page/", "url")
+    assert tx["contexts"]["trace"]["status"] == "not_found"
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")  # the ASGI threads query
+async def test_async_view_under_asgi(traced: Any, aweb: Any, receiver: Receiver) -> None:
+    """An async view: its transaction holds the async ORM's query and the async cache call,
+    with the response's status."""
+    response = await aweb.get("/async/5/")
+    assert response.status_code == 201
+    (tx,) = transactions(receiver, 1)
+    assert tx["transaction"] == "/async/<int:question_id>/"
+    assert tx["contexts"]["trace"]["data"]["http.response.status_code"] == 201
+    spans = spans_by_op(tx)
+    assert "COUNT(*)" in spans["db"][0]["description"]
+    assert spans["cache.put"][0]["description"] == "async-poll"
+    assert {s["parent_span_id"] for s in tx["spans"]} == {tx["contexts"]["trace"]["span_id"]}
+
+
+def test_incoming_trace_is_continued(traced: Any, web: Any, receiver: Receiver) -> None:
+    """sentry-trace and baggage from the caller: same trace, the caller's span as parent, the
+    caller's sampling decision and DSC kept."""
+    web.get(
+        "/archive/2024/05/",
+        HTTP_SENTRY_TRACE=f"{TRACE}-{PARENT}-1",
+        HTTP_BAGGAGE=f"sentry-trace_id={TRACE},sentry-sample_rand=0.25,sentry-release=upstream",
+    )
+    (tx,) = transactions(receiver, 1)
+    trace = tx["contexts"]["trace"]
+    assert (trace["trace_id"], trace["parent_span_id"]) == (TRACE, PARENT)
+    dsc = receiver.requests[-1].envelope_headers["trace"]
+    assert (dsc["trace_id"], dsc["release"]) == (TRACE, "upstream")
+
+
+def test_tracing_off_sends_no_transaction_but_errors_carry_the_incoming_trace(
+    sentry: Any, settings: Any, web: Any, receiver: Receiver, received: Any
+) -> None:
+    """Without traces_sample_rate: no transaction, no span work; the error links to the caller's trace."""
+    settings.ROOT_URLCONF = "tests.django.project.urls_tracing"
+    assert web.get("/polls/1/").status_code == 200
+    assert web.get("/fail/", HTTP_TRACEPARENT=f"00-{TRACE}-{PARENT}-01").status_code == 500
+    (error,) = received(1)
+    assert error["contexts"]["trace"]["trace_id"] == TRACE
+    assert error["contexts"]["trace"]["parent_span_id"] == PARENT
+    assert error["transaction"] == "/fail/"
+    assert receiver.transactions == []
+
+
+@pytest.mark.parametrize("style", ["view", 1])
+def test_bad_transaction_style_fails_at_construction(style: Any) -> None:
+    """transaction_style takes "url" or "function_name"; anything else names itself in the error."""
+    from raven_django import DjangoClient
+
+    with pytest.raises(ConfigurationError, match="transaction_style"):
+        DjangoClient(transaction_style=style)
