@@ -28,14 +28,12 @@ INTERFACES = {
     "message": "message",
 }
 _DOTTED = tuple(k for k in INTERFACES if k.startswith("sentry."))
+_TRIGGERS = frozenset(_DOTTED) | {"site", "stacktrace", "exception"}
 
 
 def normalize(data: Mapping[str, Any] | None, stacks: Any) -> Mapping[str, Any] | None:
     """``data`` with raven-python's keys in Sentry's shape (a new dict when anything changed)."""
-    if not data:
-        return data
-    has_frames = "stacktrace" in data or "exception" in data
-    if not (has_frames or "site" in data or any(k in data for k in _DOTTED)):
+    if not data or _TRIGGERS.isdisjoint(data):
         return data  # the common case: nothing to do, nothing copied
     out = dict(data)
     for old in _DOTTED:

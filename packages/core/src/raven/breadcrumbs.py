@@ -234,6 +234,7 @@ def _is_ignored(name: str) -> bool:
 
 
 # The attributes every LogRecord has: anything else on a record came from ``extra=``.
+_RECORD_ATTR_COUNT = len(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
 _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message",
     "asctime",
@@ -259,9 +260,10 @@ def record_log_record(record: logging.LogRecord) -> None:
     if len(message) > MAX_MESSAGE_LENGTH:
         message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
     # the record's extra data, as raven-python's crumbs kept it (and a single dict argument)
-    data: dict[str, Any] | None = {
-        k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS and k[:1] != "_"
-    } or None
+    attrs = record.__dict__
+    data: dict[str, Any] | None = None
+    if len(attrs) > _RECORD_ATTR_COUNT:  # something beyond the standard attributes: extra=
+        data = {k: v for k, v in attrs.items() if k not in _RECORD_ATTRS and k[:1] != "_"} or None
     if isinstance(record.args, Mapping) and record.args:
         data = {**record.args, **(data or {})}
     if record.exc_info and record.exc_info[1] is not None:
