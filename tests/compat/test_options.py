@@ -26,6 +26,8 @@ def test_raven_python_options_are_accepted(
             context={"team": "payments"},
             machine="web-1",
             include_versions=False,
+            CELERY_LOGLEVEL=logging.INFO,
+            validate_cert=True,
         )
     assert any("include_versions" in r.getMessage() for r in caplog.records)
     assert client.repos == {"app": {"name": "org/app"}}

@@ -25,6 +25,7 @@ ALIASES = {
     "include_local_variables": "capture_locals",
     "max_value_length": "string_max_length",
     "attach_stacktrace": "auto_log_stacks",
+    "validate_cert": "verify_ssl",  # raven-python's AsyncSentryClient (Tornado)
 }
 # raven-python options with no effect in Raven, and why (said once, in the warning).
 IGNORED = {
@@ -35,6 +36,8 @@ IGNORED = {
     "secret_key": "give the key in the DSN",
     "project": "give the project in the DSN",
     "thrash_timeout": "Raven backs off with jitter on its own",
+    "celery_loglevel": "pass loglevel= to raven_celery.register_logger_signal",
+    "CELERY_LOGLEVEL": "pass loglevel= to raven_celery.register_logger_signal",
 }
 _warned: set[str] = set()
 
