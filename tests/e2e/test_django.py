@@ -1,17 +1,27 @@
-"""raven-django against a real Bugsink: a Django project under gunicorn (2 workers), real HTTP."""
+"""raven-django end to end: a Django project under gunicorn (2 workers), real HTTP; errors into a
+real Bugsink, and a trace across two real services (the Django shop calling a Flask stock service)
+into a loopback receiver."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+import raven
 import requests
+from raven_flask import Sentry
+from werkzeug.serving import make_server
 
+from flask import Flask
 from tests.e2e.bugsink import Project
 from tests.e2e.servers import REPO, app_env, gunicorn_command, serving
+from tests.receiver import Receiver
 from tests.relay import validate_event
 
 SETTINGS = "tests.e2e.apps.django_shop.settings"
@@ -20,8 +30,15 @@ SETTINGS = "tests.e2e.apps.django_shop.settings"
 @pytest.fixture
 def shop(project: Project, tmp_path: Path) -> Iterator[str]:
     """The Django shop (migrated SQLite database) under gunicorn; its base URL."""
+    with django_shop(project.dsn, tmp_path) as base:
+        yield base
+
+
+@contextmanager
+def django_shop(dsn: str, tmp_path: Path, **extra_env: str) -> Iterator[str]:
+    """The Django shop (migrated SQLite database) under gunicorn, reporting to ``dsn``."""
     env = app_env(
-        project.dsn, DJANGO_SETTINGS_MODULE=SETTINGS, E2E_DB=str(tmp_path / "shop.sqlite3")
+        dsn, DJANGO_SETTINGS_MODULE=SETTINGS, E2E_DB=str(tmp_path / "shop.sqlite3"), **extra_env
     )
     migrate = subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
@@ -38,6 +55,75 @@ def shop(project: Project, tmp_path: Path) -> Iterator[str]:
         tmp_path / "gunicorn.log",
     ) as base:
         yield base
+
+
+@contextmanager
+def stock_service(dsn: str) -> Iterator[tuple[str, raven.Client]]:
+    """A second service: a Flask app traced by its own Raven client, served by werkzeug on a
+    loopback port in a thread; its base URL and client."""
+    client = raven.Client(dsn, traces_sample_rate=1.0, release="stock@1.0")
+    app = Flask("stock")
+
+    @app.route("/stock/<int:sku>")
+    def stock(sku: int) -> str:
+        return str(sku * 3)
+
+    Sentry(app, client=client)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", client
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        client.close()
+
+
+def test_a_request_across_two_services_is_one_trace(receiver: Receiver, tmp_path: Path) -> None:
+    """The shop's checkout queries its database and calls the stock service over HTTP: two
+    transactions of one trace, the stock's parent span being the shop's http.client span."""
+    with (
+        stock_service(receiver.dsn) as (stock_url, stock_client),
+        django_shop(
+            receiver.dsn, tmp_path, E2E_TRACES_SAMPLE_RATE="1.0", E2E_STOCK_URL=stock_url
+        ) as shop,
+    ):
+        response = requests.get(f"{shop}/checkout/14/", timeout=10)
+        assert (response.status_code, response.text) == (200, "0 shoppers, stock 42")
+        arrived = receiver.wait_for_transactions(2, timeout=30)
+    by_op: dict[str, dict[str, Any]] = {}
+    for tx in arrived:
+        validate_event(tx)
+        by_op[tx["contexts"]["trace"]["origin"]] = tx
+    shop_tx, stock_tx = by_op["auto.http.django"], by_op["auto.http.flask"]
+    assert (shop_tx["transaction"], shop_tx["release"]) == (
+        "/checkout/<int:order_id>/",
+        "django-shop@3.1.0",
+    )
+    assert (stock_tx["transaction"], stock_tx["release"]) == ("/stock/<int:sku>", "stock@1.0")
+    shop_trace, stock_trace = shop_tx["contexts"]["trace"], stock_tx["contexts"]["trace"]
+    assert shop_trace["trace_id"] == stock_trace["trace_id"]
+    assert "parent_span_id" not in shop_trace  # the shop started the trace
+
+    spans = {span["op"]: span for span in shop_tx["spans"]}
+    assert "auth_user" in spans["db"]["description"]
+    call = spans["http.client"]
+    assert call["description"] == f"GET {stock_url}/stock/14"
+    assert call["parent_span_id"] == shop_trace["span_id"]
+    assert call["data"]["http.response.status_code"] == 200
+    assert stock_trace["parent_span_id"] == call["span_id"]
+    assert stock_trace["status"] == shop_trace["status"] == "ok"
+    # Both envelopes carry the shop's sampling context: the stock service continued it.
+    dscs = [
+        r.envelope_headers["trace"] for r in receiver.requests if r.item_types == ["transaction"]
+    ]
+    assert len(dscs) == 2
+    assert {(d["trace_id"], d["release"], d["sampled"]) for d in dscs} == {
+        (shop_trace["trace_id"], "django-shop@3.1.0", "true")
+    }
+    assert stock_client.flush(10)
 
 
 def test_view_error_becomes_an_issue_with_request_user_and_breadcrumbs(

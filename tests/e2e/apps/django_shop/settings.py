@@ -24,3 +24,5 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.RemoteUserBackend"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["E2E_DB"]}}
 RAVEN_CONFIG = {"dsn": os.environ["E2E_DSN"], "release": "django-shop@3.1.0", "environment": "e2e"}
+if os.environ.get("E2E_TRACES_SAMPLE_RATE"):
+    RAVEN_CONFIG["traces_sample_rate"] = float(os.environ["E2E_TRACES_SAMPLE_RATE"])
