@@ -60,7 +60,7 @@ def test_raven_python_django_project(receiver: Receiver) -> None:
     logged = by_message["payment declined"]
     assert logged["extra"]["order"] == 7 and logged["logger"] == "shop"
     assert "through the proxy" in by_message
-    assert seen["proxy_equal"] and seen["proxy_isinstance"]
+    assert seen["proxy_equal"] and seen["proxy_isinstance"] and seen["celery_installed"]
     assert seen["transport"] == "HTTPTransport" and seen["plain_client"] == "PlainClient"
     assert "INSTALLED_APPS entry 'raven.contrib.django.raven_compat'" in seen["warned"]
     assert "raven.contrib.django.raven_compat.models.client" in seen["warned"]

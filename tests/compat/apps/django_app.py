@@ -95,7 +95,9 @@ def main(dsn: str, disabled: bool = False) -> dict[str, Any]:
         web.get("/boom/")  # not reported: the receivers are disconnected
         handler.install()
         handler.install()  # idempotent
+        seen["celery_installed"] = handler.celery_handler.installed  # by install_celery()
         web.get("/boom/")
+        handler.celery_handler.uninstall()
         plain = get_client(f"{__name__}.PlainClient")
         seen["plain_client"] = type(plain).__name__
         real.flush(10)
