@@ -75,6 +75,12 @@ async def test_concurrent_requests_keep_their_own_context(
     assert seen == set(range(IN_FLIGHT))
 
 
+# The core's card-number scrubber masks the ~1 in 20,000 span ids made of digits that pass Luhn
+# (/work/notes/core_requests.md), about one run in three over this test's ~6,000 ids: until it
+# leaves ids alone, this test's client runs without the scrubbing processor.
+UNSCRUBBED = {"processors": ()}
+
+
 def incoming_trace(n: int) -> tuple[str, str] | None:
     """The caller's (trace id, span id) for request ``n``; every third request starts its own trace."""
     return None if n % 3 == 0 else (f"a{n:031x}", f"b{n:015x}")
@@ -87,7 +93,7 @@ async def test_concurrent_requests_keep_their_own_transaction(
     around awaits (odd ones then fail): every transaction has its own trace, exactly its own
     three spans, its own status, and each error carries its own transaction's ids."""
     app = make_app()
-    sentry = Sentry(app, dsn=receiver.dsn, traces_sample_rate=1.0)
+    sentry = Sentry(app, dsn=receiver.dsn, traces_sample_rate=1.0, **UNSCRUBBED)
     arrived = 0
     all_in_flight = asyncio.Event()
 
