@@ -76,7 +76,9 @@ def test_events_transport_and_utils_names_exist_with_a_warning() -> None:
 def test_conf_is_a_package_keeping_its_names() -> None:
     """``raven.conf`` keeps ``setup_logging`` and gains ``raven.conf.remote.RemoteConfig``."""
     from raven.conf import EXCLUDE_LOGGER_DEFAULTS, setup_logging
-    from raven.conf.remote import RemoteConfig
+
+    with pytest.warns(DeprecationWarning, match=r"use raven\.Dsn"):
+        from raven.conf.remote import RemoteConfig
 
     assert callable(setup_logging) and "raven" in EXCLUDE_LOGGER_DEFAULTS
     assert RemoteConfig.from_string("https://k@host/1").project == "1"

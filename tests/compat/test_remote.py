@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import raven
-from raven.conf.remote import RemoteConfig
 from raven.exceptions import InvalidDsn
 
 from .conftest import Harness
+
+with pytest.warns(DeprecationWarning, match=r"use raven\.Dsn"):
+    from raven.conf.remote import RemoteConfig
 
 
 def test_from_string_parts() -> None:
@@ -38,7 +40,8 @@ def test_client_remote_and_public_dsn(sentry: Harness) -> None:
     """``client.remote`` describes the client's DSN and ``get_transport()`` is the one that
     sends; ``get_public_dsn()`` is scheme-relative unless a scheme is given."""
     client = sentry.client()
-    remote = client.remote
+    with pytest.warns(DeprecationWarning, match=r"use client\.dsn"):
+        remote = client.remote
     assert remote.is_active() and remote.public_key == client.dsn.public_key
     assert remote.get_transport() is client.transport
     host = f"{client.dsn.host}:{client.dsn.port}"
@@ -46,6 +49,7 @@ def test_client_remote_and_public_dsn(sentry: Harness) -> None:
     assert client.get_public_dsn("https").startswith("https://")
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_assigning_remote_sends_elsewhere(sentry: Harness) -> None:
     """Assigning ``client.remote`` (or calling ``set_dsn``) sends the next events to the new DSN;
     an inactive remote disables the client."""

@@ -30,19 +30,25 @@ def resolve(target: str) -> Any:
 
 
 def moved_names(
-    module: str, names: Mapping[str, str], install: str | None = None
+    module: str,
+    names: Mapping[str, str],
+    install: str | None = None,
+    instead: Mapping[str, str] | None = None,
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``(__getattr__, __dir__)`` for ``module`` whose ``names`` map to ``"new.module:attr"``.
 
     Each access warns and resolves lazily (importing nothing until then). ``install`` names the
-    distribution to install when the new module is missing (a framework package).
+    distribution to install when the new module is missing (a framework package); ``instead``
+    names what replaces a compatibility object kept in a private module.
     """
 
     def __getattr__(name: str) -> Any:
         target = names.get(name)
         if target is None:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
-        if "._" in target.partition(":")[0]:  # kept only here: nothing public replaces it
+        if instead and name in instead:  # a compatibility class: name what replaces it
+            warn_moved(f"{module}.{name}", instead[name])
+        elif "._" in target.partition(":")[0]:  # kept only here: nothing public replaces it
             warn_moved(f"{module}.{name}", "Raven's own API (see the README's migration notes)")
         else:
             warn_moved(f"{module}.{name}", target.replace(":", "."))

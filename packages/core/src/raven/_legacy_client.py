@@ -91,8 +91,10 @@ class LegacyClientAttributes:
         """raven-python's ``RemoteConfig`` of this client's DSN (``is_active()``,
         ``store_endpoint``, ``get_transport()``, ...). Assign one, or call :meth:`set_dsn`, to
         send elsewhere from now on."""
-        from .conf.remote import RemoteConfig
+        from ._deprecated import warn_moved
+        from ._remote import RemoteConfig
 
+        warn_moved("client.remote", "client.dsn")
         client: Any = self
         remote = getattr(self, "_raven_remote", None)
         if remote is None or remote.dsn != client.dsn:
