@@ -20,6 +20,7 @@ from .excinfo import exception_of, ignore_matcher
 from .options import ClientOptions
 from .serializer import Serializer
 from .stacks import StackBuilder
+from .telemetry import TelemetryMixin
 from .tracing import TracingMixin
 from .transport import ClientReports, Transport, transport_for
 
@@ -30,7 +31,7 @@ logger = logging.getLogger("raven.client")
 SDK_NAME = "raven.python"
 
 
-class Client(TracingMixin, LegacyClientAttributes, BreadcrumbRecorder):
+class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRecorder):
     """Captures errors and messages and delivers them to a Sentry-compatible server.
 
     ``Client()`` with no DSN (and no ``SENTRY_DSN``) is disabled: captures return None.
@@ -50,7 +51,6 @@ class Client(TracingMixin, LegacyClientAttributes, BreadcrumbRecorder):
         self.dsn: Dsn | None = Dsn.parse(dsn) if dsn else Dsn.from_env()
         self.options = ClientOptions.from_kwargs(options, self.dsn.query if self.dsn else None)
         opts = self.options
-        self.logger = logger
         if opts.debug:
             _enable_debug_logging()
         self.serializer = Serializer(
@@ -88,6 +88,7 @@ class Client(TracingMixin, LegacyClientAttributes, BreadcrumbRecorder):
             if self.tracing_enabled:
                 self.tracer  # noqa: B018  (made now: no import on the first request or in a signal handler)
             hooks.install(self)  # a disabled client touches nothing global
+            self.start_telemetry()  # enable_logs: logging records become structured logs
 
     # -- configuration --------------------------------------------------------------------------
     @classmethod
@@ -420,12 +421,15 @@ class Client(TracingMixin, LegacyClientAttributes, BreadcrumbRecorder):
         return wrappers.capture_exceptions(self, function_or_exceptions, kwargs)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until pending events are delivered; True when nothing is left pending."""
+        """Wait until pending events (buffered logs and metrics too) are delivered; True when
+        nothing is left pending."""
+        self.flush_telemetry()
         return self.transport.flush(timeout) if self.transport is not None else True
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush and stop the transport; the client sends nothing afterwards."""
         hooks.uninstall(self)
+        self.close_telemetry()  # buffered logs and metrics go to the transport first
         self._context.deactivate()
         return self.transport.close(timeout) if self.transport is not None else True
 

@@ -2,7 +2,8 @@
 
 - ``"excepthook"``: ``sys.excepthook`` and ``threading.excepthook`` report uncaught exceptions,
   then chain to the hooks that were there before.
-- ``"logging"``: ``logging.Logger.callHandlers`` turns every log record into a breadcrumb.
+- ``"logging"``: ``logging.Logger.callHandlers`` turns every log record into a breadcrumb (and,
+  for a client with ``enable_logs``, into a structured log: :func:`add_log_sink`).
 - ``"httplib"``: ``http.client`` (which ``requests`` and ``urllib3`` use underneath) records a
   breadcrumb for every outgoing request and, with tracing on, a span and the trace headers.
 - ``"threads"`` (:mod:`raven.threads`): threads and ``ThreadPoolExecutor`` jobs run in a copy of
@@ -29,12 +30,14 @@ from .guard import capture_internal_errors
 
 __all__ = [
     "acquire",
+    "add_log_sink",
     "cancel_when_imported",
     "holders",
     "install",
     "is_installed",
     "register",
     "release",
+    "remove_log_sink",
     "uninstall",
     "when_imported",
 ]
@@ -95,6 +98,8 @@ def is_installed(name: str) -> bool:
 def install(client: Any) -> None:
     """Acquire every hook ``client``'s options ask for."""
     opts = client.options
+    if opts.enable_logs and opts.logs_level is not None:
+        acquire("logging", client)  # records become structured logs (raven.logs)
     if opts.enable_breadcrumbs:
         if opts.install_logging_hook:
             acquire("logging", client)
@@ -174,6 +179,23 @@ def _report_uncaught(exc_info: Any) -> None:
 
 # -- logging ----------------------------------------------------------------------------------
 _original_call_handlers: Callable[..., Any] | None = None
+# Called with every record besides the breadcrumbs: raven.logs.LogCapture of each client with
+# enable_logs on, held weakly (a client dropped without close() takes its sink with it).
+_log_sinks: tuple[weakref.ref[Callable[[logging.LogRecord], None]], ...] = ()
+
+
+def add_log_sink(sink: Callable[[logging.LogRecord], None]) -> None:
+    """Have the logging hook call ``sink(record)`` for every record (held weakly)."""
+    global _log_sinks
+    with _lock:
+        _log_sinks = tuple(r for r in _log_sinks if r() is not None) + (weakref.ref(sink),)
+
+
+def remove_log_sink(sink: Callable[[logging.LogRecord], None]) -> None:
+    """Stop calling ``sink``."""
+    global _log_sinks
+    with _lock:
+        _log_sinks = tuple(r for r in _log_sinks if r() is not None and r() is not sink)
 
 
 def _install_logging() -> None:
@@ -183,6 +205,12 @@ def _install_logging() -> None:
     def callHandlers(self: logging.Logger, record: logging.LogRecord) -> None:
         with capture_internal_errors("hooks", "recording a log breadcrumb"):
             breadcrumbs.record_log_record(record)
+        if _log_sinks:
+            with capture_internal_errors("hooks", "recording a structured log"):
+                for ref in _log_sinks:
+                    sink = ref()
+                    if sink is not None:
+                        sink(record)
         return original(self, record)
 
     logging.Logger.callHandlers = callHandlers  # type: ignore[method-assign]

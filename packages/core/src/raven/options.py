@@ -104,6 +104,14 @@ class ClientOptions:
     trace_ignore_status_codes: tuple[int, ...] = ()
     max_spans: int = 1000  # per transaction; more are dropped and counted
     before_send_transaction: Callable[..., Any] | None = None
+    # Structured logs (raven.logs): off by default. Python logging records at or above
+    # logs_level (a level number or name; None: only client.logger's calls) become logs.
+    enable_logs: bool = False
+    logs_level: int | None = 20  # logging.INFO
+    before_send_log: Callable[..., Any] | None = None
+    # Metrics (raven.metrics): client.metrics.count / gauge / distribution.
+    enable_metrics: bool = True
+    before_send_metric: Callable[..., Any] | None = None
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(_annotations())
@@ -221,6 +229,8 @@ class ClientOptions:
             "custom_repr",  # ours
             "traces_sampler",
             "before_send_transaction",
+            "before_send_log",
+            "before_send_metric",
         ):
             value = getattr(self, name)
             if value is not None and not callable(value):
@@ -249,6 +259,9 @@ _NULLABLE = {
     "traces_sample_rate",
     "traces_sampler",
     "before_send_transaction",
+    "logs_level",
+    "before_send_log",
+    "before_send_metric",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -272,6 +285,8 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             if isinstance(value, int):
                 return value
             raise TypeError
+        if kind == "int | None":  # logs_level: a logging level, by number or name
+            return _log_level(value)
         if kind == "float | None" and value is None:
             return None
         if kind in ("float", "float | None"):
@@ -300,6 +315,7 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             "float | None": "a number",
             "str | None": "a string",
             "str": "a string",
+            "int | None": "a logging level (a number, a name such as 'INFO', or None)",
         }.get(kind, "a list of strings" if kind.startswith("tuple") else "a dict")
         raise ConfigurationError(f"option {name!r} must be {expected}, got {value!r}") from None
     return value
@@ -324,6 +340,27 @@ def compile_patterns(name: str, values: Any) -> tuple[re.Pattern[str], ...]:
 
 def _fail() -> Any:
     raise TypeError
+
+
+_LEVEL_NAMES = {"CRITICAL": 50, "FATAL": 50, "ERROR": 40, "WARNING": 30, "WARN": 30}
+_LEVEL_NAMES.update({"INFO": 20, "DEBUG": 10, "TRACE": 5, "NOTSET": 0})
+
+
+def _log_level(value: Any) -> int | None:
+    """A logging level from a number or a name (``"info"``, ``"WARNING"``); None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        if text.upper() in _LEVEL_NAMES:
+            return _LEVEL_NAMES[text.upper()]
+    raise ValueError
 
 
 # Every name raven.Client accepts as an option, raven-python's spellings included.
