@@ -58,6 +58,8 @@ class Receiver:
         self.events: list[dict[str, Any]] = []
         self.transactions: list[dict[str, Any]] = []
         self.client_reports: list[dict[str, Any]] = []
+        self.logs: list[dict[str, Any]] = []  # each log of every ``log`` item
+        self.metrics: list[dict[str, Any]] = []  # each metric of every ``trace_metric`` item
         self.requests: list[Request] = []
         self.received_bodies = 0  # requests read, answered or not
         self._cond = threading.Condition()
@@ -141,6 +143,14 @@ class Receiver:
         """The transactions once at least ``count`` arrived (AssertionError after ``timeout``)."""
         return self._wait(self.transactions, "transactions", count, timeout)
 
+    def wait_for_logs(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The logs once at least ``count`` arrived (AssertionError after ``timeout``)."""
+        return self._wait(self.logs, "logs", count, timeout)
+
+    def wait_for_metrics(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The metrics once at least ``count`` arrived (AssertionError after ``timeout``)."""
+        return self._wait(self.metrics, "metrics", count, timeout)
+
     def _wait(
         self, arrived: list[dict[str, Any]], what: str, count: int, timeout: float
     ) -> list[dict[str, Any]]:
@@ -194,7 +204,7 @@ class Receiver:
             request.body = body
         except Exception:
             status = request.status = 400
-        events, transactions, reports = [], [], []
+        events, transactions, reports, logs, metrics = [], [], [], [], []
         if status == 200:
             try:
                 if "/envelope/" in handler.path:
@@ -208,6 +218,10 @@ class Receiver:
                             transactions.append(json.loads(payload))
                         elif item_headers.get("type") == "client_report":
                             reports.append(json.loads(payload))
+                        elif item_headers.get("type") == "log":
+                            logs.extend(json.loads(payload)["items"])
+                        elif item_headers.get("type") == "trace_metric":
+                            metrics.extend(json.loads(payload)["items"])
                 elif "/store/" in handler.path:
                     events.append(json.loads(body))
                 else:
@@ -220,6 +234,8 @@ class Receiver:
             self.events.extend(events)
             self.transactions.extend(transactions)
             self.client_reports.extend(reports)
+            self.logs.extend(logs)
+            self.metrics.extend(metrics)
             self._cond.notify_all()
         first = (events or transactions or [{}])[0]
         answer = json.dumps({"id": first.get("event_id")}).encode()
