@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import raven
-from raven.transport.base import AsyncTransport
+from raven.transport.base import AsyncTransport, Transport
 from raven.transport.http import HTTPTransport
 from raven.transport.threaded import ThreadedHTTPTransport
 
@@ -67,6 +67,19 @@ class CallbackTransport(AsyncTransport):
         thread.join()
 
 
+class BaseSubclassTransport(Transport):
+    """raven-python's own tests' pattern: ``raven.transport.base.Transport`` with ``send``."""
+
+    scheme = ["mock+http"]
+
+    def __init__(self, timeout: str = "5") -> None:
+        self.http = HTTPTransport(timeout=timeout)
+
+    def send(self, url: str, data: bytes, headers: dict[str, str]) -> Any:
+        SENT.append(("BaseSubclassTransport", threading.current_thread().name, {}))
+        return self.http.send(url, data, headers)
+
+
 @pytest.fixture(autouse=True)
 def _clear() -> None:
     SENT.clear()
@@ -121,3 +134,13 @@ def test_transport_prefixed_dsn_schemes_start_a_working_client(
     client.captureMessage(f"via {prefix}")
     assert client.flush(10)
     assert sentry.event()["logentry"]["formatted"] == f"via {prefix}"
+
+
+def test_subclass_of_the_base_transport(sentry: Harness) -> None:
+    """A ``raven.transport.base.Transport`` subclass overriding ``send`` (as raven-python's
+    tests wrote them) is built with the DSN's query options and delivers."""
+    client = sentry.client(dsn=sentry.receiver.dsn + "?timeout=3", transport=BaseSubclassTransport)
+    client.captureMessage("through the base class")
+    assert sentry.event()["logentry"]["formatted"] == "through the base class"
+    assert [s[0] for s in SENT] == ["BaseSubclassTransport"]
+    assert client.transport.legacy.http.timeout == 3.0  # type: ignore[union-attr]

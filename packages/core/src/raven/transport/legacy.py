@@ -84,12 +84,26 @@ class ThreadedHTTPTransport(AsyncTransport):
 
 
 def is_legacy(cls: Any) -> bool:
-    """Whether ``cls`` is a raven-python-style transport class (not a Raven Transport)."""
-    return (
-        isinstance(cls, type)
-        and not issubclass(cls, Transport)
-        and (callable(getattr(cls, "send", None)) or callable(getattr(cls, "async_send", None)))
-    )
+    """Whether ``cls`` is a raven-python-style transport class: it has ``send`` or
+    ``async_send`` and is not a Raven Transport, or subclasses ``raven.transport.base.Transport``
+    (raven-python's base had that name) without implementing Raven's ``send_event``."""
+    if not isinstance(cls, type):
+        return False
+    if not (callable(getattr(cls, "send", None)) or callable(getattr(cls, "async_send", None))):
+        return False
+    return not issubclass(cls, Transport) or "send_event" in getattr(cls, "__abstractmethods__", ())
+
+
+def _instantiate(cls: type[Any], options: dict[str, str]) -> Any:
+    """``cls(**options)``, as raven-python built transports; a subclass of Raven's abstract
+    Transport is made concrete first (its ``send`` is what Raven calls)."""
+    if not issubclass(cls, Transport):
+        return cls(**options)
+    concrete: Any = type(cls.__name__, (cls,), {"__module__": cls.__module__})
+    concrete.__abstractmethods__ = frozenset()
+    if cls.__init__ is Transport.__init__:  # raven-python's base took no arguments
+        return object.__new__(concrete)
+    return concrete(**options)
 
 
 def _answer(legacy: Any, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
@@ -112,7 +126,7 @@ class _Adapted:
     legacy: Any
 
     def _setup_legacy(self: Any) -> None:
-        self.legacy = self.legacy_cls(**self.dsn.query)
+        self.legacy = _instantiate(self.legacy_cls, dict(self.dsn.query))
         self.store = True
         self.url = self.dsn.endpoint("store")
         self.request_headers = {**self.request_headers, "Content-Type": "application/json"}
