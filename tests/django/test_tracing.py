@@ -212,3 +212,44 @@ def test_bad_transaction_style_fails_at_construction(style: Any) -> None:
 
     with pytest.raises(ConfigurationError, match="transaction_style"):
         DjangoClient(transaction_style=style)
+
+
+def test_template_and_cache_hooks_are_idempotent_and_undoable(
+    traced: Any, receiver: Receiver
+) -> None:
+    """Installed twice, a template render and a cache read under a manual transaction make one
+    span each; after uninstall they make none (the cache made before turns inert); installed
+    again, they do again."""
+    from django.core.cache import caches
+    from django.template import engines
+    from raven import hooks
+    from raven_django import _cache, signals, tracing
+
+    template = engines["django"].from_string("{{ answer }}")
+
+    def traced_calls(name: str) -> None:
+        with traced.start_transaction(name=name, op="task"):
+            template.render({"answer": 42})
+            caches["default"].get("answer")
+
+    try:
+        signals.install()
+        signals.install()
+        assert hooks.is_installed(tracing.TEMPLATES_HOOK) and hooks.is_installed(_cache.HOOK)
+        traced_calls("installed")
+        signals.uninstall()
+        assert not hooks.is_installed(tracing.TEMPLATES_HOOK)
+        assert not hooks.is_installed(_cache.HOOK)
+        traced_calls("uninstalled")
+    finally:
+        signals.install()
+    traced_calls("installed again")
+    by_name = {tx["transaction"]: tx for tx in transactions(receiver, 3)}
+    ops = {name: sorted(s["op"] for s in tx["spans"]) for name, tx in by_name.items()}
+    assert ops == {
+        "installed": ["cache.get", "template.render"],
+        "uninstalled": [],
+        "installed again": ["cache.get", "template.render"],
+    }
+    described = {s["op"]: s["description"] for s in by_name["installed"]["spans"]}
+    assert described == {"template.render": "<template string>", "cache.get": "answer"}
