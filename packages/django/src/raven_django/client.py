@@ -77,8 +77,9 @@ class DjangoClient(raven.Client):
     def get_site_name(self, request: HttpRequest | None) -> str | None:
         """The current site's name (or domain) from ``django.contrib.sites``, for the ``site`` tag
         of events that have none; the ``site`` option when set."""
-        if self.options.site:
-            return self.options.site
+        configured: str | None = self.options.site
+        if configured:
+            return configured
         from django.apps import apps
 
         if not apps.is_installed("django.contrib.sites"):
