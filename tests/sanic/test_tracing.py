@@ -250,7 +250,7 @@ async def test_traces_sampler_sees_the_sanic_request(
     receiver: Receiver, make_app: Callable[..., Sanic]
 ) -> None:
     """traces_sampler receives the request's path as the name and the Sanic request; its False
-    keeps a request untraced."""
+    keeps a request untraced (and says so to the calls it makes)."""
     seen: list[tuple[str, str]] = []
 
     def sampler(context: dict[str, Any]) -> bool:
@@ -260,12 +260,13 @@ async def test_traces_sampler_sees_the_sanic_request(
 
     app = traced_app(make_app, receiver, traces_sample_rate=None, traces_sampler=sampler)
     async with http(app) as client:
-        assert (await client.get("/headers")).status_code == 200
+        untraced = (await client.get("/headers")).json()
         assert (await client.get("/spans/3")).status_code == 200
 
     (tx,) = transactions(receiver, 1)
     assert tx["transaction"] == f"{app.name}.spans"
     assert seen == [("/headers", "GET"), ("/spans/3", "GET")]
+    assert untraced["sentry-trace"].endswith("-0")  # the decision travels on: not sampled
 
 
 async def test_tracing_off_sends_no_transaction_but_errors_carry_the_incoming_trace(

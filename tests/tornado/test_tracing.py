@@ -230,7 +230,7 @@ async def test_status_comes_from_the_response(
 
 async def test_traces_sampler_sees_the_tornado_request(serve: Serve, receiver: Receiver) -> None:
     """traces_sampler receives the transaction's name and the Tornado request; its False keeps the
-    request untraced, and nothing but the sampled transaction arrives."""
+    request untraced (and says so to the calls it makes), and only the sampled transaction arrives."""
     seen: list[tuple[str, str]] = []
 
     def sampler(context: dict[str, Any]) -> bool:
@@ -241,12 +241,13 @@ async def test_traces_sampler_sees_the_tornado_request(serve: Serve, receiver: R
     client = AsyncSentryClient(receiver.dsn, traces_sampler=sampler, **CLIENT_OPTIONS)
     try:
         server = await serve(make_app(client))
-        assert (await server.fetch("/headers")).code == 200
+        untraced = json.loads((await server.fetch("/headers")).body)
         assert (await server.fetch("/spans")).code == 200
         (tx,) = await transactions(receiver, client, 1)
     finally:
         client.close(timeout=5)
     assert tx["transaction"].endswith("SpansHandler.get")
+    assert untraced["sentry-trace"].endswith("-0")  # the decision travels on: not sampled
     assert seen == [
         ("tests.tornado.test_tracing.TraceHeadersHandler.get", "/headers"),
         ("tests.tornado.test_tracing.SpansHandler.get", "/spans"),
