@@ -304,3 +304,24 @@ async def test_asgi_mode_traces_requests(
     assert fail["trace_id"] != TRACE and fail["status"] == "internal_error"
     (error,) = validated(receiver.wait_for(1))
     assert error["contexts"]["trace"]["span_id"] == fail["span_id"]
+
+
+async def test_uninstalled_app_sends_no_transaction(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
+    """init_app twice traces a request once; after uninstall requests are not traced."""
+    app = make_app()
+    sentry = Sentry(app, dsn=receiver.dsn, traces_sample_rate=1.0)
+    sentry.init_app(app)
+
+    @app.get("/ok")
+    async def ok(request: Request) -> HTTPResponse:
+        return text("fine")
+
+    async with http(app) as client:
+        assert (await client.get("/ok")).status_code == 200
+        transactions(receiver, 1)
+        sentry.uninstall(app)
+        assert (await client.get("/ok")).status_code == 200
+
+    assert [tx["transaction"] for tx in validated(receiver.transactions)] == [f"{app.name}.ok"]
