@@ -281,7 +281,9 @@ class Pipeline:
             item["attributes"] = attributes if isinstance(attributes, dict) else {}
             if "body" in item:
                 body = done.get("message") if isinstance(done, dict) else None
-                item["body"] = body if isinstance(body, str) else ""
+                original, item["body"] = item["body"], body if isinstance(body, str) else ""
+                if item["body"] != original:
+                    _mask_parameters(item["attributes"], original, item["body"])
 
     def _callback(self, callback: Any, item: dict[str, Any]) -> dict[str, Any] | None:
         option = self.kind.callback_option
@@ -319,6 +321,18 @@ class Pipeline:
         reports.record(reason, self.kind.category)
         if self.kind.byte_category:
             reports.record(reason, self.kind.byte_category, _estimate(item))
+
+
+def _mask_parameters(attributes: dict[str, Any], original: str, scrubbed: str) -> None:
+    """Mask the parameters that scrubbing took out of the body (``"password=%s"``): a value
+    secret in the body is secret as ``sentry.message.parameter.N`` too."""
+    from .processors import MASK
+
+    for key, value in attributes.items():
+        if key.startswith("sentry.message.parameter."):
+            text = value if type(value) is str else str(value)
+            if text and text in original and text not in scrubbed:
+                attributes[key] = MASK
 
 
 # JSON can take up to 6 bytes for one character of a string (a control character as \\u0001).
