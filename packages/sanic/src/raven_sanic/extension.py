@@ -222,10 +222,11 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
         # The connection's task lives on (keep-alive): drop this request's data now.
         client = state.client
         if client is not None:
-            with capture_internal_errors("sanic", "finishing the request's transaction"):
-                finish_transaction(request, response)
-            with capture_internal_errors("sanic", "clearing the request's context"):
-                client.context.clear()
+            with capture_internal_errors("sanic", "ending the request's transaction and context"):
+                try:
+                    finish_transaction(request, response)
+                finally:
+                    client.context.clear()
 
     # Sanic runs higher priorities first, except for "after" server events, which run in reverse:
     # the client exists before the app's own start listeners and is flushed after its stop ones.
