@@ -253,3 +253,33 @@ def test_template_and_cache_hooks_are_idempotent_and_undoable(
     }
     described = {s["op"]: s["description"] for s in by_name["installed"]["spans"]}
     assert described == {"template.render": "<template string>", "cache.get": "answer"}
+
+
+def test_under_the_wsgi_sentry_wrapper_a_request_is_still_one_transaction(
+    traced: Any, receiver: Receiver, received: Any
+) -> None:
+    """raven-python's ``application = Sentry(get_wsgi_application())``: the wrapper's
+    transaction is the request's, named by its pattern; Django's work is a django.request span
+    of it holding the SQL and template spans, and an error links to that span."""
+    from django.core.wsgi import get_wsgi_application
+    from raven_django.middleware.wsgi import Sentry
+    from werkzeug.test import Client
+
+    http = Client(Sentry(get_wsgi_application()))
+    assert http.get("/polls/2/", buffered=True).status_code == 200
+    assert http.get("/fail/", buffered=True).status_code == 500
+    by_name = {tx["transaction"]: tx for tx in transactions(receiver, 2)}
+    (error,) = received(1)
+    poll, fail = by_name["/polls/<int:question_id>/"], by_name["/fail/"]
+    assert poll["transaction_info"] == {"source": "route"}
+    assert poll["contexts"]["trace"]["op"] == "http.server"
+    spans = spans_by_op(poll)
+    (request_span,) = spans["django.request"]
+    assert request_span["description"] == "/polls/<int:question_id>/"
+    assert request_span["parent_span_id"] == poll["contexts"]["trace"]["span_id"]
+    assert {s["parent_span_id"] for s in spans["db"][:2]} == {request_span["span_id"]}
+    assert spans["template.render"][0]["parent_span_id"] == request_span["span_id"]
+    (fail_span,) = spans_by_op(fail)["django.request"]
+    assert fail["contexts"]["trace"]["trace_id"] == error["contexts"]["trace"]["trace_id"]
+    assert error["contexts"]["trace"]["span_id"] == fail_span["span_id"]
+    assert error["transaction"] == "/fail/"

@@ -53,17 +53,18 @@ def _open(request: HttpRequest) -> _Scope | None:
         lazy = dict(
             client.get_data_from_request(request)
         )  # a subclass's override may fail: before entering
+        outer = client.current_span()  # gone once the scope is entered: see tracing
         context = client.context
         context.__enter__()
         context.merge(lazy)
         token = current_request.set(request)
-        return context, token, _start_transaction(client, request), client
+        return context, token, _start_transaction(client, request, outer), client
     return None
 
 
 @capture_internal_errors("django", "starting the request's transaction")
-def _start_transaction(client: Any, request: HttpRequest) -> Any:
-    return tracing.start_request_transaction(client, request)
+def _start_transaction(client: Any, request: HttpRequest, outer: Any) -> Any:
+    return tracing.start_request_transaction(client, request, outer)
 
 
 def _close(scope: _Scope | None, request: HttpRequest, response: Any) -> None:

@@ -40,9 +40,27 @@ MAX_PARAMS = 50
 
 
 # -- the request ------------------------------------------------------------------------------
-def start_request_transaction(client: Any, request: Any) -> Any:
+def start_request_transaction(client: Any, request: Any, outer: Any = None) -> Any:
     """The request's transaction, started and current; None with tracing off and no caller's
-    trace to link errors to (then there is nothing to start)."""
+    trace to link errors to (then there is nothing to start).
+
+    Under a span already running when the request's scope opened (``outer``: the transaction of
+    the WSGI ``Sentry`` wrapper, or one the app started around the handler) the request is a
+    ``django.request`` span of it instead, and :func:`finish_request_transaction` names that
+    transaction by the request's pattern: one transaction per request, whatever wraps Django.
+    """
+    if outer is not None:
+        if outer.sampled:
+            span = outer.start_child(
+                op="django.request", description=request.path_info or "/", origin="auto.http.django"
+            )
+            span.activate()
+            return span
+        # Not recorded: errors of the request still belong to its trace.
+        client.continue_trace(
+            {"sentry-trace": outer.to_sentry_trace(), "baggage": outer.to_baggage()}
+        )
+        return None
     meta = request.META
     # Header keys in META are upper case: without these two there is no trace to continue.
     incoming = "HTTP_SENTRY_TRACE" in meta or "HTTP_TRACEPARENT" in meta
@@ -66,11 +84,15 @@ def start_request_transaction(client: Any, request: Any) -> Any:
 
 def finish_request_transaction(client: Any, transaction: Any, request: Any, response: Any) -> None:
     """Name the transaction by the resolved pattern, give it the response's status (none: the
-    handler raised) and finish it."""
+    handler raised) and finish it. A ``django.request`` span names its transaction instead."""
     if transaction.sampled:
         named = transaction_for(request, getattr(client, "transaction_style", "url"))
         if named is not None:
-            transaction.set_name(*named)
+            if transaction.transaction is transaction:
+                transaction.set_name(*named)
+            else:
+                transaction.description = named[0]
+                transaction.transaction.set_name(*named)
         status = getattr(response, "status_code", None)
         if isinstance(status, int):
             transaction.set_http_status(status)
