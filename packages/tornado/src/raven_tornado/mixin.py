@@ -189,8 +189,7 @@ class SentryMixin(_Base):
         finally:
             # Also when Tornado's finish() fails (a body longer than its Content-Length): the
             # request is over either way.
-            with capture_internal_errors("tornado", "finishing the request's transaction"):
-                finish_transaction(self)
+            finish_transaction(self)
 
     def log_exception(
         self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None

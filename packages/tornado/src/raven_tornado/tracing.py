@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from raven.guard import capture_internal_errors
+
 from ._request import transaction_name
 
 if TYPE_CHECKING:
@@ -47,8 +49,11 @@ def start_transaction(handler: RequestHandler, client: Any) -> None:
     setattr(handler, _ATTR, transaction)
 
 
+@capture_internal_errors("tornado", "finishing the request's transaction")
 def finish_transaction(handler: RequestHandler) -> None:
-    """Set the response's status on the request's transaction and finish it (sent if sampled)."""
+    """Set the response's status on the request's transaction and finish it (sent if sampled).
+
+    Never raises: it runs inside the app's ``finish()``."""
     transaction = getattr(handler, _ATTR, None)
     if transaction is None:
         return
