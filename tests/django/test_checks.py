@@ -64,3 +64,15 @@ def test_valid_environment_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     """A well-formed SENTRY_DSN environment variable with a known scheme gives no message."""
     monkeypatch.setenv("SENTRY_DSN", "sync+https://key@sentry.example.com/1")
     assert _raven_errors() == []
+
+
+def test_transaction_style_is_checked(settings: Any) -> None:
+    """RAVEN_CONFIG's transaction_style is "url" or "function_name"; anything else is raven.E004
+    naming both."""
+    settings.RAVEN_CONFIG = {"dsn": "https://key@sentry.example.com/1", "transaction_style": "view"}
+    (error,) = _raven_errors()
+    assert (
+        error.id == "raven.E004" and "'url', 'function_name'" in error.msg and "'view'" in error.msg
+    )
+    settings.RAVEN_CONFIG = {"transaction_style": "function_name"}
+    assert _raven_errors() == []

@@ -23,6 +23,7 @@ from raven.options import OPTION_NAMES, ClientOptions
 from raven.transport import transport_for
 
 from . import conf
+from ._routes import TRANSACTION_STYLES
 
 __all__ = ["check_raven_settings", "register_checks"]
 
@@ -137,9 +138,11 @@ def _option_error(key: Any, value: Any, known: set[str], env_error: str | None) 
         return "keys must be strings"
     if key in DJANGO_OPTIONS:
         expected = DJANGO_OPTIONS[key]
-        return (
-            None if isinstance(value, expected) else f"must be a {expected.__name__}, got {value!r}"
-        )
+        if not isinstance(value, expected):
+            return f"must be a {expected.__name__}, got {value!r}"
+        if key == "transaction_style" and value not in TRANSACTION_STYLES:
+            return f"must be one of {', '.join(map(repr, TRANSACTION_STYLES))}, got {value!r}"
+        return None
     if key not in known:
         return f"unknown option {key!r}"
     message = _options_error({key: value})
