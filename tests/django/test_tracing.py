@@ -176,6 +176,21 @@ async def test_async_view_under_asgi(traced: Any, aweb: Any, receiver: Receiver)
     assert {s["parent_span_id"] for s in tx["spans"]} == {tx["contexts"]["trace"]["span_id"]}
 
 
+@pytest.mark.django_db(transaction=True, databases="__all__")  # the ASGI threads query
+async def test_sync_view_under_asgi(traced: Any, aweb: Any, receiver: Receiver) -> None:
+    """A sync view served by ASGI runs in a worker thread: its queries, template and cache calls
+    are still spans of the request's transaction."""
+    assert (await aweb.get("/polls/9/")).status_code == 200
+    (tx,) = transactions(receiver, 1)
+    assert tx["transaction"] == "/polls/<int:question_id>/"
+    ops = sorted(s["op"] for s in tx["spans"])  # no notes: the template includes no row
+    assert ops == ["cache.get", "cache.put", "db", "db", "db", "template.render"]
+    assert {s["parent_span_id"] for s in tx["spans"]} <= {
+        tx["contexts"]["trace"]["span_id"],
+        next(s["span_id"] for s in tx["spans"] if s["op"] == "template.render"),
+    }
+
+
 def test_incoming_trace_is_continued(traced: Any, web: Any, receiver: Receiver) -> None:
     """sentry-trace and baggage from the caller: same trace, the caller's span as parent, the
     caller's sampling decision and DSC kept."""
