@@ -119,6 +119,20 @@ def test_an_error_marks_the_transaction_and_links_to_it(
     assert error["transaction"] == "boom"
 
 
+@pytest.mark.parametrize("wrap_wsgi", [True, False], ids=["wsgi-wrapper", "signals"])
+def test_an_error_propagated_in_testing_mode_marks_the_transaction(
+    receiver: Receiver, make_app: MakeApp, install: Install, wrap_wsgi: bool
+) -> None:
+    """With app.testing the view's exception reaches the caller, no response is made: the
+    transaction is internal_error all the same."""
+    app = traced_app(make_app, TESTING=True)
+    install(app, wrap_wsgi=wrap_wsgi)
+    with pytest.raises(ValueError, match="boom"):
+        app.test_client().get("/boom", buffered=True)
+    (tx,) = transactions(receiver, 1)
+    assert (tx["transaction"], tx["contexts"]["trace"]["status"]) == ("/boom", "internal_error")
+
+
 def test_a_streamed_body_failing_half_way_is_internal_error(
     receiver: Receiver, make_app: MakeApp, install: Install
 ) -> None:

@@ -226,10 +226,12 @@ class Sentry:
             response.headers[HEADER] = event_id
         record_status(environ.get(SCOPE_KEY), response.status_code)
 
-    def _on_request_tearing_down(self, app: Flask, **_: Any) -> None:
+    def _on_request_tearing_down(
+        self, app: Flask, exc: BaseException | None = None, **_: Any
+    ) -> None:
         state = self._apps.get(app)
         if state is not None:
-            close_scope(app, state.client, request.environ)
+            close_scope(app, state.client, request.environ, failed=exc is not None)
 
     # -- capture helpers ------------------------------------------------------------------------
     def _remember(self, event_id: str | None) -> str | None:
