@@ -134,6 +134,10 @@ def headline(results: dict[str, Any]) -> str:
         from tracing import headline_rows
 
         rows.extend(headline_rows(bench["tracing"]))
+    if "logs" in bench:
+        from logs import headline_rows as logs_rows
+
+        rows.extend(logs_rows(bench["logs"]))
     header = ["", "Raven", "sentry-sdk", "raven 6.10", "Raven / sentry-sdk", "Raven / raven 6.10"]
     return _table(header, rows) + (
         "\nMedians; ratio below 1: Raven is cheaper. n/a: no integration in that SDK, or "
@@ -340,6 +344,10 @@ def write_markdown(results: dict[str, Any]) -> str:
         from tracing import markdown as tracing_markdown  # described where it is measured
 
         parts.append(tracing_markdown(bench["tracing"]))
+    if "logs" in bench:
+        from logs import markdown as logs_markdown
+
+        parts.append(logs_markdown(bench["logs"]))
     if "devserver" in bench:
         from devserver import markdown  # the module that measures it also describes it
 

@@ -414,6 +414,51 @@ def bench_tracing(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
     return {"unit": "us", "rows": rows, "transactions_received": transactions}
 
 
+LOGS_SDKS = ["raven", "sentry-sdk"]  # raven 6.10 has no structured logs or metrics
+
+
+def bench_logs(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    """Per-call cost of a log and a metric on the calling thread (benchmarks/logs.py)."""
+    from logs import CASES
+
+    iterations, rounds = (2000, 1) if quick else (20_000, ROUNDS)
+    rows = []
+    receiver = Receiver().start()
+    try:
+        for case, title in CASES.items():
+            row: dict[str, Any] = {"case": case, "title": title, "sdks": {}}
+            for sdk in LOGS_SDKS:
+                args = {
+                    "dsn": receiver.dsn,
+                    "case": case,
+                    "iterations": iterations,
+                    "warmup": iterations // 10,
+                }
+                row["sdks"][sdk] = result = off_on(envs[sdk], "logs", args, rounds)
+                _log_off_on("logs", case, sdk, result)
+            row["ratio_overhead"] = ratios(
+                {s: row["sdks"][s].get("overhead_us") for s in LOGS_SDKS}
+            )
+            rows.append(row)
+        logs_received, metrics_received = len(receiver.logs), len(receiver.metrics)
+    finally:
+        receiver.stop()
+    by_case = {row["case"]: row["sdks"]["raven"] for row in rows}
+    result: dict[str, Any] = {
+        "unit": "us",
+        "rows": rows,
+        "logs_received": logs_received,
+        "metrics_received": metrics_received,
+    }
+    if "overhead_us" in by_case["logging"] and "overhead_us" in by_case["breadcrumb"]:
+        crumb = by_case["breadcrumb"]["overhead_us"]
+        result["raven_log_over_breadcrumb"] = {
+            "breadcrumb_us": crumb,
+            "log_us": by_case["logging"]["overhead_us"] - crumb,
+        }
+    return result
+
+
 # -- main -------------------------------------------------------------------------------------------
 BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "capture": bench_capture,
@@ -422,6 +467,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "storm": bench_storm,
     "overhead": bench_overhead,
     "tracing": bench_tracing,
+    "logs": bench_logs,
     "devserver": bench_devserver,  # raven serve; needs no SDK virtualenv
 }
 NO_ENVS = {"devserver"}

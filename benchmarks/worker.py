@@ -148,6 +148,10 @@ def main() -> None:
         from tracing import bench_tracing
 
         result = bench_tracing(sdk, json.loads(raw))
+    elif name == "logs":
+        from logs import bench_logs
+
+        result = bench_logs(sdk, json.loads(raw))
     else:
         result = BENCHMARKS[name](sdk, json.loads(raw))
     print(json.dumps(result), flush=True)

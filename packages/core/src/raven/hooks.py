@@ -203,14 +203,21 @@ def _install_logging() -> None:
     original = _original_call_handlers = logging.Logger.callHandlers
 
     def callHandlers(self: logging.Logger, record: logging.LogRecord) -> None:
-        with capture_internal_errors("hooks", "recording a log breadcrumb"):
+        # try/except, the guard only on failure: this runs for every record the app logs.
+        try:
             breadcrumbs.record_log_record(record)
+        except Exception:
+            with capture_internal_errors("hooks", "recording a log breadcrumb"):
+                raise
         if _log_sinks:
-            with capture_internal_errors("hooks", "recording a structured log"):
+            try:
                 for ref in _log_sinks:
                     sink = ref()
                     if sink is not None:
                         sink(record)
+            except Exception:
+                with capture_internal_errors("hooks", "recording a structured log"):
+                    raise
         return original(self, record)
 
     logging.Logger.callHandlers = callHandlers  # type: ignore[method-assign]

@@ -23,7 +23,16 @@ from .breadcrumbs import _RECORD_ATTRS, raven_is_sending
 from .callbacks import WarnOnce
 from .guard import capture_internal_errors
 from .serializer import safe_repr
-from .telemetry import Kind, Pipeline, link, plain, plain_attributes, plain_params, user_attributes
+from .telemetry import (
+    _PLAIN,
+    Kind,
+    Pipeline,
+    link,
+    plain,
+    plain_attributes,
+    plain_params,
+    user_attributes,
+)
 from .transport.batcher import is_shipping
 
 __all__ = ["LogCapture", "StructuredLogger", "level_of", "log_pipeline", "severity_of"]
@@ -155,7 +164,14 @@ class LogCapture:
             body = msg if type(msg) is str else safe_repr(msg)
         if args:
             template = msg if type(msg) is str else None
-            params = plain_params(args)
+            params = args
+            if type(args) is tuple:
+                for arg in args:
+                    if type(arg) not in _PLAIN:
+                        params = plain_params(args)
+                        break
+            else:
+                params = plain_params(args)
         else:
             template = params = None
         fields = record.__dict__
@@ -259,8 +275,11 @@ class StructuredLogger:
         client = self._client
         opts = client.options
         if opts.enable_logs and client.is_enabled() and not is_shipping():
-            with capture_internal_errors("logs", "recording a log"):
+            try:  # not a `with` guard: this runs per call, and the guard is only needed on failure
                 _record(client, severity, template, params, attributes, kwargs)
+            except Exception:
+                with capture_internal_errors("logs", "recording a log"):
+                    raise
             if not opts.debug:
                 return
         level = python_level if python_level is not None else _PYTHON_LEVEL[severity]
@@ -282,7 +301,7 @@ def _record(
         body = str(template)
     elif params:
         args: Any = params
-        if len(params) == 1 and isinstance(params[0], Mapping) and params[0]:
+        if len(params) == 1 and params[0] and isinstance(params[0], Mapping):
             args = params[0]  # "%(name)s" with a dict, as logging takes it
         try:
             body = template % args
@@ -296,10 +315,11 @@ def _record(
         params = plain_params(args)
     else:
         body = template
-    extra = plain_attributes(attributes)
-    if isinstance(kwargs.get("extra"), Mapping):  # logging's extra=: attributes too
+    extra = plain_attributes(attributes) if attributes else None
+    if kwargs and isinstance(kwargs.get("extra"), Mapping):  # logging's extra=: attributes too
         extra = {**(plain_attributes(kwargs["extra"]) or {}), **(extra or {})}
     trace_id, span_id, user = link(client)
-    log_pipeline(client).add(
+    pipeline = client._log_pipeline or log_pipeline(client)
+    pipeline.add(
         (time.time(), severity, body, template, params, extra, None, trace_id, span_id, user)
     )

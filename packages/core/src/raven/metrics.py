@@ -72,6 +72,7 @@ class Metrics:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        self._add: Any = None  # the pipeline's add, once made
 
     def count(
         self, name: str, value: float = 1, unit: str | None = None, attributes: Any = None
@@ -95,38 +96,51 @@ class Metrics:
         client = self._client
         if not (client.options.enable_metrics and client.is_enabled()):
             return
-        with capture_internal_errors("metrics", f"recording a {kind}"):
-            if not _valid(kind, name, value, unit):
-                client.reports.record("invalid", "trace_metric")
-                return
-            if type(value) is not int and type(value) is not float:  # numpy scalars, IntEnum
-                value = int(value) if isinstance(value, int) else float(value)
+        try:  # not a `with` guard: this runs per call, and the guard is only needed on failure
+            if not (
+                (type(value) is int or (type(value) is float and -_MAX < value < _MAX))
+                and type(name) is str
+                and name
+                and (unit is None or type(unit) is str)
+            ):
+                value = _checked(kind, name, value, unit)
+                if value is None:
+                    client.reports.record("invalid", "trace_metric")
+                    return
+            add = self._add
+            if add is None:
+                add = self._add = metric_pipeline(client).add
             trace_id, span_id, user = link(client)
-            metric_pipeline(client).add(
+            add(
                 (
                     time.time(),
                     kind,
                     name,
                     value,
                     unit,
-                    plain_attributes(attributes),
+                    plain_attributes(attributes) if attributes else None,
                     trace_id,
                     span_id,
                     user,
                 )
             )
+        except Exception:
+            with capture_internal_errors("metrics", "recording a metric"):
+                raise
 
 
-def _valid(kind: str, name: Any, value: Any, unit: Any) -> bool:
-    """A metric Sentry takes: a non-empty name, a finite number, a string unit; what is not is
-    warned about once per metric name and counted."""
-    if type(value) is int or (type(value) is float and math.isfinite(value)):
-        ok = True
-    else:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value)
+_MAX = float("inf")
+
+
+def _checked(kind: str, name: Any, value: Any, unit: Any) -> int | float | None:
+    """The value of a metric Sentry takes (a non-empty name, a finite number, a string unit),
+    as an int or a float; None for what it does not, warned about once per metric name."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        value = int(value) if isinstance(value, int) else float(value)  # numpy scalars, IntEnum
+        ok = math.isfinite(value)
     if ok and type(name) is str and name and (unit is None or type(unit) is str):
-        return True
+        return value  # type: ignore[no-any-return]
     _warn_once(
         f"{kind} {name!r}",
         "client.metrics.%s(%s, %s, unit=%s): the name must be a non-empty string, the value a "
@@ -136,4 +150,4 @@ def _valid(kind: str, name: Any, value: Any, unit: Any) -> bool:
         describe(value),
         describe(unit),
     )
-    return False
+    return None

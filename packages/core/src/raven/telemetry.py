@@ -81,14 +81,16 @@ def link(client: Any) -> tuple[str, str | None, Any]:
     """``(trace_id, span_id, user)`` of the current thread or task: the running span's ids (no
     span id without one), and the user set on the context (a dict, not a lazy one: resolving
     it could query a database on every log line)."""
-    context = client.context
-    span = context.span
+    state = client.context._var.get()  # one read of the context's state: this runs per log line
+    span = state.span
     if span is not None:
         trace_id, span_id = span.trace_id, span.span_id
+    elif state.trace is not None:
+        trace_id, span_id = state.trace.trace_id, None
     else:
-        trace_id, span_id = client.trace_context()["trace_id"], None
-    user = context.snapshot()[0].get("user")
-    if user is not None and not isinstance(user, dict):
+        trace_id, span_id = client.trace_context()["trace_id"], None  # makes the scope's trace
+    user = state.data.get("user")
+    if user is not None and type(user) is not dict:
         user = getattr(user, "overlay", None)  # a lazy user with a dict laid over it: the dict
     return trace_id, span_id, user
 
