@@ -111,3 +111,19 @@ def test_init_app_arguments(receiver: Receiver) -> None:
         assert len(receiver.events) == 1
     finally:
         sentry.uninit_app(app)
+
+
+def test_make_client(receiver: Receiver) -> None:
+    """``make_client(client_cls, app)`` builds the class from the app's config."""
+    import raven
+    from raven.contrib.flask import make_client
+
+    app = make_app(receiver, SENTRY_DSN=receiver.dsn, SENTRY_CONFIG={"install_sys_hook": False})
+    client = make_client(raven.Client, app)
+    try:
+        assert type(client) is raven.Client and app.import_name in client.include_paths
+        client.captureMessage("made")
+        client.flush(10)
+        assert receiver.wait_for(1)[0]["logentry"]["formatted"] == "made"
+    finally:
+        client.close()

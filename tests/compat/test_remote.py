@@ -59,3 +59,12 @@ def test_assigning_remote_sends_elsewhere(sentry: Harness) -> None:
     assert sentry.event()["logentry"]["formatted"] == "after the move"
     client.set_dsn(None)
     assert not client.is_enabled() and client.captureMessage("dropped") is None
+
+
+def test_get_ident(sentry: Harness) -> None:
+    """raven-python's deprecated ``client.get_ident(result)`` returns the id, with a warning."""
+    client = sentry.client()
+    event_id = client.captureMessage("ident")
+    with pytest.warns(DeprecationWarning, match="the id capture returns"):
+        assert client.get_ident(event_id) == event_id
+    assert sentry.event()["event_id"] == event_id

@@ -107,6 +107,13 @@ class LegacyClientAttributes:
     def remote(self, value: Any) -> None:
         self.set_dsn(value.dsn.raw if getattr(value, "dsn", None) is not None else None)
 
+    def get_ident(self, result: Any) -> Any:
+        """raven-python's deprecated way to get an event's id: ``capture`` returns it."""
+        from ._deprecated import warn_moved
+
+        warn_moved("client.get_ident(result)", "the id capture returns")
+        return result
+
     def set_dsn(self, dsn: str | None = None, transport: Any = None) -> None:
         """Send to ``dsn`` from now on (None: disable the client); pending events still go to
         the old DSN, whose transport is closed without waiting."""

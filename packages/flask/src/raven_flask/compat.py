@@ -23,7 +23,7 @@ from raven.handlers.logging import SentryHandler
 
 from .extension import Sentry as _Sentry
 
-__all__ = ["Sentry", "logging_configured"]
+__all__ = ["Sentry", "logging_configured", "make_client"]
 
 raven_signals = blinker.Namespace()
 # Sent once ``logging=True`` has attached the handler: ``(sentry, sentry_handler=..., exclude=...)``
@@ -129,3 +129,10 @@ class Sentry(_Sentry):
         client = self.client
         if client is not None:
             client.extra_context(data)
+
+
+def make_client(client_cls: type[Any], app: Flask, dsn: str | None = None) -> Any:
+    """raven-python's ``make_client``: a ``client_cls`` configured from ``app.config`` as
+    :class:`Sentry` configures its own (for app factories that build the client first)."""
+    client, _ = Sentry(client_cls=client_cls)._make_client(app, dsn)
+    return client

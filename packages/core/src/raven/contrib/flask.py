@@ -10,6 +10,7 @@ from raven._deprecated import moved_names
 _MOVED = {
     "Sentry": "raven_flask.compat:Sentry",
     "logging_configured": "raven_flask.compat:logging_configured",
+    "make_client": "raven_flask.compat:make_client",
 }
 __all__ = sorted(_MOVED)
 
