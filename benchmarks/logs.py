@@ -108,6 +108,11 @@ def _ratio(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}×"
 
 
+def _load(result: dict[str, Any]) -> str:
+    load = result.get("load_average_at_start")
+    return ", ".join(f"{x:.2f}" for x in load) if load else "?"
+
+
 def headline_rows(result: dict[str, Any]) -> list[list[str]]:
     """Rows for the README headline (columns: Raven, sentry-sdk, raven 6.10, two ratios)."""
     rows = []
@@ -135,7 +140,8 @@ def markdown(result: dict[str, Any]) -> str:
         '"order {id} paid", id=i)`, `sentry_sdk.metrics.count`. Off and on alternate, each the '
         "best of 3 processes; µs, median (p95). "
         f"Logs received: {result.get('logs_received', 0):,}; metrics: "
-        f"{result.get('metrics_received', 0):,}.\n",
+        f"{result.get('metrics_received', 0):,}. Run {result.get('started_at', '?')}, load "
+        f"average {_load(result)} at the start (other work on the machine shows there).\n",
         "| call | Raven off → on | sentry-sdk off → on | Raven / sentry-sdk (overhead) |",
         "|---|---|---|---|",
     ]
