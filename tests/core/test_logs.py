@@ -600,3 +600,25 @@ def test_close_stops_taking_records_and_the_hook_is_shared(
     assert logging.Logger.callHandlers is original
     shop.info("nobody")
     assert sorted(x["body"] for x in receiver.logs) == ["both", "both", "second only"]
+
+
+README = ROOT / "packages" / "core" / "README.md"
+
+
+def test_the_readme_example_sends_its_logs_and_metrics(receiver: Receiver, tmp_path: Path) -> None:
+    """The example under "Structured logs and metrics" in raven-core's README runs as written."""
+    section = README.read_text().split("## Structured logs and metrics", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SENTRY_DSN": receiver.dsn}
+    result = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    paid, low = receiver.wait_for_logs(2)
+    assert paid["body"] == "order 1042 paid by ada"
+    assert low["body"] == "stock low for SKU-7" and attrs(low)["left"] == 3
+    assert attrs(paid)["sentry.release"] == "shop@2.1"
+    metrics = receiver.wait_for_metrics(3)
+    assert [m["type"] for m in metrics] == ["counter", "gauge", "distribution"]
