@@ -33,6 +33,7 @@ from ..guard import capture_internal_errors
 __all__ = ["Batcher", "is_shipping", "pack"]
 
 _local = threading.local()
+FLUSH_WAIT = 5.0  # seconds flush() waits for batches another thread is shipping
 _live: weakref.WeakSet[Batcher] = weakref.WeakSet()
 _process_hooks_registered = False
 
@@ -68,6 +69,8 @@ class Batcher:
         buffer is its parent's to ship)."""
         self._buffer: deque[Any] = deque()
         self._take_lock = threading.Lock()  # taking a batch out: whole batches, in order
+        self._shipped = threading.Condition(self._take_lock)  # a batch was handed over
+        self._in_hand = 0  # batches taken out and not yet handed to ``ship``'s end
         self._wake = threading.Event()
         self._woken = False  # a full batch already woke the thread
         self._thread: threading.Thread | None = None
@@ -108,10 +111,12 @@ class Batcher:
 
     # -- shipping --------------------------------------------------------------------------------
     def _take(self, limit: int) -> list[Any]:
-        """Up to ``limit`` of the oldest entries, removed from the buffer."""
+        """Up to ``limit`` of the oldest entries, removed from the buffer (counted in hand)."""
         buffer = self._buffer
         with self._take_lock:
             count = min(limit, len(buffer))
+            if count:
+                self._in_hand += 1
             return [buffer.popleft() for _ in range(count)]
 
     def _ship_batch(self) -> int:
@@ -121,8 +126,13 @@ class Batcher:
         try:
             batch = self._take(self.batch_size)
             if batch:
-                with capture_internal_errors("transport", f"shipping a {self.name} batch"):
-                    self.ship(batch)
+                try:
+                    with capture_internal_errors("transport", f"shipping a {self.name} batch"):
+                        self.ship(batch)
+                finally:
+                    with self._shipped:
+                        self._in_hand -= 1
+                        self._shipped.notify_all()
             return len(batch)
         finally:
             _local.shipping = was
@@ -134,9 +144,17 @@ class Batcher:
             if not self._ship_batch():
                 break
 
-    def flush(self) -> None:
-        """Ship everything buffered now, from the calling thread."""
+    def flush(self, timeout: float = FLUSH_WAIT) -> None:
+        """Ship everything buffered now, from the calling thread, and wait (up to ``timeout``
+        seconds) for the batches other threads are shipping: once it returns, the transport
+        holds everything that was added before."""
         self.ship_due(everything=True)
+        if is_shipping():
+            return  # called from a ship (a callback): what is in hand includes this thread's
+        deadline = time.monotonic() + timeout
+        with self._shipped:
+            while self._in_hand and (remaining := deadline - time.monotonic()) > 0:
+                self._shipped.wait(remaining)
 
     def close(self) -> None:
         """Ship what is buffered and stop the thread; later entries are shipped as they come."""
