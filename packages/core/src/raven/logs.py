@@ -51,6 +51,7 @@ LOG = Kind(
 # OpenTelemetry's severity numbers: the lowest of each level's range.
 TRACE, DEBUG, INFO, WARN, ERROR, FATAL = 1, 5, 9, 13, 17, 21
 _LEVEL_TEXT = ((FATAL, "fatal"), (ERROR, "error"), (WARN, "warn"), (INFO, "info"), (DEBUG, "debug"))
+_LEVEL_OF = {TRACE: "trace", **{number: name for number, name in _LEVEL_TEXT}}
 _PYTHON_LEVEL = {TRACE: 5, DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, FATAL: 50}
 _STANDARD = {50: FATAL, 40: ERROR, 30: WARN, 20: INFO, 10: DEBUG}
 # A record with more attributes than a fresh one carries ``extra=`` values.
@@ -71,6 +72,9 @@ def severity_of(levelno: int) -> int:
 
 def level_of(severity: int) -> str:
     """The level name (``trace`` ... ``fatal``) of a severity number."""
+    name = _LEVEL_OF.get(severity)
+    if name is not None:
+        return name
     for lowest, name in _LEVEL_TEXT:
         if severity >= lowest:
             return name

@@ -204,22 +204,27 @@ class Pipeline:
         self._scrub([item for item, _fixed in built])
         defaults = default_attributes(client)
         callback = getattr(options, kind.callback_option)
+        # Without a callback the defaults are typed once per batch, and shared by its items.
+        typed_defaults: dict[str, Any] = {}
+        defaults_size = _type_into(typed_defaults, defaults)
         items: list[dict[str, Any]] = []
         sizes: list[int] = []
         for item, fixed in built:
-            item["attributes"] = {**defaults, **(fixed or {}), **item["attributes"]}
-            if callback is not None:
-                item = self._callback(callback, item)  # type: ignore[assignment]
-                if item is None:
-                    continue
             with capture_internal_errors("telemetry", f"encoding a {kind.name}"):
-                attributes = item.get("attributes")
-                item["attributes"] = (
-                    {str(k): typed(v) for k, v in attributes.items()}
-                    if isinstance(attributes, Mapping)
-                    else {}
-                )
-                sizes.append(_size(item))
+                wire: dict[str, Any] = {}
+                if callback is None:
+                    wire.update(typed_defaults)
+                    size = defaults_size + _type_into(wire, fixed or {})
+                    size += _type_into(wire, item["attributes"])
+                else:
+                    item["attributes"] = {**defaults, **(fixed or {}), **item["attributes"]}
+                    item = self._callback(callback, item)  # type: ignore[assignment]
+                    if item is None:
+                        continue
+                    attributes = item.get("attributes")
+                    size = _type_into(wire, attributes) if isinstance(attributes, Mapping) else 0
+                item["attributes"] = wire
+                sizes.append(size + _fields_size(item))
                 items.append(item)
                 continue
             self._count("internal_sdk_error", item)
@@ -341,19 +346,31 @@ def _mask_parameters(attributes: dict[str, Any], original: str, scrubbed: str) -
 _WORST_CASE_GROWTH = 6
 
 
-def _size(item: dict[str, Any]) -> int:
-    """An item's JSON size, counting a character as a byte (exact for ASCII text with nothing
-    to escape): cheap enough for every item; :meth:`Pipeline._send` measures exactly when the
-    worst case could pass the item limit."""
-    size = 40 + len(item["attributes"]) * 34  # braces, keys and types of the fields
+def _type_into(wire: dict[str, Any], attributes: Mapping[Any, Any]) -> int:
+    """Add ``attributes`` to ``wire`` typed; the characters they take in JSON, counting one
+    byte per character (exact for ASCII text with nothing to escape; :meth:`Pipeline._send`
+    measures exactly when the worst case could pass the item limit)."""
+    size = 0
+    for key, value in attributes.items():
+        if type(key) is not str:
+            key = str(key)
+        if type(value) is str:
+            wire[key] = {"value": value, "type": "string"}
+            size += len(key) + len(value) + 34
+        else:
+            wire[key] = typed(value)
+            size += len(key) + 56
+    return size
+
+
+def _fields_size(item: dict[str, Any]) -> int:
+    """The JSON characters of an item's fields besides its attributes (as :func:`_type_into`)."""
+    size = 40
     for key, value in item.items():
         if type(value) is str:
-            size += len(key) + len(value)
+            size += len(key) + len(value) + 6
         elif key != "attributes":
-            size += len(key) + 24
-    for key, attribute in item["attributes"].items():
-        value = attribute["value"]
-        size += len(key) + (len(value) if type(value) is str else 20)
+            size += len(key) + 28
     return size
 
 
