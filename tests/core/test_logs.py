@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -544,6 +545,28 @@ def test_the_timer_sends_a_lone_log_without_a_flush(
     shop.warning("on the timer")
     (log,) = receiver.wait_for_logs(1, timeout=5)
     assert log["body"] == "on the timer"
+
+
+def test_a_forked_child_sends_its_own_logs_and_not_its_parents(
+    make_client: Callable[..., raven.Client], receiver: Receiver, shop: logging.Logger
+) -> None:
+    """A child forked with logs still buffered starts with an empty buffer: the parent's log
+    arrives once (from the parent), the child's from the child."""
+    client = make_client()
+    shop.info("from the parent")  # buffered, not yet sent
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            shop.info("from the child")
+            client.flush(5)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    receiver.wait_for_logs(1)
+    client.flush(5)
+    receiver.wait_for_logs(2)
+    client.close()
+    assert sorted(x["body"] for x in receiver.logs) == ["from the child", "from the parent"]
 
 
 LOG_AND_EXIT = """

@@ -68,7 +68,9 @@ class Batcher:
         """Fresh state, no thread: at construction and in a forked child (whose copy of the
         buffer is its parent's to ship)."""
         self._buffer: deque[Any] = deque()
-        self._take_lock = threading.Lock()  # taking a batch out: whole batches, in order
+        # Taking a batch out: whole batches, in order. Re-entrant: a signal handler that logs on
+        # the thread holding it must not wait on its own thread.
+        self._take_lock = threading.RLock()
         self._shipped = threading.Condition(self._take_lock)  # a batch was handed over
         self._in_hand = 0  # batches taken out and not yet handed to ``ship``'s end
         self._wake = threading.Event()
