@@ -468,3 +468,15 @@ def test_envelope_items_share_the_queue_limits_and_client_reports(sentry: Harnes
     assert not raven.Client(install_sys_hook=False).send_item(
         "check_in", payload, category="monitor"
     )
+
+
+def test_span_ids_that_look_like_card_numbers_are_sent_as_they_are(sentry: Harness) -> None:
+    client = traced(sentry)
+    card_like = "4111111111111111"  # passes Luhn, as about 5 random span ids in 100,000 do
+    with client.context:
+        with client.start_transaction(name="t", headers={"sentry-trace": f"{TRACE}-{card_like}-1"}):
+            client.captureMessage("x")
+    (event,) = sentry.events(1)
+    (transaction,) = sentry.receiver.wait_for_transactions(1)
+    assert event["contexts"]["trace"]["parent_span_id"] == card_like
+    assert transaction["contexts"]["trace"]["parent_span_id"] == card_like

@@ -20,10 +20,6 @@ from tests.receiver import Receiver
 from tests.sanic.conftest import app_with_routes, exception_of, serve, validated
 
 IN_FLIGHT = 500
-# The core's card-number scrubber masks the ~1 in 20,000 span ids made of digits that pass Luhn
-# (/work/notes/core_requests.md): about one run in three over the ~6,000 ids of the tracing test,
-# one in forty over the 500 errors. Until it leaves ids alone, these apps' clients run without it.
-UNSCRUBBED = {"processors": ()}
 
 
 async def test_concurrent_requests_keep_their_own_context(
@@ -32,7 +28,7 @@ async def test_concurrent_requests_keep_their_own_context(
     """500 requests wait until all 500 are in flight, then sleep and fail: every event has its own
     user, tags, extra and breadcrumb, and nothing of any other request."""
     app = make_app()
-    sentry = Sentry(app, dsn=receiver.dsn, **UNSCRUBBED)
+    sentry = Sentry(app, dsn=receiver.dsn)
     arrived = 0
     all_in_flight = asyncio.Event()
 
@@ -91,7 +87,7 @@ async def test_concurrent_requests_keep_their_own_transaction(
     around awaits (odd ones then fail): every transaction has its own trace, exactly its own
     three spans, its own status, and each error carries its own transaction's ids."""
     app = make_app()
-    sentry = Sentry(app, dsn=receiver.dsn, traces_sample_rate=1.0, **UNSCRUBBED)
+    sentry = Sentry(app, dsn=receiver.dsn, traces_sample_rate=1.0)
     arrived = 0
     all_in_flight = asyncio.Event()
 

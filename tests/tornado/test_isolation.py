@@ -20,11 +20,6 @@ from tests.tornado.conftest import CLIENT_OPTIONS, Server, flush
 Serve = Callable[..., Awaitable[Server]]
 CONCURRENT = 500
 
-# The core's card-number scrubber masks the ~1 in 20,000 span ids made of digits that pass Luhn
-# (/work/notes/core_requests.md): about one run in three over the ~6,000 ids of the tracing test,
-# one in forty over the 500 errors. Until it leaves ids alone, these clients run without it.
-UNSCRUBBED = {"processors": ()}
-
 
 @pytest.fixture(params=["plain", "async"])
 async def make_client(
@@ -35,7 +30,7 @@ async def make_client(
     made: list[raven.Client] = []
 
     def make(**options: Any) -> raven.Client:
-        made.append(cls(receiver.dsn, **CLIENT_OPTIONS, **UNSCRUBBED, **options))
+        made.append(cls(receiver.dsn, **CLIENT_OPTIONS, **options))
         return made[-1]
 
     yield make
