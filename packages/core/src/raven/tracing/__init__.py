@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from .scope import NOOP_SPAN, NoOpSpan, PropagationContext
 
 if TYPE_CHECKING:
+    from ..context import Context
+    from ..options import ClientOptions
     from .span import Span, Transaction
     from .tracer import Tracer
 
@@ -24,8 +26,8 @@ class TracingMixin:
     """Sentry's tracing API, with the names sentry-sdk users know, on :class:`raven.Client`."""
 
     _tracer: Tracer | None = None
-    options: Any
-    context: Any
+    options: ClientOptions
+    _context: Context
 
     @property
     def tracing_enabled(self) -> bool:
@@ -63,7 +65,7 @@ class TracingMixin:
 
                 incoming = read_incoming(headers)
                 if incoming is not None:
-                    self.context.trace = incoming
+                    self._context.trace = incoming
             return NOOP_SPAN
         return self.tracer.start_transaction(transaction, **kwargs)
 
@@ -72,7 +74,7 @@ class TracingMixin:
     ) -> Span | NoOpSpan:
         """A child of the current span, to use as a context manager; records nothing when no
         span is current (no transaction, or one that is not sampled)."""
-        if self.context.span is None:
+        if self._context.span is None:
             return NOOP_SPAN
         return self.tracer.start_span(op, description, **kwargs)
 
@@ -94,25 +96,25 @@ class TracingMixin:
         any case or a WSGI environ). Errors of this scope link to that trace from now on."""
         return self.tracer.continue_trace(headers, op, name, source, origin)
 
-    def trace_headers(self) -> dict[str, str]:
-        """``sentry-trace``, ``baggage`` and ``traceparent`` for a call made now, continuing the
-        current span (or, with no span, the scope's trace)."""
-        return self.tracer.trace_headers()
+    def trace_headers(self, span: Span | None = None) -> dict[str, str]:
+        """``sentry-trace``, ``baggage`` and ``traceparent`` for a call made now under ``span``
+        (default: the current span; with no span, the scope's trace)."""
+        return self.tracer.trace_headers(span)
 
     def current_span(self) -> Span | None:
         """The span current in this thread or task, or None."""
-        span: Span | None = self.context.span
+        span: Span | None = self._context.span
         return span
 
     def trace_context(self) -> dict[str, Any]:
         """``contexts.trace`` for an event captured now: the current span's ids, else those of
         the scope's trace (the caller's, or one made up for the scope when the first error
         needs it)."""
-        span = self.context.span
+        span = self._context.span
         if span is not None:
             context: dict[str, Any] = span.trace_context()
             return context
-        trace = self.context.trace
+        trace = self._context.trace
         if trace is None:
-            trace = self.context.trace = PropagationContext()
+            trace = self._context.trace = PropagationContext()
         return trace.trace_context()  # type: ignore[no-any-return]

@@ -100,7 +100,7 @@ class NoOpSpan:
 
     __slots__ = ()
     sampled = False
-    name = op = description = status = None
+    name = op = description = status = timestamp = None
 
     def __repr__(self) -> str:
         return "<NoOpSpan>"

@@ -350,6 +350,9 @@ class Tracer:
                 value = events.resolve_lazy(value, key)
             if value:
                 event[key] = serializer(value)
+        contexts = scope.get("contexts")
+        if contexts:
+            event["contexts"] = {**serializer(contexts), **event["contexts"]}
         events.merge_tags(event, client.options.tags, scope.get("tags"), transaction.tags)
         if not event["tags"]:
             del event["tags"]
