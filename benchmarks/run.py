@@ -332,14 +332,20 @@ def off_on(env: SdkEnv, worker: str, args: dict[str, Any], rounds: int) -> dict[
     that drift hits both; the best round of each, and the difference of their medians."""
     off: list[dict[str, float]] = []
     on: list[dict[str, float]] = []
+    wall: dict[bool, list[dict[str, float]]] = {False: [], True: []}
     for _ in range(rounds):
         for enabled, bucket in ((False, off), (True, on)):
             result = run_worker(env, worker, {**args, "enabled": enabled})
             if "error" in result:
                 return {"error": result["error"]}
             bucket.append(summary(result["samples"], scale=1e6))
+            if "wall_samples" in result:  # a second measure of the same requests
+                wall[enabled].append(summary(result["wall_samples"], scale=1e6))
     s_off, s_on = best_round(off), best_round(on)
-    return {"off": s_off, "on": s_on, "overhead_us": s_on["median"] - s_off["median"]}
+    measured = {"off": s_off, "on": s_on, "overhead_us": s_on["median"] - s_off["median"]}
+    if wall[True]:
+        measured.update(wall_off=best_round(wall[False]), wall_on=best_round(wall[True]))
+    return measured
 
 
 def bench_overhead(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:

@@ -480,3 +480,16 @@ def test_span_ids_that_look_like_card_numbers_are_sent_as_they_are(sentry: Harne
     (transaction,) = sentry.receiver.wait_for_transactions(1)
     assert event["contexts"]["trace"]["parent_span_id"] == card_like
     assert transaction["contexts"]["trace"]["parent_span_id"] == card_like
+
+
+def test_transactions_are_scrubbed_and_carry_the_user_the_app_set(sentry: Harness) -> None:
+    client = traced(sentry)
+    with client.context:
+        client.user_context({"id": "42"})
+        with client.start_transaction(name="login"):
+            with client.start_span(op="auth") as span:
+                span.set_data("password", "hunter2")
+                span.set_data("db.statement", "UPDATE users SET password='hunter3'")
+    (event,) = sentry.receiver.wait_for_transactions(1)
+    assert "hunter2" not in str(event) and "hunter3" not in str(event)
+    assert event["user"] == {"id": "42"}

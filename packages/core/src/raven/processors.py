@@ -315,7 +315,19 @@ class SanitizeKeysProcessor(Processor):
         self._guarded(data, "logentry", self._scrub_messages, data)
         self._guarded(data, "exception", self._scrub_exceptions, data)
         self._guarded(data, "breadcrumbs", self._scrub_breadcrumbs, data)
+        self._guarded(data, "spans", self._scrub_spans, data)
         return data
+
+    def _scrub_spans(self, data: dict[str, Any]) -> None:
+        """A transaction's spans: their data, tags and description (a SQL statement, a URL)."""
+        for span in data.get("spans") or ():
+            if not isinstance(span, dict):
+                continue
+            for key in ("data", "tags"):
+                if isinstance(span.get(key), dict):
+                    span[key] = self.scrub(span[key])
+            if isinstance(span.get("description"), str):
+                span["description"] = self.scrub_text(span["description"])
 
     @staticmethod
     def _guarded(

@@ -79,7 +79,17 @@ def start_request_transaction(client: Any, request: Any, outer: Any = None) -> A
         custom_sampling_context=sampling,
     )
     transaction.activate()
+    if transaction.sampled:
+        transaction.set_request(_url(request), request.method)
     return transaction
+
+
+def _url(request: Any) -> str | None:
+    """The request's URL without its query; None for a host Django refuses (DisallowedHost)."""
+    try:
+        return f"{request.scheme}://{request.get_host()}{request.path}"
+    except Exception:
+        return None
 
 
 def finish_request_transaction(client: Any, transaction: Any, request: Any, response: Any) -> None:

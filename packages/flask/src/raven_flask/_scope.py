@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask, Request
 from raven.guard import capture_internal_errors
+from raven.httpdata import get_url_from_environ
 from werkzeug.exceptions import HTTPException
 
 from ._request import request_data, transaction_name
@@ -83,6 +84,8 @@ def open_scope(
         custom_sampling_context={"wsgi_environ": environ},
     )
     transaction.activate()
+    if transaction.sampled:
+        transaction.set_request(get_url_from_environ(environ), environ.get("REQUEST_METHOD"))
     environ[SCOPE_KEY] = transaction
     return transaction
 

@@ -42,6 +42,8 @@ def start_transaction(request: Request, client: Any) -> None:
         custom_sampling_context={"sanic_request": request},
     )
     transaction.activate()
+    if transaction.sampled:
+        transaction.set_request(f"{request.scheme}://{request.host}{request.path}", request.method)
     setattr(request.ctx, _ATTR, transaction)
 
 

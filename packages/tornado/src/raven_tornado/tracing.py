@@ -46,6 +46,10 @@ def start_transaction(handler: RequestHandler, client: Any) -> None:
         custom_sampling_context={"tornado_request": request},
     )
     transaction.activate()
+    if transaction.sampled:
+        transaction.set_request(
+            f"{request.protocol}://{request.host}{request.path}", request.method
+        )
     setattr(handler, _ATTR, transaction)
 
 

@@ -120,6 +120,9 @@ class NoOpSpan:
     def set_name(self, name: str, source: str | None = None) -> None:
         pass
 
+    def set_request(self, url: str | None = None, method: str | None = None) -> None:
+        pass
+
     def start_child(
         self, op: str | None = None, description: str | None = None, **kwargs: Any
     ) -> NoOpSpan:

@@ -218,6 +218,7 @@ class Transaction(Span):
         "sample_rand",
         "dsc",
         "baggage_other",
+        "request",
     )
 
     def __init__(
@@ -249,6 +250,7 @@ class Transaction(Span):
         self.sample_rand = sample_rand
         self.dsc = dsc
         self.baggage_other = baggage_other
+        self.request: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<Transaction name={self.name!r} op={self.op!r} trace_id={self.trace_id} sampled={self.sampled}>"
@@ -258,6 +260,12 @@ class Transaction(Span):
         self.name = name
         if source is not None:
             self.source = source
+
+    def set_request(self, url: str | None = None, method: str | None = None) -> None:
+        """The request served, as the transaction shows it (URL without the query, method):
+        frameworks set it when the transaction is sampled. The full request interface errors
+        carry is not built for transactions (it would double a traced request's cost)."""
+        self.request = {k: v for k, v in (("url", url), ("method", method)) if v}
 
     def get_dsc(self) -> dict[str, str]:
         """The dynamic sampling context: the caller's, or this service's as it first goes out

@@ -44,6 +44,12 @@ class Tracer:
         self.ignore_transactions = opts.ignore_transactions
         self.ignore_status_codes = frozenset(opts.trace_ignore_status_codes)
         self.public_key = client.dsn.public_key if client.dsn is not None else None
+        # Scrubbing a transaction is the bulk of its cost: the HTTP transports run it on their
+        # encoder thread, off the request's.
+        transport = client.transport
+        self.process_on_sender = hasattr(transport, "process_transaction")
+        if self.process_on_sender:
+            transport.process_transaction = self.process  # type: ignore[union-attr]
 
     # -- the scope's trace ------------------------------------------------------------------
     def continue_from(self, headers: Mapping[str, Any] | None) -> PropagationContext | None:
@@ -345,9 +351,13 @@ class Tracer:
         )
         scope, _crumbs = self.context.snapshot()
         for key in ("user", "request"):
+            # What the app set (user_context, http_context) and the framework's url and method
+            # (set_request), not the interface an integration computes lazily for errors:
+            # building it would double a traced request's cost.
             value = scope.get(key)
-            if callable(value):
-                value = events.resolve_lazy(value, key)
+            value = getattr(value, "overlay", None) if callable(value) else value
+            if key == "request" and transaction.request:
+                value = {**transaction.request, **(value or {})}
             if value:
                 event[key] = serializer(value)
         contexts = scope.get("contexts")
@@ -356,7 +366,14 @@ class Tracer:
         events.merge_tags(event, client.options.tags, scope.get("tags"), transaction.tags)
         if not event["tags"]:
             del event["tags"]
-        return run_processors(client.processors, event, client._warn_once)
+        if not self.process_on_sender:
+            event = self.process(event)
+        return event
+
+    def process(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The client's processors (scrubbing) over a transaction: on the sender thread when the
+        transport takes them there (:attr:`HTTPTransport.process_transaction`), else inline."""
+        return run_processors(self.client.processors, event, self.client._warn_once)
 
     # -- decorators -------------------------------------------------------------------------
     def trace(self, func: Callable[..., Any] | None = None, *, op: str | None = None) -> Any:

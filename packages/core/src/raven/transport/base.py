@@ -13,7 +13,7 @@ import logging
 import random
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..__about__ import __version__
@@ -178,6 +178,9 @@ class HTTPTransport(Transport):
         if ca_certs and self.verify:
             self.verify = ca_certs
         self._last_warning: dict[str, float] = {}  # by kind: see _warn_rarely
+        # Run over each transaction as it is encoded (the client's processors, set by its
+        # tracer): scrubbing happens here, on the encoder thread, not on the request's.
+        self.process_transaction: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.proxies = proxies_for(self.url, options)
         # One dict shared by every request (never mutated): a queued backlog holds no copies.
         self.request_headers = {
@@ -243,6 +246,8 @@ class HTTPTransport(Transport):
         dsc = event.pop("_dsc", None)  # a transaction's sampling context: the envelope's ``trace``
         if category != "transaction":
             event.setdefault("modules", get_module_versions())
+        elif self.process_transaction is not None:
+            event = self.process_transaction(event)
         payload = fit_event(event, self.options.max_event_bytes)
         if payload is None:
             self.record_dropped("too_large", category, event)
