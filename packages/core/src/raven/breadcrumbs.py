@@ -210,6 +210,7 @@ def ignore_logger(name_or_logger: str | logging.Logger, allow_level: int | None 
     name = name_or_logger.name if isinstance(name_or_logger, logging.Logger) else name_or_logger
     if allow_level is None:
         _ignored_loggers.add(name)
+        _ignored_names.clear()
     else:
         register_special_log_handler(name, lambda lg, level, *a: level < allow_level)
 
@@ -227,6 +228,10 @@ def register_logging_handler(callback: Callable[..., Any]) -> None:
     _logging_handlers.append(callback)
 
 
+_ignored_names: dict[str, bool] = {}  # logger name -> ignored; emptied when the rules change
+_LOG_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "fatal"}
+
+
 def _is_ignored(name: str) -> bool:
     if name in _ignored_loggers:
         return True
@@ -242,17 +247,32 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
 
 
 def record_log_record(record: logging.LogRecord) -> None:
-    """Turn one log record into a breadcrumb, unless its logger is ignored or a handler says no."""
+    """Turn one log record into a breadcrumb, unless its logger is ignored or a handler says no.
+
+    Runs for every record the app logs: each step is the cheap form of what it checks.
+    """
     name = record.name
-    if _is_ignored(name) or not active_contexts() or raven_is_sending():
+    ignored = _ignored_names.get(name)
+    if ignored is None:
+        ignored = _ignored_names[name] = _is_ignored(name)
+    if ignored:
         return
-    lg = logging.getLogger(name)
-    args: tuple[Any, ...] = (lg, record.levelno, record.msg, record.args, {})
-    special = _special_handlers.get(name)
-    if special is not None and special(*args):
+    contexts = active_contexts()
+    if not contexts or raven_is_sending():
         return
-    if any(handler(*args) for handler in _logging_handlers):
-        return
+    if _special_handlers or _logging_handlers:
+        args: tuple[Any, ...] = (
+            logging.getLogger(name),
+            record.levelno,
+            record.msg,
+            record.args,
+            {},
+        )
+        special = _special_handlers.get(name)
+        if special is not None and special(*args):
+            return
+        if any(handler(*args) for handler in _logging_handlers):
+            return
     try:
         message = record.getMessage()
     except Exception:
@@ -273,20 +293,10 @@ def record_log_record(record: logging.LogRecord) -> None:
             "exception_type": type(exc).__name__,
             "exception_value": str(exc)[:MAX_MESSAGE_LENGTH],
         }
-    _record_crumb(
-        message=message,
-        level=record.levelno,
-        category=name,
-        data=data,
-        timestamp=record.created,
-        type="log",
-        hint={"log_record": record},
-    )
-
-
-def _record_crumb(**kwargs: Any) -> None:
-    for context in active_contexts():
-        context.breadcrumbs.record(**kwargs)
+    level = _LOG_LEVELS.get(record.levelno) or normalize_level(record.levelno)
+    hint = {"log_record": record}
+    for context in contexts:
+        context.breadcrumbs.record(record.created, level, message, name, data, "log", None, hint)
 
 
 def libraryhook(name: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
@@ -325,6 +335,25 @@ class BreadcrumbBuffer:
     ) -> None:
         """Record one breadcrumb into this context (after ``processor`` and ``before_breadcrumb``,
         which receives ``hint``)."""
+        if (
+            processor is None
+            and self._context.before_breadcrumb is None
+            and level in _VALID_LEVELS
+            and timestamp.__class__ is float
+            and message.__class__ is str
+            and (category is None or category.__class__ is str)
+            and (data is None or data.__class__ is dict)
+        ):
+            # What the logging hook records for every log line: already in shape, no callback.
+            fast: dict[str, Any] = {"timestamp": timestamp, "type": type or "default"}
+            fast["level"] = level
+            fast["message"] = message
+            if category is not None:
+                fast["category"] = category
+            if data:
+                fast["data"] = dict(data)
+            self._context.record_breadcrumb(fast)
+            return
         crumb = make_crumb(
             timestamp=timestamp,
             level=level,
