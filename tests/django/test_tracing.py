@@ -298,3 +298,22 @@ def test_under_the_wsgi_sentry_wrapper_a_request_is_still_one_transaction(
     assert fail["contexts"]["trace"]["trace_id"] == error["contexts"]["trace"]["trace_id"]
     assert error["contexts"]["trace"]["span_id"] == fail_span["span_id"]
     assert error["transaction"] == "/fail/"
+
+
+def test_logs_and_metrics_of_a_request_carry_its_trace(
+    traced: Any, settings: Any, web: Any, receiver: Receiver
+) -> None:
+    from raven_django import get_client
+    from raven_django.conf import reset_client
+
+    reset_client()
+    settings.RAVEN_CONFIG = {**settings.RAVEN_CONFIG, "enable_logs": True}
+    client = get_client()
+    assert web.get("/telemetry/").status_code == 200
+    client.flush(10)
+    (tx,) = transactions(receiver, 1)
+    (log,) = [entry for entry in receiver.wait_for_logs(1) if entry["body"] == "order 7 paid"]
+    (metric,) = receiver.wait_for_metrics(1)
+    trace = tx["contexts"]["trace"]
+    assert log["trace_id"] == metric["trace_id"] == trace["trace_id"]
+    assert log["span_id"] == metric["span_id"] == trace["span_id"]

@@ -3,6 +3,7 @@ the caller's trace continued, errors linked to their request's trace; nothing wi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -212,3 +213,27 @@ def test_uninit_app_stops_the_transactions(
         assert [tx["transaction"] for tx in receiver.transactions] == ["/page/<slug>"]
     finally:
         client.close()
+
+
+def test_logs_and_metrics_of_a_request_carry_its_trace(
+    receiver: Receiver, make_app: MakeApp, install: Install
+) -> None:
+    app = make_app(SENTRY_CONFIG={"traces_sample_rate": 1.0, "enable_logs": True})
+    sentry = install(app)
+    logger = logging.getLogger("shop.orders")
+    logger.setLevel(logging.INFO)  # the root logger's WARNING would filter the record out
+
+    @app.route("/pay")
+    def pay() -> str:
+        logger.info("order %s paid", 7)
+        sentry.client.metrics.count("orders.paid", 1)
+        return "ok"
+
+    assert app.test_client().get("/pay", buffered=True).status_code == 200
+    sentry.client.flush(10)
+    (tx,) = transactions(receiver, 1)
+    (log,) = [entry for entry in receiver.wait_for_logs(1) if entry["body"] == "order 7 paid"]
+    (metric,) = receiver.wait_for_metrics(1)
+    trace = tx["contexts"]["trace"]
+    assert log["trace_id"] == metric["trace_id"] == trace["trace_id"]
+    assert log["span_id"] == metric["span_id"] == trace["span_id"]

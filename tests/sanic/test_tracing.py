@@ -4,6 +4,7 @@ receiver."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -325,3 +326,29 @@ async def test_uninstalled_app_sends_no_transaction(
         assert (await client.get("/ok")).status_code == 200
 
     assert [tx["transaction"] for tx in validated(receiver.transactions)] == [f"{app.name}.ok"]
+
+
+async def test_logs_and_metrics_of_a_request_carry_its_trace(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
+    app = make_app()
+    sentry = Sentry(app, dsn=receiver.dsn, traces_sample_rate=1.0, enable_logs=True)
+    logger = logging.getLogger("shop.orders")
+    logger.setLevel(logging.INFO)  # the root logger's WARNING would filter the record out
+
+    @app.get("/pay")
+    async def pay(request: Request) -> HTTPResponse:
+        assert sentry.client is not None
+        logger.info("order %s paid", 7)
+        await asyncio.sleep(0)
+        sentry.client.metrics.count("orders.paid", 1)
+        return text("ok")
+
+    async with http(app) as client:
+        assert (await client.get("/pay")).status_code == 200
+    (tx,) = transactions(receiver, 1)
+    (log,) = [entry for entry in receiver.wait_for_logs(1) if entry["body"] == "order 7 paid"]
+    (metric,) = receiver.wait_for_metrics(1)
+    trace = tx["contexts"]["trace"]
+    assert log["trace_id"] == metric["trace_id"] == trace["trace_id"]
+    assert log["span_id"] == metric["span_id"] == trace["span_id"]

@@ -4,6 +4,7 @@ the receiver."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -272,3 +273,36 @@ async def test_tracing_off_sends_no_transaction_but_errors_carry_the_incoming_tr
     assert error["contexts"]["trace"]["trace_id"] == TRACE
     assert error["contexts"]["trace"]["parent_span_id"] == PARENT
     assert receiver.transactions == []
+
+
+class TelemetryHandler(SentryMixin, RequestHandler):
+    """A structured log (through logging) and a metric, inside the request."""
+
+    async def get(self) -> None:
+        client = self.application.sentry_client  # type: ignore[attr-defined]
+        logger = logging.getLogger("shop.orders")
+        logger.setLevel(logging.INFO)  # the root logger's WARNING would filter it out
+        logger.info("order %s paid", 7)
+        await asyncio.sleep(0)
+        client.metrics.count("orders.paid", 1)
+        self.write("ok")
+
+
+async def test_logs_and_metrics_of_a_request_carry_its_trace(
+    serve: Serve, receiver: Receiver
+) -> None:
+    client = raven.Client(receiver.dsn, traces_sample_rate=1.0, enable_logs=True, **CLIENT_OPTIONS)
+    try:
+        app = tornado.web.Application([(r"/pay", TelemetryHandler)])
+        app.sentry_client = client  # type: ignore[attr-defined]
+        server = await serve(app)
+        assert (await server.fetch("/pay")).code == 200
+        (tx,) = await transactions(receiver, client, 1)
+        logs = await asyncio.to_thread(receiver.wait_for_logs, 1)
+        (log,) = [entry for entry in logs if entry["body"] == "order 7 paid"]
+        (metric,) = await asyncio.to_thread(receiver.wait_for_metrics, 1)
+    finally:
+        client.close(timeout=5)
+    trace = tx["contexts"]["trace"]
+    assert log["trace_id"] == metric["trace_id"] == trace["trace_id"]
+    assert log["span_id"] == metric["span_id"] == trace["span_id"]

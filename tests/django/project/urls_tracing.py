@@ -3,6 +3,8 @@ pattern (``path()``, regular expressions, ``include()``), sync, async and class-
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -46,6 +48,17 @@ async def async_poll(request: HttpRequest, question_id: int) -> HttpResponse:
     return HttpResponse(str(count), status=201)
 
 
+def telemetry(request: HttpRequest) -> HttpResponse:
+    """A structured log (through logging) and a metric, inside the request."""
+    from raven_django import get_client
+
+    logger = logging.getLogger("shop.orders")
+    logger.setLevel(logging.INFO)  # the root logger's WARNING would filter the record out
+    logger.info("order %s paid", 7)
+    get_client().metrics.count("orders.paid", 1)
+    return HttpResponse("ok")
+
+
 class NoteView(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         raise KeyError("class-based")
@@ -58,4 +71,5 @@ urlpatterns = [
     path("fail/", fail),
     path("async/<int:question_id>/", async_poll),
     path("class/", NoteView.as_view()),
+    path("telemetry/", telemetry),
 ]
