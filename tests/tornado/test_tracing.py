@@ -4,8 +4,8 @@ the receiver."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
