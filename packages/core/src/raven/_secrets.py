@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from ._textscan import LazyPattern
+
 CARD_MIN = 10**12  # the smallest 13-digit number
-CARD_RE = re.compile(r"^(?:\d[ -]?){12,18}\d$")
+CARD_RE: Any = LazyPattern(r"^(?:\d[ -]?){12,18}\d$")
 
 DEFAULT_SENSITIVE_KEYS = frozenset(
     {

@@ -5,19 +5,38 @@ from __future__ import annotations
 import re
 from typing import Any
 
+
+class LazyPattern:
+    """A regular expression compiled on first use: compiling these costs ``import raven``
+    (construction loads the default processor) 3 ms, and most processes never scrub a string
+    before they have served a while. After the first use its methods are the pattern's own."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    def __getattr__(self, name: str) -> Any:
+        compiled = re.compile(self.pattern, self.flags)
+        for method in ("match", "search", "fullmatch", "sub", "subn", "findall", "finditer"):
+            setattr(self, method, getattr(compiled, method))
+        return getattr(compiled, name)
+
+
 # The password of a URL with credentials: ``scheme://user:PASSWORD@host`` (greedy up to the last
 # ``@`` of the authority, so a password holding ``@`` is masked whole).
-URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][\w+.-]*://[^\s:/?#@]*):([^\s/?#]*)@")
+URL_CREDENTIALS: Any = LazyPattern(r"(\b[A-Za-z][\w+.-]*://[^\s:/?#@]*):([^\s/?#]*)@")
 # A ``key=value`` pair: query strings in URLs (the repr of a request too), ``Config(token='x')``,
 # ``--password=x``, ``password=x`` in a log line. A quoted value runs to its closing quote.
-KEY_VALUE = re.compile(r"""(?<![\w.\-\[\]])([\w.\-\[\]]+)=('[^']*'?|"[^"]*"?|[^&#;\s'"<>,)]*)""")
+KEY_VALUE: Any = LazyPattern(
+    r"""(?<![\w.\-\[\]])([\w.\-\[\]]+)=('[^']*'?|"[^"]*"?|[^&#;\s'"<>,)]*)"""
+)
 # A quoted key followed by ``:``: a dict's repr (past the serializer's depth limit) or JSON; or
 # the first item of a pair's repr: ``OrderedDict([('password', 'x')])``, ``['token', 'x']``.
-QUOTED_KEY = re.compile(
+QUOTED_KEY: Any = LazyPattern(
     r"""(['"])([^'"\\\n]{1,200})\1\s*:\s*|(?<=[(\[])(['"])([^'"\\\n]{1,200})\3\s*,\s*"""
 )
-HEADER_LINE = re.compile(r"^([!#$%&'*+.^_`|~\w-]+)[ \t]*:(.*)$")
-WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+HEADER_LINE: Any = LazyPattern(r"^([!#$%&'*+.^_`|~\w-]+)[ \t]*:(.*)$")
+WORD: Any = LazyPattern(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _CLOSING = {"{": "}", "[": "]", "(": ")"}
 
 
