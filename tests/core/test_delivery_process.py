@@ -210,3 +210,26 @@ def test_burst_with_outbox_delivers_every_event_once(receiver: Receiver, tmp_pat
     received = [e["event_id"] for e in receiver.events]
     assert len(received) == len(set(received))
     assert set(received) == set(ids)
+
+
+def test_events_spilled_to_the_outbox_are_scrubbed_first(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    """Scrubbing runs on the encoder thread; an event the full queue spills to disk is scrubbed
+    before it is written, and is not scrubbed twice when the next process sends it."""
+    outbox = tmp_path / "outbox"
+    receiver.stop()
+    client = raven.Client(
+        receiver.dsn, outbox_path=str(outbox), queue_size=1, install_sys_hook=False
+    )
+    for i in range(20):
+        client.captureMessage("order %s", params=(i,), extra={"password": "hunter2"})
+    client.close(timeout=1)
+    written = b"".join(path.read_bytes() for path in outbox.glob("*.raven"))
+    assert written, "nothing was spilled"
+    assert b"hunter2" not in written
+    receiver.start()
+    sender = raven.Client(receiver.dsn, outbox_path=str(outbox), install_sys_hook=False)
+    assert sender.flush(20)
+    sender.close(timeout=5)
+    assert receiver.events and all(e["extra"]["password"] == "********" for e in receiver.events)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import events
-from ..callbacks import name_of, run_before_send, run_processors
+from ..callbacks import name_of, run_before_send
 from ..guard import capture_internal_errors
 from .propagation import format_baggage, read_incoming
 from .scope import PropagationContext, new_trace_id
@@ -44,12 +44,9 @@ class Tracer:
         self.ignore_transactions = opts.ignore_transactions
         self.ignore_status_codes = frozenset(opts.trace_ignore_status_codes)
         self.public_key = client.dsn.public_key if client.dsn is not None else None
-        # Scrubbing a transaction is the bulk of its cost: the HTTP transports run it on their
-        # encoder thread, off the request's.
-        transport = client.transport
-        self.process_on_sender = hasattr(transport, "process_transaction")
-        if self.process_on_sender:
-            transport.process_transaction = self.process  # type: ignore[union-attr]
+        # Scrubbing a transaction is the bulk of its cost: the client has the HTTP transports
+        # run it on their encoder thread, off the request's.
+        self.process_on_sender = client._defer_processing
 
     # -- the scope's trace ------------------------------------------------------------------
     def continue_from(self, headers: Mapping[str, Any] | None) -> PropagationContext | None:
@@ -367,13 +364,8 @@ class Tracer:
         if not event["tags"]:
             del event["tags"]
         if not self.process_on_sender:
-            event = self.process(event)
+            event = self.client._run_processors(event)
         return event
-
-    def process(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The client's processors (scrubbing) over a transaction: on the sender thread when the
-        transport takes them there (:attr:`HTTPTransport.process_transaction`), else inline."""
-        return run_processors(self.client.processors, event, self.client._warn_once)
 
     # -- decorators -------------------------------------------------------------------------
     def trace(self, func: Callable[..., Any] | None = None, *, op: str | None = None) -> Any:

@@ -178,9 +178,9 @@ class HTTPTransport(Transport):
         if ca_certs and self.verify:
             self.verify = ca_certs
         self._last_warning: dict[str, float] = {}  # by kind: see _warn_rarely
-        # Run over each transaction as it is encoded (the client's processors, set by its
-        # tracer): scrubbing happens here, on the encoder thread, not on the request's.
-        self.process_transaction: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        # Run over each event and transaction as it is encoded (the client's processors, set by
+        # the client): scrubbing happens here, on the encoder thread, not on the app's.
+        self.process_event: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.proxies = proxies_for(self.url, options)
         # One dict shared by every request (never mutated): a queued backlog holds no copies.
         self.request_headers = {
@@ -244,10 +244,9 @@ class HTTPTransport(Transport):
         if "_item" in event:
             return self._prepare_item(event, category)
         dsc = event.pop("_dsc", None)  # a transaction's sampling context: the envelope's ``trace``
+        event = self.processed(event)
         if category != "transaction":
             event.setdefault("modules", get_module_versions())
-        elif self.process_transaction is not None:
-            event = self.process_transaction(event)
         payload = fit_event(event, self.options.max_event_bytes)
         if payload is None:
             self.record_dropped("too_large", category, event)
@@ -282,6 +281,13 @@ class HTTPTransport(Transport):
             report,
             drops=drops,
         )
+
+    def processed(self, event: dict[str, Any]) -> dict[str, Any]:
+        """``event`` after the client's processors (:attr:`process_event`), run once: an event
+        spilled to the outbox was processed before it was written."""
+        if event.pop("_processed", False) or self.process_event is None:
+            return event
+        return self.process_event(event)
 
     def _prepare_item(self, item: dict[str, Any], category: str) -> PreparedRequest | None:
         """The request for an :func:`~raven.transport.envelope.envelope_item`."""

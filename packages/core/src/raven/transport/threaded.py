@@ -156,8 +156,11 @@ class ThreadedTransport(HTTPTransport):
                 self._push_ready(request)
 
     def _overflow(self, event: dict[str, Any], category: str) -> None:
-        if self._outbox is not None and self._outbox.spill_event(event, self):
-            return
+        if self._outbox is not None:
+            event = self.processed(event)  # nothing unscrubbed is written to disk
+            event["_processed"] = True
+            if self._outbox.spill_event(event, self):
+                return
         self.record_overflow(category, drops_of(event, category))
 
     def _start(self) -> None:
