@@ -182,8 +182,13 @@ def bench_startup(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
     baselines = {name: (env, "pass") for name, env in envs.items()}
     samples: dict[str, list[float]] = {name: [] for name in commands}
     base_samples: dict[str, list[float]] = {name: [] for name in baselines}
+    # PYTHONDONTWRITEBYTECODE would have every run compile each module edited since its .pyc
+    # was written: an app starts from its bytecode cache, and so do these runs (the warm-up
+    # runs write it).
     clean = {
-        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "SENTRY_DSN")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "PYTHONPATH", "SENTRY_DSN", "PYTHONDONTWRITEBYTECODE")
     }
 
     def once(env: SdkEnv, code: str) -> float:
