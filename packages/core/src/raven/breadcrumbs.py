@@ -54,6 +54,7 @@ suppress_http_breadcrumbs: ContextVar[bool] = ContextVar(
 )
 # The threads of the background sender (raven.transport.threaded): whatever they log is Raven's.
 _SENDER_THREADS = ("raven-encoder", "raven-sender-", "raven-warm-up")
+_current_thread = threading.current_thread
 
 
 def raven_is_sending() -> bool:
@@ -63,13 +64,14 @@ def raven_is_sending() -> bool:
     http.client, charset_normalizer, raven.*): they never become events or breadcrumbs, or one
     event logged at DEBUG would become thousands (each send logging what makes the next one).
     """
-    return suppress_http_breadcrumbs.get() or threading.current_thread().name.startswith(
-        _SENDER_THREADS
-    )
+    return suppress_http_breadcrumbs.get() or _current_thread().name.startswith(_SENDER_THREADS)
 
 
 def active_contexts() -> list[Context]:
     """The contexts breadcrumbs are currently recorded into (one per enabled client)."""
+    if len(_active) == 1:  # the common case: one client
+        ctx = _active[0]()
+        return [ctx] if ctx is not None else []
     return [ctx for ref in _active if (ctx := ref()) is not None]
 
 
@@ -284,8 +286,9 @@ def record_log_record(record: logging.LogRecord) -> None:
     data: dict[str, Any] | None = None
     if len(attrs) > _RECORD_ATTR_COUNT:  # something beyond the standard attributes: extra=
         data = {k: v for k, v in attrs.items() if k not in _RECORD_ATTRS and k[:1] != "_"} or None
-    if isinstance(record.args, Mapping) and record.args:
-        data = {**record.args, **(data or {})}
+    record_args = record.args
+    if record_args and type(record_args) is not tuple and isinstance(record_args, Mapping):
+        data = {**record_args, **(data or {})}  # a single dict argument (tuples: most records)
     if record.exc_info and record.exc_info[1] is not None:
         exc = record.exc_info[1]
         data = {
