@@ -266,8 +266,11 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
             # After the cheap exits, inside the guard: a disabled client or a sampled-out event
             # costs the framework client nothing, and its failure never reaches the app.
             data = self.prepare_capture(data, tags, kwargs)
-            build = self._build_event if self._defer_processing else self.build_msg
-            event = build(event_type, data, date, time_spent, extra, stack, tags=tags, **kwargs)
+            if self._defer_processing:  # the transport's encoder thread runs the processors
+                kwargs["process"] = False
+            event = self.build_msg(
+                event_type, data, date, time_spent, extra, stack, tags=tags, **kwargs
+            )
             if self.options.before_send is not None:
                 hint = {"exc_info": kwargs.get("exc_info")}
                 processed = run_before_send(self.options.before_send, event, hint, self._warn_once)
@@ -352,59 +355,16 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
         params: Any = (),
         query: Any = None,
         engine: str | None = None,
+        process: bool = True,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """The event dict for ``event_type``, processed, without sending it.
+        """The event dict for ``event_type``, processed (unless ``process=False``: :meth:`capture`
+        leaves the processors to the transport's encoder thread when it can), without sending it.
 
         What the event says comes, lowest first, from the client's options, the context (where
         integrations attach the request, user and transaction), the call's ``data`` and its
         keyword arguments (``level``, ``logger``, ``culprit``, ``user``, ``request``, ...).
         """
-        event = self._build_event(
-            event_type,
-            data,
-            date,
-            time_spent,
-            extra,
-            stack,
-            public_key,
-            tags,
-            fingerprint,
-            exc_info=exc_info,
-            mechanism=mechanism,
-            message=message,
-            params=params,
-            query=query,
-            engine=engine,
-            **kwargs,
-        )
-        return self._run_processors(event)
-
-    def _run_processors(self, event: dict[str, Any]) -> dict[str, Any]:
-        return run_processors(self.processors, event, self._warn_once)
-
-    def _build_event(
-        self,
-        event_type: str,
-        data: Mapping[str, Any] | None = None,
-        date: Any = None,
-        time_spent: Any = None,
-        extra: Mapping[str, Any] | None = None,
-        stack: Any = None,
-        public_key: Any = None,
-        tags: Mapping[str, Any] | None = None,
-        fingerprint: Any = None,
-        *,
-        exc_info: Any = None,
-        mechanism: dict[str, Any] | None = None,
-        message: Any = None,
-        params: Any = (),
-        query: Any = None,
-        engine: str | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """:meth:`build_msg` before the processors: :meth:`capture` leaves them to the
-        transport's encoder thread when it can (``_defer_processing``)."""
         kind = events.event_kind(event_type)
         ctx_data, crumbs = self._context.snapshot()
         data = _legacy_capture.normalize(data, self.stacks) or {}  # raven-python's data= keys
@@ -467,7 +427,10 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
             event.setdefault("extra", {})["time_spent"] = time_spent
         if "breadcrumbs" not in data:
             events.add_breadcrumbs(event, crumbs, self.serializer)
-        return event
+        return self._run_processors(event) if process else event
+
+    def _run_processors(self, event: dict[str, Any]) -> dict[str, Any]:
+        return run_processors(self.processors, event, self._warn_once)
 
     # -- helpers ---------------------------------------------------------------------------------
     def capture_exceptions(self, function_or_exceptions: Any = None, **kwargs: Any) -> Any:
