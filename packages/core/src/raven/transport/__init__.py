@@ -83,8 +83,12 @@ def transport_for(dsn: Dsn, override: Any = None) -> type[Transport]:
 
 def _adapted(cls: Any) -> Any:
     """A raven-python transport class (``send(url, data, headers)``) wrapped for Raven."""
-    if cls in _REGISTRY.values() and "send_event" not in getattr(cls, "__abstractmethods__", ()):
-        return cls  # Raven's own: no need to import the adapter
+    if (
+        isinstance(cls, type)
+        and issubclass(cls, Transport)
+        and "send_event" not in getattr(cls, "__abstractmethods__", ())
+    ):
+        return cls  # a Raven transport: no need to import the adapter
     from .legacy import adapt, is_legacy
 
     return adapt(cls) if is_legacy(cls) else cls
