@@ -19,6 +19,7 @@ from .__about__ import __version__
 from .callbacks import WarnOnce, describe, name_of
 from .guard import capture_internal_errors
 from .serializer import safe_repr
+from .tracing.scope import scope_trace
 
 __all__ = [
     "Pipeline",
@@ -88,7 +89,7 @@ def link(client: Any) -> tuple[str, str | None, Any]:
     elif state.trace is not None:
         trace_id, span_id = state.trace.trace_id, None
     else:
-        trace_id, span_id = client.trace_context()["trace_id"], None  # makes the scope's trace
+        trace_id, span_id = scope_trace(client.context).trace_id, None  # made up if none
     user = state.data.get("user")
     if user is not None and type(user) is not dict:
         user = getattr(user, "overlay", None)  # a lazy user with a dict laid over it: the dict

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .scope import NOOP_SPAN, NoOpSpan, PropagationContext
+from .scope import NOOP_SPAN, NoOpSpan, scope_trace
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -61,11 +61,9 @@ class TracingMixin:
         if not self.tracing_enabled:  # the engine is not even imported
             headers = kwargs.get("headers")
             if headers:
-                from .propagation import read_incoming
+                from .propagation import continue_from
 
-                incoming = read_incoming(headers)
-                if incoming is not None:
-                    self._context.trace = incoming
+                continue_from(self._context, headers)
             return NOOP_SPAN
         return self.tracer.start_transaction(transaction, **kwargs)
 
@@ -114,7 +112,4 @@ class TracingMixin:
         if span is not None:
             context: dict[str, Any] = span.trace_context()
             return context
-        trace = self._context.trace
-        if trace is None:
-            trace = self._context.trace = PropagationContext()
-        return trace.trace_context()  # type: ignore[no-any-return]
+        return scope_trace(self._context).trace_context()

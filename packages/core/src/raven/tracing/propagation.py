@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 
 from .scope import PropagationContext
 
-__all__ = ["format_baggage", "parse_baggage", "read_incoming"]
+__all__ = ["continue_from", "format_baggage", "parse_baggage", "read_incoming"]
 
 _SENTRY_TRACE = re.compile(r"^[ \t]*([0-9a-f]{32})?-?([0-9a-f]{16})?-?([01])?[ \t]*$")
 _TRACEPARENT = re.compile(r"^[ \t]*00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})[ \t]*$")
@@ -77,6 +77,15 @@ def read_incoming(headers: Mapping[str, Any]) -> PropagationContext | None:
     if dsc.get("trace_id") not in (None, trace_id):
         dsc = {}  # baggage of another trace (a proxy mixed them up): not ours to freeze
     return PropagationContext(trace_id, parent_span_id, sampled, dsc or None, other)
+
+
+def continue_from(context: Any, headers: Mapping[str, Any] | None) -> PropagationContext | None:
+    """Make the caller's trace (read from ``headers``) the trace of ``context``'s scope; None
+    when they carry none."""
+    incoming = read_incoming(headers) if headers else None
+    if incoming is not None:
+        context.trace = incoming
+    return incoming
 
 
 def _nonzero(trace_id: str, span_id: str) -> bool:

@@ -12,7 +12,14 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["NOOP_SPAN", "NoOpSpan", "PropagationContext", "new_span_id", "new_trace_id"]
+__all__ = [
+    "NOOP_SPAN",
+    "NoOpSpan",
+    "PropagationContext",
+    "new_span_id",
+    "new_trace_id",
+    "scope_trace",
+]
 
 
 def new_trace_id() -> str:
@@ -64,6 +71,15 @@ class PropagationContext:
         if self.parent_span_id:
             context["parent_span_id"] = self.parent_span_id
         return context
+
+
+def scope_trace(context: Any) -> PropagationContext:
+    """The trace of ``context``'s current scope, made up (and kept for the scope) when there is
+    none yet."""
+    trace: PropagationContext | None = context.trace
+    if trace is None:
+        trace = context.trace = PropagationContext()
+    return trace
 
 
 def _sample_rand(dsc: Mapping[str, str] | None, parent_sampled: bool | None) -> float:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from .. import events
 from ..callbacks import name_of, run_before_send
 from ..guard import capture_internal_errors
-from .propagation import format_baggage, read_incoming
-from .scope import PropagationContext, new_trace_id
+from .propagation import continue_from, format_baggage
+from .scope import PropagationContext, new_trace_id, scope_trace
 from .span import NOOP_SPAN, NoOpSpan, Span, Transaction
 
 if TYPE_CHECKING:
@@ -49,20 +49,6 @@ class Tracer:
         self.process_on_sender = client._defer_processing
 
     # -- the scope's trace ------------------------------------------------------------------
-    def continue_from(self, headers: Mapping[str, Any] | None) -> PropagationContext | None:
-        """Make the caller's trace (from ``headers``) this scope's; None when they carry none."""
-        incoming = read_incoming(headers) if headers else None
-        if incoming is not None:
-            self.context.trace = incoming
-        return incoming
-
-    def scope_trace(self) -> PropagationContext:
-        """This scope's trace, made up (and kept for the scope) when there is none yet."""
-        trace: PropagationContext | None = self.context.trace
-        if trace is None:
-            trace = self.context.trace = PropagationContext()
-        return trace
-
     def continue_trace(
         self,
         headers: Mapping[str, Any] | None,
@@ -72,7 +58,7 @@ class Tracer:
         origin: str = "manual",
     ) -> Transaction:
         """A transaction (not started) that continues the trace in ``headers``, or a new trace."""
-        incoming = self.continue_from(headers)
+        incoming = continue_from(self.context, headers)
         return self.new_transaction(incoming, name, op, source, origin)
 
     def new_transaction(
@@ -126,7 +112,7 @@ class Tracer:
         start_timestamp: float | None = None,
     ) -> Transaction | NoOpSpan:
         """A started, sampled (or not) transaction; :data:`NOOP_SPAN` when tracing is off."""
-        incoming = self.continue_from(headers) if headers is not None else None
+        incoming = continue_from(self.context, headers) if headers is not None else None
         if not self.enabled:
             return NOOP_SPAN
         if transaction is None:
@@ -215,7 +201,7 @@ class Tracer:
             headers = {"sentry-trace": span.to_sentry_trace(), "traceparent": span.to_traceparent()}
             baggage = span.to_baggage()
         else:
-            trace = self.scope_trace()
+            trace = scope_trace(self.context)
             sampled = trace.parent_sampled
             flag = "" if sampled is None else ("-1" if sampled else "-0")
             headers = {
