@@ -437,6 +437,29 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
         """Decorator or context manager: capture matching exceptions, then re-raise them."""
         return wrappers.capture_exceptions(self, function_or_exceptions, kwargs)
 
+    # -- cron monitors (raven.monitors, imported on first use) ------------------------------------
+    def monitor(self, monitor_slug: str, monitor_config: dict[str, Any] | None = None) -> Any:
+        """Decorator and context manager for a scheduled job: an ``in_progress`` check-in when it
+        starts, ``ok`` or ``error`` (re-raising the job's exception) with its duration when it
+        ends (:class:`raven.monitors.Monitor`)."""
+        from .monitors import Monitor
+
+        return Monitor(self, monitor_slug, monitor_config)
+
+    def capture_checkin(
+        self,
+        monitor_slug: str,
+        status: str,
+        check_in_id: str | None = None,
+        duration: float | None = None,
+        monitor_config: dict[str, Any] | None = None,
+    ) -> str:
+        """Send one check-in (``in_progress``, ``ok`` or ``error``); returns its id (32 hex
+        digits), to pass as ``check_in_id`` when closing it (:mod:`raven.monitors`)."""
+        from .monitors import capture_checkin
+
+        return capture_checkin(self, monitor_slug, status, check_in_id, duration, monitor_config)
+
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until pending events (buffered logs and metrics too) are delivered; True when
         nothing is left pending."""

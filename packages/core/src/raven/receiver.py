@@ -60,6 +60,7 @@ class Receiver:
         self.client_reports: list[dict[str, Any]] = []
         self.logs: list[dict[str, Any]] = []  # each log of every ``log`` item
         self.metrics: list[dict[str, Any]] = []  # each metric of every ``trace_metric`` item
+        self.check_ins: list[dict[str, Any]] = []  # the payload of every ``check_in`` item
         self.requests: list[Request] = []
         self.received_bodies = 0  # requests read, answered or not
         self._cond = threading.Condition()
@@ -151,6 +152,10 @@ class Receiver:
         """The metrics once at least ``count`` arrived (AssertionError after ``timeout``)."""
         return self._wait(self.metrics, "metrics", count, timeout)
 
+    def wait_for_check_ins(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The check-ins once at least ``count`` arrived (AssertionError after ``timeout``)."""
+        return self._wait(self.check_ins, "check-ins", count, timeout)
+
     def _wait(
         self, arrived: list[dict[str, Any]], what: str, count: int, timeout: float
     ) -> list[dict[str, Any]]:
@@ -205,6 +210,7 @@ class Receiver:
         except Exception:
             status = request.status = 400
         events, transactions, reports, logs, metrics = [], [], [], [], []
+        check_ins: list[dict[str, Any]] = []
         if status == 200:
             try:
                 if "/envelope/" in handler.path:
@@ -222,6 +228,8 @@ class Receiver:
                             logs.extend(json.loads(payload)["items"])
                         elif item_headers.get("type") == "trace_metric":
                             metrics.extend(json.loads(payload)["items"])
+                        elif item_headers.get("type") == "check_in":
+                            check_ins.append(json.loads(payload))
                 elif "/store/" in handler.path:
                     events.append(json.loads(body))
                 else:
@@ -236,6 +244,7 @@ class Receiver:
             self.client_reports.extend(reports)
             self.logs.extend(logs)
             self.metrics.extend(metrics)
+            self.check_ins.extend(check_ins)
             self._cond.notify_all()
         first = (events or transactions or [{}])[0]
         answer = json.dumps({"id": first.get("event_id")}).encode()
