@@ -53,6 +53,9 @@ _INT_ONLY = frozenset({int})
 _COOKIE_KEYS = ("cookie", "set-cookie")
 
 
+# Span data keys that hold counts, not secrets: an AI call's token usage (raven.ai).
+_COUNT_PREFIXES = ("gen_ai.usage.",)
+
 # Ids Raven generates (hex): never scrubbed as text, even when one is all digits and passes Luhn.
 _TRACE_IDS = frozenset({"trace_id", "span_id", "parent_span_id", "event_id"})
 
@@ -151,8 +154,12 @@ class SanitizeKeysProcessor(Processor):
         decision = self._decisions.get(key)
         if decision is None:
             lowered = _normalize(key)
-            decision = any(k in lowered for k in self.keys) or (
-                bool(self.words) and not self.words.isdisjoint(w.lower() for w in WORD.findall(key))
+            decision = not lowered.startswith(_COUNT_PREFIXES) and (
+                any(k in lowered for k in self.keys)
+                or (
+                    bool(self.words)
+                    and not self.words.isdisjoint(w.lower() for w in WORD.findall(key))
+                )
             )
             if len(self._decisions) < 10_000:
                 self._decisions[key] = decision

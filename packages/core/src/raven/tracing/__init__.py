@@ -3,7 +3,9 @@
 Off by default: tracing is on when ``traces_sample_rate`` or ``traces_sampler`` is set. Only
 this module and :mod:`raven.tracing.scope` are imported with ``raven``; the engine (:mod:`raven.tracing.tracer`), spans and
 header parsing are imported the first time they are used. Errors link to the current trace
-either way (``contexts.trace``), with or without tracing.
+either way (``contexts.trace``), with or without tracing. AI monitoring (Sentry's AI Agents
+tracing module: ``ai_pipeline``, ``ai_step``, ``record_token_usage``) lives in :mod:`raven.ai`,
+imported the first time it is used.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .scope import NOOP_SPAN, NoOpSpan, scope_trace
 
 if TYPE_CHECKING:
+    from ..ai import AIRun
     from ..context import Context
     from ..options import ClientOptions
     from .span import Span, Transaction
@@ -113,3 +116,66 @@ class TracingMixin:
             context: dict[str, Any] = span.trace_context()
             return context
         return scope_trace(self._context).trace_context()
+
+    # -- AI monitoring (raven.ai, imported on first use) ----------------------------------------
+    def ai_pipeline(
+        self,
+        name: str,
+        *,
+        op: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        capture_errors: bool = True,
+    ) -> AIRun:
+        """An AI pipeline (an agent run, a chain): ``with client.ai_pipeline("support-bot"):``,
+        ``async with``, or ``@client.ai_pipeline("support-bot")`` on a sync or ``async def``
+        function. A ``gen_ai.invoke_agent`` span (a transaction of its own when no span is
+        running); errors captured inside carry the tag ``ai.pipeline.name``; the exception that
+        escapes it is captured once (unless ``capture_errors=False``) and re-raised."""
+        from ..ai import AIRun
+
+        return AIRun(self, name, op, data, pipeline=True, capture_errors=capture_errors)
+
+    def ai_step(
+        self,
+        name: str,
+        op: str | None = None,
+        *,
+        model: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> AIRun:
+        """A step of an AI pipeline, as a span of the current one (context manager or decorator,
+        like :meth:`ai_pipeline`): ``op`` is Sentry's (default ``gen_ai.execute_tool``, a tool
+        call; ``gen_ai.chat`` for a model call), ``model`` the model it asks for."""
+        from ..ai import AIRun
+
+        if model is not None:
+            data = {**(data or {}), "gen_ai.request.model": model}
+        return AIRun(self, name, op, data)
+
+    def record_token_usage(
+        self,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        total_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        cache_write_input_tokens: int | None = None,
+        span: Span | NoOpSpan | None = None,
+    ) -> None:
+        """Token counts of a model call on ``span`` (default: the current span; nothing when no
+        span records). ``input_tokens`` includes the cached ones, ``output_tokens`` the
+        reasoning ones; ``total_tokens`` defaults to their sum."""
+        if span is None and self._context.span is None:
+            return  # tracing off or no transaction: nothing imported
+        from ..ai import record_token_usage
+
+        record_token_usage(
+            self,
+            input_tokens,
+            output_tokens,
+            total_tokens,
+            cached_input_tokens,
+            reasoning_tokens,
+            cache_write_input_tokens,
+            span,
+        )
