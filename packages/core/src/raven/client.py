@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from . import _legacy_capture, events, hooks, wrappers
+from . import events, hooks
 from .__about__ import __version__
 from ._legacy_client import LegacyClientAttributes
 from .breadcrumbs import BreadcrumbRecorder
@@ -17,10 +17,10 @@ from .callbacks import WarnOnce, describe, load_processor, run_before_send, run_
 from .context import Context
 from .dsn import Dsn
 from .excinfo import exception_of, ignore_matcher
-from .options import ClientOptions
+from .features import TelemetryMixin
+from .options import DEFAULT_PROCESSORS, ClientOptions
 from .serializer import Serializer
 from .stacks import StackBuilder
-from .telemetry import TelemetryMixin
 from .tracing import TracingMixin
 from .transport import ClientReports, Transport, transport_for
 
@@ -65,7 +65,11 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
             max_frames=opts.max_stack_frames,
             max_locals_time=opts.max_locals_time,
         )
-        self.processors = [load_processor(p, self) for p in opts.processors]
+        # The default scrubber is loaded when the first event is processed (usually on the
+        # transport's encoder thread); processors the app names are loaded now, failing fast.
+        self._processors: list[Any] | None = None
+        if opts.processors != DEFAULT_PROCESSORS:
+            self._processors = [load_processor(p, self) for p in opts.processors]
         self.reports = ClientReports()
         self._token = os.urandom(16).hex()  # marks exceptions this client already captured
         self._warn_once = WarnOnce(logger)  # misbehaving callbacks: once, not once per event
@@ -134,6 +138,17 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
             },
         }
         return fields
+
+    @property
+    def processors(self) -> list[Any]:
+        """The processors every event goes through (the ``processors`` option, loaded)."""
+        if self._processors is None:
+            self._processors = [load_processor(p, self) for p in self.options.processors]
+        return self._processors
+
+    @processors.setter
+    def processors(self, processors: list[Any]) -> None:
+        self._processors = processors
 
     # -- state -----------------------------------------------------------------------------------
     def is_enabled(self) -> bool:
@@ -367,7 +382,11 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
         """
         kind = events.event_kind(event_type)
         ctx_data, crumbs = self._context.snapshot()
-        data = _legacy_capture.normalize(data, self.stacks) or {}  # raven-python's data= keys
+        if data:  # raven-python's data= keys (dotted interfaces, site, hand-built frames)
+            from ._legacy_capture import normalize
+
+            data = normalize(data, self.stacks)
+        data = data or {}
         event = events.new_event(self._static, date)
         if kind == "exception":
             exc = events.to_exception(exc_info)
@@ -435,7 +454,9 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
     # -- helpers ---------------------------------------------------------------------------------
     def capture_exceptions(self, function_or_exceptions: Any = None, **kwargs: Any) -> Any:
         """Decorator or context manager: capture matching exceptions, then re-raise them."""
-        return wrappers.capture_exceptions(self, function_or_exceptions, kwargs)
+        from .wrappers import capture_exceptions
+
+        return capture_exceptions(self, function_or_exceptions, kwargs)
 
     # -- cron monitors (raven.monitors, imported on first use) ------------------------------------
     def monitor(self, monitor_slug: str, monitor_config: dict[str, Any] | None = None) -> Any:

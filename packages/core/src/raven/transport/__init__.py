@@ -9,7 +9,6 @@ from ..dsn import Dsn
 from ..exceptions import ConfigurationError, DuplicateScheme, InvalidDsn
 from .base import HTTPTransport, PreparedRequest, Transport
 from .reports import ClientReports
-from .sync import SyncTransport
 from .threaded import ThreadedTransport
 
 __all__ = [
@@ -23,15 +22,16 @@ __all__ = [
     "transport_for",
 ]
 
-_REGISTRY: dict[str, type[Transport]] = {
+_SYNC = "sync"  # SyncTransport, imported when a DSN asks for it
+_REGISTRY: dict[str, type[Transport] | str] = {
     "http": ThreadedTransport,
     "https": ThreadedTransport,
     "threaded+http": ThreadedTransport,
     "threaded+https": ThreadedTransport,
-    "sync+http": SyncTransport,
-    "sync+https": SyncTransport,
-    "requests+http": SyncTransport,
-    "requests+https": SyncTransport,
+    "sync+http": _SYNC,
+    "sync+https": _SYNC,
+    "requests+http": _SYNC,
+    "requests+https": _SYNC,
     "threaded+requests+http": ThreadedTransport,
     "threaded+requests+https": ThreadedTransport,
 }
@@ -74,11 +74,16 @@ def transport_for(dsn: Dsn, override: Any = None) -> type[Transport]:
         return override
     scheme = f"{dsn.transport}+{dsn.scheme}" if dsn.transport else dsn.scheme
     try:
-        return _adapted(_REGISTRY[scheme])  # type: ignore[no-any-return]
+        cls = _REGISTRY[scheme]
     except KeyError:
         raise InvalidDsn(
             f"unsupported scheme {scheme!r}: no transport registered (known: {sorted(_REGISTRY)})"
         ) from None
+    if cls == _SYNC:
+        from .sync import SyncTransport
+
+        return SyncTransport
+    return _adapted(cls)  # type: ignore[no-any-return]
 
 
 def _adapted(cls: Any) -> Any:
@@ -95,7 +100,12 @@ def _adapted(cls: Any) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    """raven-python's transport names (``AsyncTransport``, ``ThreadedHTTPTransport``, ...)."""
+    """``SyncTransport``, and raven-python's transport names (``AsyncTransport``,
+    ``ThreadedHTTPTransport``, ...), imported on first use."""
+    if name == "SyncTransport":
+        from .sync import SyncTransport
+
+        return SyncTransport
     if name == "RequestsHTTPTransport":
         from .._deprecated import warn_moved
         from .requests import RequestsHTTPTransport

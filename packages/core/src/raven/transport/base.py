@@ -20,7 +20,6 @@ from ..__about__ import __version__
 from ..dsn import Dsn
 from ..guard import capture_internal_errors
 from ..options import ClientOptions
-from ..versioning import get_module_versions
 from .envelope import (
     category_of,
     drops_of,
@@ -246,6 +245,8 @@ class HTTPTransport(Transport):
         dsc = event.pop("_dsc", None)  # a transaction's sampling context: the envelope's ``trace``
         event = self.processed(event)
         if category != "transaction":
+            from ..versioning import get_module_versions  # imported by the sender's warm-up
+
             event.setdefault("modules", get_module_versions())
         payload = fit_event(event, self.options.max_event_bytes)
         if payload is None:

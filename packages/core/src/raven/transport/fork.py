@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ _import_guard = threading.Lock()
 _imports_done = False
 _guard_taken_for_fork = False
 _hooks_registered = False
+_warm_up_started = False
 
 
 def track(transport: ThreadedTransport) -> None:
@@ -43,7 +45,8 @@ def track(transport: ThreadedTransport) -> None:
 
 
 def import_sending_modules() -> None:
-    """Import requests, json, gzip and copy, and list installed packages, once per process."""
+    """Import requests, json, gzip, copy and the processors, and list installed packages, once
+    per process."""
     global _imports_done
     if _imports_done:
         return
@@ -56,24 +59,34 @@ def import_sending_modules() -> None:
 
         import requests  # noqa: F401
 
+        from .. import processors  # noqa: F401  (the default scrubber, loaded with the first event)
         from ..versioning import get_module_versions
 
         get_module_versions()
         _imports_done = True
 
 
+# How long after the first client the background imports start.
+WARM_UP_DELAY = 0.5
+
+
 def warm_up() -> None:
-    """Do the imports in the background as soon as a client exists.
+    """Do the imports in the background, shortly after the first client exists.
 
     Left to the first event, they would compete for the GIL with an app that may be busy capturing
     a burst: every file read would wait out a 5 ms switch interval, and the first events would
-    sit in the queue for seconds.
+    sit in the queue for seconds. Started at once, they would compete with the app's own start-up
+    (and a script that ends at once would wait for them at exit). The encoder imports them itself
+    when an event comes first.
     """
-    if not _imports_done:
+    global _warm_up_started
+    if not _imports_done and not _warm_up_started:
+        _warm_up_started = True
         threading.Thread(target=_safe_imports, name="raven-warm-up", daemon=True).start()
 
 
 def _safe_imports() -> None:
+    time.sleep(WARM_UP_DELAY)
     with capture_internal_errors("transport", "importing what sending needs"):
         import_sending_modules()
 
@@ -91,9 +104,10 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _import_guard, _guard_taken_for_fork
+    global _import_guard, _guard_taken_for_fork, _warm_up_started
     _import_guard = threading.Lock()
     _guard_taken_for_fork = False
+    _warm_up_started = False  # the parent's warm-up thread does not exist here
     for transport in list(_live):
         transport.rate_limits._lock = threading.RLock()
         transport.reports.after_fork()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..breadcrumbs import suppress_http_breadcrumbs
 from ..exceptions import APIError, RateLimited
 from .base import HTTPTransport, PreparedRequest
 from .envelope import category_of
+
+if TYPE_CHECKING:
+    from .connection import Connection
 
 __all__ = ["SyncTransport", "post"]
 
@@ -65,22 +68,15 @@ def _environment_settings(
 
 
 class SyncTransport(HTTPTransport):
-    """Blocking delivery over one keep-alive ``requests`` session."""
+    """Blocking delivery over one keep-alive connection."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._session: Any = None
+        self._connection: Connection | None = None
         self._lock = threading.RLock()  # re-entrant: never waited on by its own thread
         # Per thread: whether send_event is running, and what signal handlers captured meanwhile.
         self._local = threading.local()
         self._closed = False
-
-    def _get_session(self) -> Any:
-        if self._session is None:
-            import requests  # imported on first send: keeps `import raven` cheap
-
-            self._session = requests.Session()
-        return self._session
 
     def send_event(self, event: dict[str, Any]) -> None:
         """Send ``event`` now, in the calling thread."""
@@ -157,11 +153,15 @@ class SyncTransport(HTTPTransport):
     def post_request(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
         """POST ``request``: (status, headers, body text). raven-python's transports adapted by
         :mod:`raven.transport.legacy` send through their own ``send`` instead."""
-        return post(self._get_session(), request, self.timeout, self.verify, self.proxies)
+        if self._connection is None:  # made on first send: keeps `import raven` cheap
+            from .connection import Connection
+
+            self._connection = Connection(self.url, self.timeout, self.verify, self.proxies)
+        return self._connection.post(request)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Close the HTTP session; nothing is pending in a synchronous transport."""
+        """Close the connection; nothing is pending in a synchronous transport."""
         self._closed = True
-        if self._session is not None:
-            self._session.close()
+        if self._connection is not None:
+            self._connection.close()
         return True

@@ -2,7 +2,7 @@
 
 The calling thread only appends the finished event to a bounded queue. An encoder thread turns
 events into compressed envelopes (so a backlog is held compactly, bounded by bytes), and a few
-sender threads POST them over keep-alive sessions, backing off while the server is down or
+sender threads POST them over keep-alive connections, backing off while the server is down or
 erroring. Nothing is dropped without being counted for the next client report.
 """
 
@@ -22,7 +22,6 @@ from ..guard import capture_internal_errors
 from .base import REPORT_INTERVAL, Backoff, HTTPTransport, PreparedRequest
 from .envelope import category_of, drops_of
 from .fork import import_sending_modules, track, warm_up
-from .sync import post
 from .workers import Keep, stop_threads, thread_main, waiter
 
 __all__ = ["ThreadedTransport"]
@@ -356,15 +355,17 @@ class ThreadedTransport(HTTPTransport):
             self._load_outbox()  # the server answers again: send what was spilled to disk
 
     def post_request(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
-        """POST ``request`` on this sender thread's session: (status, headers, body text).
+        """POST ``request`` on this sender thread's connection: (status, headers, body text).
         raven-python's transports adapted by :mod:`raven.transport.legacy` override it."""
-        session = getattr(self._local, "session", None)
-        if session is None:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
             import_sending_modules()
-            import requests
+            from .connection import Connection
 
-            session = self._local.session = requests.Session()
-        return post(session, request, self.timeout, self.verify, self.proxies)
+            connection = self._local.connection = Connection(
+                self.url, self.timeout, self.verify, self.proxies
+            )
+        return connection.post(request)
 
     def _forget(self, request: PreparedRequest) -> None:
         if self._outbox is not None:

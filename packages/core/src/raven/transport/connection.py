@@ -1,0 +1,107 @@
+"""The sender's HTTP connection: a keep-alive urllib3 pool to the server, set up once.
+
+``requests`` spends about two thirds of a small POST's CPU time in its session machinery
+(hooks, cookies, environment lookups, redirect handling) that a sender does not need, and that
+time is taken from the app's threads under the GIL: one POST per transaction makes it a traced
+request's largest cost. urllib3 is requests' own HTTP layer (installed with it); the
+environment's settings (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``) are read the way
+requests reads them, once per connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..breadcrumbs import suppress_http_breadcrumbs
+from .base import PreparedRequest
+
+__all__ = ["Connection"]
+
+logger = logging.getLogger("raven.transport")
+
+
+class Connection:
+    """POSTs to one server URL over a kept-alive connection (one per sender thread).
+
+    ``verify`` is True, False or a CA bundle path; ``proxies`` is what
+    :func:`raven.transport.base.proxies_for` made of the options (None: the environment's).
+    Redirects are never followed and nothing is retried here: the transport decides.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        timeout: float,
+        verify: bool | str,
+        proxies: dict[str, str | None] | None = None,
+    ) -> None:
+        import urllib3
+
+        self.url = url
+        self.timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self.manager = _pool_manager(url, verify, proxies)
+
+    def post(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        """POST ``request``: (status, headers, body text)."""
+        token = suppress_http_breadcrumbs.set(True)
+        try:
+            response = self.manager.urlopen(
+                "POST",
+                request.url,
+                body=request.body,
+                headers=request.headers,
+                timeout=self.timeout,
+                redirect=False,
+                retries=False,
+            )
+            return response.status, dict(response.headers), response.data.decode("utf-8", "replace")
+        finally:
+            suppress_http_breadcrumbs.reset(token)
+
+    def close(self) -> None:
+        self.manager.clear()
+
+
+def _pool_manager(url: str, verify: Any, proxies: dict[str, str | None] | None) -> Any:
+    import requests
+    import urllib3
+    from requests.utils import select_proxy
+
+    session = requests.Session()  # only to read the environment as requests would
+    try:
+        given: Any = proxies or {}
+        settings = session.merge_environment_settings(url, given, False, verify, None)
+    finally:
+        session.close()
+    verify = settings["verify"]
+    tls: dict[str, Any] = {}
+    if url.startswith("https:"):
+        if verify is False:
+            tls["cert_reqs"] = "CERT_NONE"  # urllib3 warns on each send, as requests does
+        else:
+            bundle = verify if isinstance(verify, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH
+            tls["cert_reqs"] = "CERT_REQUIRED"
+            tls["ca_cert_dir" if _is_dir(bundle) else "ca_certs"] = bundle
+    proxy = select_proxy(url, settings["proxies"])
+    if not proxy:
+        return urllib3.PoolManager(num_pools=1, maxsize=1, **tls)
+    if proxy.lower().startswith("socks"):
+        from urllib3.contrib.socks import SOCKSProxyManager
+
+        return SOCKSProxyManager(proxy, num_pools=1, maxsize=1, **tls)
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    headers = None
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers = urllib3.make_headers(proxy_basic_auth=credentials)
+    return urllib3.ProxyManager(
+        parts.geturl(), num_pools=1, maxsize=1, proxy_headers=headers, **tls
+    )
+
+
+def _is_dir(path: str) -> bool:
+    import os.path
+
+    return os.path.isdir(path)
