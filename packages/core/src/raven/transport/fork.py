@@ -9,9 +9,9 @@ threads.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
-import time
 import weakref
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,6 @@ _import_guard = threading.Lock()
 _imports_done = False
 _guard_taken_for_fork = False
 _hooks_registered = False
-_warm_up_started = False
 
 
 def track(transport: ThreadedTransport) -> None:
@@ -68,6 +67,11 @@ def import_sending_modules() -> None:
 
 # How long after the first client the background imports start.
 WARM_UP_DELAY = 0.5
+# At exit: how long to wait for imports in progress (a daemon thread still importing while the
+# interpreter finalizes can crash it).
+WARM_UP_EXIT_TIMEOUT = 2.0
+_exiting = threading.Event()
+_warm_up_thread: threading.Thread | None = None
 
 
 def warm_up() -> None:
@@ -79,16 +83,27 @@ def warm_up() -> None:
     (and a script that ends at once would wait for them at exit). The encoder imports them itself
     when an event comes first.
     """
-    global _warm_up_started
-    if not _imports_done and not _warm_up_started:
-        _warm_up_started = True
-        threading.Thread(target=_safe_imports, name="raven-warm-up", daemon=True).start()
+    global _warm_up_thread
+    if _imports_done or _warm_up_thread is not None:
+        return
+    _warm_up_thread = threading.Thread(target=_safe_imports, name="raven-warm-up", daemon=True)
+    _warm_up_thread.start()
+    atexit.register(_end_warm_up)
 
 
 def _safe_imports() -> None:
-    time.sleep(WARM_UP_DELAY)
+    if _exiting.wait(WARM_UP_DELAY):
+        return  # the process is exiting: nothing to warm up for
     with capture_internal_errors("transport", "importing what sending needs"):
         import_sending_modules()
+
+
+def _end_warm_up() -> None:
+    """At exit: cancel a warm-up not yet started, or let one in progress finish its imports."""
+    _exiting.set()
+    thread = _warm_up_thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(WARM_UP_EXIT_TIMEOUT)
 
 
 def _before_fork() -> None:
@@ -104,10 +119,10 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _import_guard, _guard_taken_for_fork, _warm_up_started
+    global _import_guard, _guard_taken_for_fork, _warm_up_thread
     _import_guard = threading.Lock()
     _guard_taken_for_fork = False
-    _warm_up_started = False  # the parent's warm-up thread does not exist here
+    _warm_up_thread = None  # the parent's warm-up thread does not exist here
     for transport in list(_live):
         transport.rate_limits._lock = threading.RLock()
         transport.reports.after_fork()
