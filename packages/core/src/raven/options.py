@@ -104,6 +104,12 @@ class ClientOptions:
     trace_ignore_status_codes: tuple[int, ...] = ()
     max_spans: int = 1000  # per transaction; more are dropped and counted
     before_send_transaction: Callable[..., Any] | None = None
+    # Profiling (raven.profiling): off unless a rate or a sampler is given; both are relative to
+    # sampled transactions. profiles_sampler gets the sampling context traces_sampler gets.
+    profiles_sample_rate: float | None = None
+    profiles_sampler: Callable[..., Any] | None = None
+    # Stack samples a second while a profile runs: a prime, off the beat of periodic work.
+    profiles_sampling_frequency: float = 101.0
     # Structured logs (raven.logs): off by default. Python logging records at or above
     # logs_level (a level number or name; None: only client.logger's calls) become logs.
     enable_logs: bool = False
@@ -112,6 +118,9 @@ class ClientOptions:
     # Metrics (raven.metrics): client.metrics.count / gauge / distribution.
     enable_metrics: bool = True
     before_send_metric: Callable[..., Any] | None = None
+    # Release health (raven.sessions): None means on when the client has a release (given, from
+    # SENTRY_RELEASE, or detected by raven.release); sessions without a release are never sent.
+    auto_session_tracking: bool | None = None
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(_annotations())
@@ -150,6 +159,12 @@ class ClientOptions:
         for name in ("trace_propagation_targets", "ignore_transactions"):
             if name in coerced:
                 coerced[name] = compile_patterns(name, coerced[name])
+        if coerced.get("release") is None and "SENTRY_RELEASE" not in os.environ:
+            # Not given: the checkout's commit or a CI variable. SENTRY_RELEASE="" (or
+            # release="") means no release, and nothing detected.
+            from .release import detect_release
+
+            coerced["release"] = detect_release()
         if not coerced.get("server_name"):
             coerced["server_name"] = (
                 os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
@@ -213,10 +228,16 @@ class ClientOptions:
                 "option 'max_locals_time' must be a finite number of seconds >= 0, "
                 f"got {self.max_locals_time!r}"
             )
-        rate = self.traces_sample_rate
-        if rate is not None and not 0.0 <= rate <= 1.0:
+        for name in ("traces_sample_rate", "profiles_sample_rate"):
+            rate = getattr(self, name)
+            if rate is not None and not 0.0 <= rate <= 1.0:
+                raise ConfigurationError(
+                    f"option {name!r} must be a number between 0 and 1, got {rate!r}"
+                )
+        if not 1.0 <= self.profiles_sampling_frequency <= 1000.0:
             raise ConfigurationError(
-                f"option 'traces_sample_rate' must be a number between 0 and 1, got {rate!r}"
+                "option 'profiles_sampling_frequency' must be a number of samples a second "
+                f"between 1 and 1000, got {self.profiles_sampling_frequency!r}"
             )
         for code in self.trace_ignore_status_codes:
             if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
@@ -229,6 +250,7 @@ class ClientOptions:
             "custom_repr",  # ours
             "traces_sampler",
             "before_send_transaction",
+            "profiles_sampler",
             "before_send_log",
             "before_send_metric",
         ):
@@ -259,9 +281,12 @@ _NULLABLE = {
     "traces_sample_rate",
     "traces_sampler",
     "before_send_transaction",
+    "profiles_sample_rate",
+    "profiles_sampler",
     "logs_level",
     "before_send_log",
     "before_send_metric",
+    "auto_session_tracking",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -277,6 +302,8 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             if isinstance(value, (bool, int)) and value in (0, 1):
                 return bool(value)
             raise TypeError
+        if kind == "bool | None":
+            return None if value is None else _coerce(name, "bool", value)
         if kind == "int":
             if isinstance(value, bool):
                 raise TypeError
