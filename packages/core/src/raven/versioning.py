@@ -16,33 +16,19 @@ class InvalidGitRepository(ValueError):
 
 
 def fetch_git_sha(path: str, head: str | None = None) -> str:
-    """The commit SHA checked out in the git repository at ``path`` (read from .git, no subprocess)."""
-    git_dir = os.path.join(path, ".git")
-    if os.path.isfile(git_dir):  # a worktree or submodule: ".git" names the real directory
-        with open(git_dir) as fh:
-            git_dir = os.path.join(path, fh.read().split(":", 1)[1].strip())
-    if not os.path.isdir(git_dir):
+    """The commit SHA checked out in the git repository at ``path`` (read from .git, no
+    subprocess; :mod:`raven.release`). ``head`` names a branch or ref to resolve instead."""
+    from .release import find_git_dir, git_head_commit
+
+    git_dir = find_git_dir(path) if os.path.exists(os.path.join(path, ".git")) else None
+    if git_dir is None:
         raise InvalidGitRepository(f"no git repository at {path!r}")
-    if head is None:
-        with open(os.path.join(git_dir, "HEAD")) as fh:
-            head = fh.read().strip()
-        if not head.startswith("ref: "):
-            return head
-        head = head[5:]
-    elif not head.startswith("refs/"):
-        head = "refs/heads/" + head
-    ref_file = os.path.join(git_dir, *head.split("/"))
-    if os.path.isfile(ref_file):
-        with open(ref_file) as fh:
-            return fh.read().strip()
-    packed = os.path.join(git_dir, "packed-refs")
-    if os.path.isfile(packed):
-        with open(packed) as fh:
-            for line in fh:
-                sha, _, name = line.strip().partition(" ")
-                if name == head:
-                    return sha
-    raise InvalidGitRepository(f"cannot resolve {head!r} in {git_dir!r}")
+    if head is not None and not head.startswith("ref:"):
+        head = "ref: " + (head if head.startswith("refs/") else "refs/heads/" + head)
+    sha = git_head_commit(git_dir, head)
+    if sha is None:
+        raise InvalidGitRepository(f"cannot resolve {head or 'HEAD'!r} in {git_dir!r}")
+    return sha
 
 
 def fetch_package_version(dist_name: str) -> str:
