@@ -53,8 +53,13 @@ _INT_ONLY = frozenset({int})
 _COOKIE_KEYS = ("cookie", "set-cookie")
 
 
-# Span data keys that hold counts, not secrets: an AI call's token usage (raven.ai).
-_COUNT_PREFIXES = ("gen_ai.usage.",)
+# Span data keys whose "token" is a unit, not a secret: an AI call's token usage, token limit
+# and time to the first token.
+_COUNT_PREFIXES = (
+    "gen_ai.usage.",
+    "gen_ai.request.max_tokens",
+    "gen_ai.response.time_to_first_token",
+)
 
 # Ids Raven generates (hex): never scrubbed as text, even when one is all digits and passes Luhn.
 _TRACE_IDS = frozenset({"trace_id", "span_id", "parent_span_id", "event_id"})
