@@ -110,8 +110,10 @@ class Worker:
         args: list[str],
         workdir: Path,
         env: dict[str, str] | None = None,
+        tasks: str = TASKS,
     ) -> None:
         self.pool = pool
+        self.tasks = tasks  # the app module the worker runs (``celery -A``)
         self.args = args
         self.env = env or {}
         db = Worker._next_db
@@ -152,7 +154,7 @@ class Worker:
             "-m",
             "celery",
             "-A",
-            TASKS,
+            self.tasks,
             "worker",
             "-P",
             self.pool,

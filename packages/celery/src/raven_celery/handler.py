@@ -336,11 +336,19 @@ _registry: dict[int, SentryCeleryHandler] = {}
 _registry_lock = threading.Lock()
 
 
-def register_signal(client: Any, ignore_expected: bool = False) -> SentryCeleryHandler:
+def register_signal(
+    client: Any,
+    ignore_expected: bool = False,
+    *,
+    monitor_beat_tasks: Any = None,
+    exclude_beat_tasks: Any = None,
+) -> SentryCeleryHandler:
     """Report every failing task to ``client``; returns the installed handler.
 
     Call it where the Celery app is created. Calling it again for the same client installs
-    nothing new (``ignore_expected`` takes the latest value).
+    nothing new (``ignore_expected`` takes the latest value). ``monitor_beat_tasks=app`` (or
+    True: Celery's current app) also makes the app's beat tasks cron monitors, as
+    :func:`raven_celery.beat.monitor_beat_tasks` with ``exclude=exclude_beat_tasks``.
     """
     with _registry_lock:
         handler = _registry.get(id(client))
@@ -351,4 +359,13 @@ def register_signal(client: Any, ignore_expected: bool = False) -> SentryCeleryH
         else:
             handler.ignore_expected = ignore_expected
     handler.install()
+    if monitor_beat_tasks:  # after the handler: check-ins are sent in the task's scope and trace
+        from .beat import monitor_beat_tasks as monitor
+
+        app = monitor_beat_tasks
+        if app is True:
+            from celery import current_app
+
+            app = current_app._get_current_object()
+        monitor(app, client, exclude_beat_tasks)
     return handler
