@@ -43,7 +43,7 @@ def test_a_pipeline_with_two_steps_arrives_as_a_transaction_with_gen_ai_spans(
     def answer(question: str) -> str:
         with client.ai_step("search_docs"):
             pass
-        with client.ai_step("chat gpt-4o", op="gen_ai.chat", model="gpt-4o"):
+        with client.ai_step("answer", op="gen_ai.chat", model="gpt-4o"):
             client.record_token_usage(
                 input_tokens=120, output_tokens=30, cached_input_tokens=100, reasoning_tokens=10
             )
@@ -63,7 +63,7 @@ def test_a_pipeline_with_two_steps_arrives_as_a_transaction_with_gen_ai_spans(
         "gen_ai.tool.name": "search_docs",
         "gen_ai.pipeline.name": "support-bot",
     }
-    assert (chat["op"], chat["description"]) == ("gen_ai.chat", "chat chat gpt-4o")
+    assert (chat["op"], chat["description"]) == ("gen_ai.chat", "chat gpt-4o")
     assert chat["parent_span_id"] == trace["span_id"]
     data = chat["data"]
     assert data["gen_ai.request.model"] == "gpt-4o"

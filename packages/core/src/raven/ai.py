@@ -257,7 +257,11 @@ class AIRun:
     def _start_span(self) -> Span | NoOpSpan:
         client = self.client
         operation = self.op.removeprefix("gen_ai.")
-        description = f"{operation} {self.name}"
+        model = (self.data or {}).get("gen_ai.request.model")
+        if model and operation not in ("invoke_agent", "execute_tool"):
+            description = f"{operation} {model}"  # a model call: Sentry's "chat gpt-4o"
+        else:
+            description = f"{operation} {self.name}"
         span: Span | NoOpSpan
         if self.is_pipeline and client.tracing_enabled and client.current_span() is None:
             # A pipeline run outside any transaction (a script, a worker) is one of its own.

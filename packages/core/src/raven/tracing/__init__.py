@@ -144,8 +144,9 @@ class TracingMixin:
         data: Mapping[str, Any] | None = None,
     ) -> AIRun:
         """A step of an AI pipeline, as a span of the current one (context manager or decorator,
-        like :meth:`ai_pipeline`): ``op`` is Sentry's (default ``gen_ai.execute_tool``, a tool
-        call; ``gen_ai.chat`` for a model call), ``model`` the model it asks for."""
+        like :meth:`ai_pipeline`), named ``<operation> <name>``: ``op`` is Sentry's (default
+        ``gen_ai.execute_tool``, a tool call; ``gen_ai.chat`` for a model call), ``model`` the
+        model it asks for (a model call is then named ``chat <model>``, as Sentry expects)."""
         from ..ai import AIRun
 
         if model is not None:
