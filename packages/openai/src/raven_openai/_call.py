@@ -252,17 +252,19 @@ class ModelCall:
         self.client.record_token_usage(
             input_tokens=inputs,
             output_tokens=outputs,
-            total_tokens=getattr(usage, "total_tokens", None),
-            cached_input_tokens=getattr(in_details, "cached_tokens", None),
-            reasoning_tokens=getattr(out_details, "reasoning_tokens", None),
-            cache_write_input_tokens=getattr(in_details, "cache_write_tokens", None),
+            total_tokens=_first(usage, "total_tokens"),
+            cached_input_tokens=_first(in_details, "cached_tokens"),
+            reasoning_tokens=_first(out_details, "reasoning_tokens"),
+            cache_write_input_tokens=_first(in_details, "cache_write_tokens"),
             span=self.span,
         )
 
 
 def _first(value: Any, *names: str) -> Any:
+    """The first of ``value``'s fields ``names`` that is set. A field an older openai does not
+    model is kept by its models as a plain dict: read either."""
     for name in names:
-        found = getattr(value, name, None)
+        found = value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
         if found is not None:
             return found
     return None
