@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.receiver import Receiver
+
+# The suite runs inside a git checkout: without this every client would detect the checkout's
+# commit as its release and track sessions. Set but empty means "no release, none detected";
+# the tests of release health and release detection pass their own (subprocesses inherit this).
+os.environ.setdefault("SENTRY_RELEASE", "")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from .callbacks import WarnOnce, describe, load_processor, run_before_send, run_
 from .context import Context
 from .dsn import Dsn
 from .excinfo import exception_of, ignore_matcher
-from .features import TelemetryMixin
+from .features import SessionsMixin, TelemetryMixin
 from .options import DEFAULT_PROCESSORS, ClientOptions
 from .serializer import Serializer
 from .stacks import StackBuilder
@@ -31,7 +31,9 @@ logger = logging.getLogger("raven.client")
 SDK_NAME = "raven.python"
 
 
-class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRecorder):
+class Client(
+    TracingMixin, TelemetryMixin, SessionsMixin, LegacyClientAttributes, BreadcrumbRecorder
+):
     """Captures errors and messages and delivers them to a Sentry-compatible server.
 
     ``Client()`` with no DSN (and no ``SENTRY_DSN``) is disabled: captures return None.
@@ -103,6 +105,7 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
                 self.tracer  # noqa: B018  (made now: no import on the first request or in a signal handler)
             hooks.install(self)  # a disabled client touches nothing global
             self.start_telemetry()  # enable_logs: logging records become structured logs
+            self.start_sessions()  # auto_session_tracking (on with a release): raven.sessions
 
     # -- configuration --------------------------------------------------------------------------
     @classmethod
@@ -273,6 +276,8 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
         if not self.is_enabled():
             return None
         try:
+            if self._sessions is not None:  # release health: an error marks the session
+                self._sessions.note_capture(event_type, data, kwargs)
             rate = self.options.sample_rate if sample_rate is None else float(sample_rate)
             category = "error" if events.event_kind(event_type) == "exception" else "default"
             if rate < 1.0 and random.random() >= rate:
@@ -484,12 +489,14 @@ class Client(TracingMixin, TelemetryMixin, LegacyClientAttributes, BreadcrumbRec
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until pending events (buffered logs and metrics too) are delivered; True when
         nothing is left pending."""
+        self.flush_sessions()
         self.flush_telemetry()
         return self.transport.flush(timeout) if self.transport is not None else True
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush and stop the transport; the client sends nothing afterwards."""
         hooks.uninstall(self)
+        self.close_sessions()  # the application session ends (sent) with the client
         self.close_telemetry()  # buffered logs and metrics go to the transport first
         self._context.deactivate()
         return self.transport.close(timeout) if self.transport is not None else True

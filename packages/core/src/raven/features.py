@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .telemetry import Pipeline
 
-__all__ = ["TelemetryMixin"]
+__all__ = ["SessionsMixin", "TelemetryMixin"]
 
 
 class TelemetryMixin:
@@ -75,3 +75,86 @@ class TelemetryMixin:
             self._log_capture = None
         for pipeline in self._pipelines():
             pipeline.batcher.close()
+
+
+class SessionsMixin:
+    """Release health on :class:`raven.Client` (:mod:`raven.sessions`, imported only when
+    session tracking is on): the request sessions frameworks open and close, the application
+    session of a script or a Lambda invocation, and what a capture does to them."""
+
+    options: Any
+    _sessions: Any = None  # raven.sessions.SessionTracker while session tracking is on
+
+    def start_sessions(self) -> None:
+        """With ``auto_session_tracking`` (default: on when the client has a release), start
+        tracking; the process's application-mode session starts now."""
+        opts = self.options
+        tracking = opts.auto_session_tracking
+        if tracking is None:
+            tracking = bool(opts.release)
+        if not tracking or self._sessions is not None:
+            return
+        if not opts.release:
+            import logging
+
+            logging.getLogger("raven.sessions").warning(
+                "option 'auto_session_tracking' is on but the client has no release "
+                "(option 'release', SENTRY_RELEASE): no session is sent"
+            )
+            return
+        from .sessions import SessionTracker
+
+        self._sessions = SessionTracker(self)
+        self._sessions.start_process_session(auto=True)
+
+    def start_request_session(self) -> Any:
+        """A request or task starts (frameworks call this): counted as one session, in request
+        mode. Returns the token to pass to :meth:`end_request_session` (None when session
+        tracking is off); errors captured until then, in this thread or task, mark it."""
+        tracker = self._sessions
+        if tracker is None:
+            return None
+        try:
+            return tracker.start_request()
+        except Exception:  # never on the app's path
+            return None
+
+    def end_request_session(self, token: Any) -> None:
+        """The request or task started with ``token`` ends: counted into its minute's
+        aggregate (``exited``, ``errored`` or ``crashed``). Ending twice counts once."""
+        if token is None:
+            return
+        try:
+            self._sessions.end_request(token)
+        except Exception:
+            from .guard import capture_internal_errors
+
+            with capture_internal_errors("sessions", "ending a request session"):
+                raise
+
+    def start_session(self) -> None:
+        """Start an application-mode session (one run of a job, one Lambda invocation): sent
+        as a ``session`` item by :meth:`end_session`, ``close()`` or at exit. No-op when
+        session tracking is off."""
+        if self._sessions is not None:
+            self._sessions.start_process_session()
+
+    def end_session(self, status: str | None = None) -> None:
+        """End and send the application-mode session: ``exited``, ``crashed`` when an
+        unhandled exception was captured, or the ``status`` given (``exited``, ``crashed``,
+        ``abnormal``)."""
+        if self._sessions is not None:
+            from .guard import capture_internal_errors
+
+            with capture_internal_errors("sessions", "ending the session"):
+                self._sessions.end_process_session(status)
+
+    def flush_sessions(self) -> None:
+        """Send the session aggregates counted so far."""
+        if self._sessions is not None:
+            self._sessions.flush()
+
+    def close_sessions(self) -> None:
+        """End the application session (sent) and send the aggregates."""
+        if self._sessions is not None:
+            self._sessions.close()

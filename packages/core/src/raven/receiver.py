@@ -61,6 +61,8 @@ class Receiver:
         self.logs: list[dict[str, Any]] = []  # each log of every ``log`` item
         self.metrics: list[dict[str, Any]] = []  # each metric of every ``trace_metric`` item
         self.check_ins: list[dict[str, Any]] = []  # the payload of every ``check_in`` item
+        self.sessions: list[dict[str, Any]] = []  # the payload of every ``session`` item
+        self.session_aggregates: list[dict[str, Any]] = []  # of every ``sessions`` item
         self.requests: list[Request] = []
         self.received_bodies = 0  # requests read, answered or not
         self._cond = threading.Condition()
@@ -156,6 +158,21 @@ class Receiver:
         """The check-ins once at least ``count`` arrived (AssertionError after ``timeout``)."""
         return self._wait(self.check_ins, "check-ins", count, timeout)
 
+    def wait_for_sessions(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The ``session`` items once at least ``count`` arrived (AssertionError after ``timeout``)."""
+        return self._wait(self.sessions, "sessions", count, timeout)
+
+    def session_totals(self) -> dict[str, int]:
+        """``exited``, ``errored``, ``crashed`` and ``abnormal`` summed over every aggregate of
+        every ``sessions`` item that arrived."""
+        totals = {"exited": 0, "errored": 0, "crashed": 0, "abnormal": 0}
+        with self._cond:
+            for payload in self.session_aggregates:
+                for aggregate in payload.get("aggregates", []):
+                    for key in totals:
+                        totals[key] += int(aggregate.get(key, 0))
+        return totals
+
     def _wait(
         self, arrived: list[dict[str, Any]], what: str, count: int, timeout: float
     ) -> list[dict[str, Any]]:
@@ -211,6 +228,8 @@ class Receiver:
             status = request.status = 400
         events, transactions, reports, logs, metrics = [], [], [], [], []
         check_ins: list[dict[str, Any]] = []
+        sessions: list[dict[str, Any]] = []
+        session_aggregates: list[dict[str, Any]] = []
         if status == 200:
             try:
                 if "/envelope/" in handler.path:
@@ -230,6 +249,10 @@ class Receiver:
                             metrics.extend(json.loads(payload)["items"])
                         elif item_headers.get("type") == "check_in":
                             check_ins.append(json.loads(payload))
+                        elif item_headers.get("type") == "session":
+                            sessions.append(json.loads(payload))
+                        elif item_headers.get("type") == "sessions":
+                            session_aggregates.append(json.loads(payload))
                 elif "/store/" in handler.path:
                     events.append(json.loads(body))
                 else:
@@ -245,6 +268,8 @@ class Receiver:
             self.logs.extend(logs)
             self.metrics.extend(metrics)
             self.check_ins.extend(check_ins)
+            self.sessions.extend(sessions)
+            self.session_aggregates.extend(session_aggregates)
             self._cond.notify_all()
         first = (events or transactions or [{}])[0]
         answer = json.dumps({"id": first.get("event_id")}).encode()
