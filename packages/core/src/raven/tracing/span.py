@@ -17,6 +17,7 @@ from .propagation import format_baggage
 from .scope import NOOP_SPAN, NoOpSpan, new_span_id
 
 if TYPE_CHECKING:
+    from ..profiling import Profile
     from .tracer import Tracer
 
 __all__ = [
@@ -219,6 +220,7 @@ class Transaction(Span):
         "dsc",
         "baggage_other",
         "request",
+        "profile",
     )
 
     def __init__(
@@ -251,6 +253,7 @@ class Transaction(Span):
         self.dsc = dsc
         self.baggage_other = baggage_other
         self.request: dict[str, Any] | None = None
+        self.profile: Profile | None = None  # set by the tracer when the transaction is profiled
 
     def __repr__(self) -> str:
         return f"<Transaction name={self.name!r} op={self.op!r} trace_id={self.trace_id} sampled={self.sampled}>"

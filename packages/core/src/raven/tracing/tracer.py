@@ -21,6 +21,7 @@ from .span import NOOP_SPAN, NoOpSpan, Span, Transaction
 
 if TYPE_CHECKING:
     from ..client import Client
+    from ..profiling import Profile
 
 __all__ = ["Tracer"]
 
@@ -47,6 +48,16 @@ class Tracer:
         # Scrubbing a transaction is the bulk of its cost: the client has the HTTP transports
         # run it on their encoder thread, off the request's.
         self.process_on_sender = client._defer_processing
+        self.profiles_sample_rate = opts.profiles_sample_rate
+        self.profiles_sampler = opts.profiles_sampler
+        self.profiles_frequency = opts.profiles_sampling_frequency
+        self.profiling = self.enabled and (
+            opts.profiles_sample_rate is not None or opts.profiles_sampler is not None
+        )
+        if self.profiling:  # imported now, not on the first profiled request
+            from .. import profiling
+
+            self.profiler: profiling.Sampler = profiling.process_sampler
 
     # -- the scope's trace ------------------------------------------------------------------
     def continue_trace(
@@ -125,23 +136,49 @@ class Tracer:
         if not transaction.sampled:
             self.client.reports.record("sample_rate", "transaction")
             logger.debug("transaction %r sampled out", transaction.name)
+        elif self.profiling and transaction.profile is None and transaction.timestamp is None:
+            self._start_profile(transaction, custom_sampling_context)
         return transaction
+
+    def _sampling_context(
+        self, transaction: Transaction, custom: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """What ``traces_sampler`` and ``profiles_sampler`` are given."""
+        return {
+            "transaction_context": {
+                "name": transaction.name,
+                "op": transaction.op,
+                "source": transaction.source,
+                "trace_id": transaction.trace_id,
+                "parent_span_id": transaction.parent_span_id,
+                "parent_sampled": transaction.parent_sampled,
+            },
+            "parent_sampled": transaction.parent_sampled,
+            **(custom or {}),
+        }
+
+    def _start_profile(self, transaction: Transaction, custom: Mapping[str, Any] | None) -> None:
+        """Profile ``transaction`` (sampled) when ``profiles_sampler`` or
+        ``profiles_sample_rate`` says so."""
+        rate: Any
+        sampler = self.profiles_sampler
+        if sampler is not None:
+            rate = None
+            with capture_internal_errors("profiling", f"profiles_sampler {name_of(sampler)}"):
+                rate = sampler(self._sampling_context(transaction, custom))
+            rate = _valid_rate(rate, sampler, "profiles_sampler")
+        else:
+            rate = self.profiles_sample_rate or 0.0
+        if random.random() >= rate:
+            self.client.reports.record("sample_rate", "profile")
+            return
+        with capture_internal_errors("profiling", "starting a profile"):
+            transaction.profile = self.profiler.start(self.profiles_frequency, self.client.stacks)
 
     def _sample(self, transaction: Transaction, custom: Mapping[str, Any] | None) -> None:
         rate: Any
         if self.sampler is not None:
-            sampling_context = {
-                "transaction_context": {
-                    "name": transaction.name,
-                    "op": transaction.op,
-                    "source": transaction.source,
-                    "trace_id": transaction.trace_id,
-                    "parent_span_id": transaction.parent_span_id,
-                    "parent_sampled": transaction.parent_sampled,
-                },
-                "parent_sampled": transaction.parent_sampled,
-                **(custom or {}),
-            }
+            sampling_context = self._sampling_context(transaction, custom)
             rate = None
             with capture_internal_errors("tracing", f"traces_sampler {name_of(self.sampler)}"):
                 rate = self.sampler(sampling_context)
@@ -273,7 +310,12 @@ class Tracer:
 
     # -- finishing --------------------------------------------------------------------------
     def finish_transaction(self, transaction: Transaction) -> None:
-        """Send a finished, sampled transaction (unless filtered), with its finished spans."""
+        """Send a finished, sampled transaction (unless filtered), with its finished spans
+        and its profile."""
+        profile = transaction.profile
+        if profile is not None:
+            transaction.profile = None
+            self.profiler.stop(profile)
         if not transaction.sampled:
             return
         with capture_internal_errors("tracing", "sending a transaction"):
@@ -283,14 +325,25 @@ class Tracer:
             if reason is not None:
                 reports.record(reason, "transaction")
                 reports.record(reason, "span", len(spans) + 1)
+                if profile is not None:
+                    reports.record(reason, "profile")
                 return
             event = self._event(transaction, spans)
+            if profile is not None and not self._profile_kept(profile):
+                profile = None
+            if profile is not None:
+                event["contexts"] = {
+                    **event["contexts"],
+                    "profile": {"profile_id": profile.profile_id},
+                }
             before_send = self.client.options.before_send_transaction
             if before_send is not None:
                 processed = run_before_send(before_send, event, {}, self.client._warn_once)
                 if processed is None:
                     reports.record("before_send", "transaction")
                     reports.record("before_send", "span", len(spans) + 1)
+                    if profile is not None:
+                        reports.record("before_send", "profile")
                     logger.debug(
                         "transaction %r dropped by before_send_transaction", transaction.name
                     )
@@ -298,7 +351,21 @@ class Tracer:
                 event = processed
             if transaction.dropped_spans:
                 reports.record("buffer_overflow", "span", transaction.dropped_spans)
+            if profile is not None:
+                event["_profile"] = profile  # the transport encodes it, on its encoder thread
             self.client.send(**event)
+
+    def _profile_kept(self, profile: Profile) -> bool:
+        """False (and counted) for a profile that ran past its limit or has too few samples."""
+        if profile.discarded:
+            self.client.reports.record("buffer_overflow", "profile")
+            logger.debug("profile %s dropped: longer than its limit", profile.profile_id)
+            return False
+        if len(profile.ticks) < 2:
+            self.client.reports.record("insufficient_data", "profile")
+            logger.debug("profile %s dropped: fewer than 2 samples", profile.profile_id)
+            return False
+        return True
 
     def _filtered(self, transaction: Transaction) -> str | None:
         name = transaction.name or ""
@@ -405,16 +472,17 @@ def _decimal(rate: float) -> str:
     return f"{rate:.6f}".rstrip("0").rstrip(".") or "0"
 
 
-def _valid_rate(rate: Any, sampler: Any) -> float:
+def _valid_rate(rate: Any, sampler: Any, option: str = "traces_sampler") -> float:
     if isinstance(rate, bool):
         return 1.0 if rate else 0.0
     if isinstance(rate, (int, float)) and 0.0 <= rate <= 1.0:
         return float(rate)
     if rate is not None:
         logger.warning(
-            "traces_sampler %s returned %r, not a rate between 0 and 1 or a bool; "
-            "the transaction is not sampled",
+            "%s %s returned %r, not a rate between 0 and 1 or a bool; the transaction is not %s",
+            option,
             name_of(sampler),
             rate,
+            "profiled" if option == "profiles_sampler" else "sampled",
         )
     return 0.0

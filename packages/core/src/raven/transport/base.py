@@ -39,6 +39,7 @@ USER_AGENT = f"raven-python/{__version__}"
 REPORT_INTERVAL = 30.0  # a lone client report goes out at most this often
 MAX_BACKOFF = 60.0
 OVERFLOW_WARNING_INTERVAL = 60.0
+MAX_PROFILE_BYTES = 50 * 1024 * 1024  # Relay's limit for a profile item
 
 
 class Backoff:
@@ -243,6 +244,7 @@ class HTTPTransport(Transport):
         if "_item" in event:
             return self._prepare_item(event, category)
         dsc = event.pop("_dsc", None)  # a transaction's sampling context: the envelope's ``trace``
+        profile = event.pop("_profile", None)  # a profiled transaction's samples (raven.profiling)
         event = self.processed(event)
         if category != "transaction":
             from ..versioning import get_module_versions  # imported by the sender's warm-up
@@ -251,6 +253,8 @@ class HTTPTransport(Transport):
         payload = fit_event(event, self.options.max_event_bytes)
         if payload is None:
             self.record_dropped("too_large", category, event)
+            if profile is not None:
+                self.reports.record("too_large", "profile")
             logger.warning(
                 "event %s dropped: larger than %d bytes even after trimming",
                 event.get("event_id"),
@@ -259,13 +263,18 @@ class HTTPTransport(Transport):
             return None
         event_id = event.get("event_id")
         if self.store:
+            if profile is not None:
+                self.reports.record("send_error", "profile")  # the store endpoint takes events
             return PreparedRequest(
                 self.url, self.request_headers, gzip_body(payload), category, event_id
             )
+        profile_item = self._profile_item(profile, event) if profile is not None else None
         report = self.reports.take() if self.options.send_client_reports else None
         items: list[tuple[str | dict[str, Any], bytes]] = [
             ("transaction" if category == "transaction" else "event", payload)
         ]
+        if profile_item is not None:
+            items.insert(1, ("profile", profile_item))
         if report is not None:
             items.append(("client_report", dumps(report)))
         headers = self._envelope_headers(event_id)
@@ -273,6 +282,8 @@ class HTTPTransport(Transport):
             headers["trace"] = dsc
         body = encode_envelope(headers, items)
         drops = drops_of(event, category) if category == "transaction" else None
+        if drops is not None and profile_item is not None:
+            drops.append(("profile", 1))
         return PreparedRequest(
             self.url,
             self.request_headers,
@@ -282,6 +293,24 @@ class HTTPTransport(Transport):
             report,
             drops=drops,
         )
+
+    def _profile_item(self, profile: Any, transaction: dict[str, Any]) -> bytes | None:
+        """The ``profile`` item that goes with ``transaction``, or None (the drop counted)."""
+        if not callable(getattr(profile, "payload", None)):
+            return None  # read back from the outbox: the samples stayed in the old process
+        if self.rate_limits.is_limited("profile"):
+            self.reports.record("ratelimit_backoff", "profile")
+            return None
+        payload = None
+        with capture_internal_errors("transport", "encoding a profile"):
+            payload = dumps(profile.payload(transaction))
+        if payload is None:
+            self.reports.record("internal_sdk_error", "profile")
+        elif len(payload) > MAX_PROFILE_BYTES:
+            self.reports.record("too_large", "profile")
+            logger.warning("profile of %d bytes dropped: too large", len(payload))
+            payload = None
+        return payload
 
     def processed(self, event: dict[str, Any]) -> dict[str, Any]:
         """``event`` after the client's processors (:attr:`process_event`), run once: an event

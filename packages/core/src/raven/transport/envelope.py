@@ -88,11 +88,14 @@ def category_of(event: dict[str, Any]) -> str:
 
 def drops_of(event: dict[str, Any], category: str) -> list[tuple[str, int]]:
     """What dropping ``event`` counts: (category, quantity) pairs; a transaction counts its
-    spans too (category ``span``, the transaction's own included)."""
+    spans too (category ``span``, the transaction's own included), and its profile."""
     if "_item" in event:
         return [(str(c), int(q)) for c, q in event["_drops"]]
     if category == "transaction":
-        return [(category, 1), ("span", len(event.get("spans") or ()) + 1)]
+        drops = [(category, 1), ("span", len(event.get("spans") or ()) + 1)]
+        if event.get("_profile") is not None:  # a profiled transaction not yet encoded
+            drops.append(("profile", 1))
+        return drops
     return [(category, 1)]
 
 
