@@ -138,6 +138,10 @@ def headline(results: dict[str, Any]) -> str:
         from logs import headline_rows as logs_rows
 
         rows.extend(logs_rows(bench["logs"]))
+    if "monitor" in bench:
+        from monitors import headline_rows as monitor_rows
+
+        rows.extend(monitor_rows(bench["monitor"]))
     header = ["", "Raven", "sentry-sdk", "raven 6.10", "Raven / sentry-sdk", "Raven / raven 6.10"]
     return _table(header, rows) + (
         "\nMedians; ratio below 1: Raven is cheaper. n/a: no integration in that SDK, or "
@@ -348,6 +352,10 @@ def write_markdown(results: dict[str, Any]) -> str:
         from logs import markdown as logs_markdown
 
         parts.append(logs_markdown(bench["logs"]))
+    if "monitor" in bench:
+        from monitors import markdown as monitor_markdown
+
+        parts.append(monitor_markdown(bench["monitor"]))
     if "devserver" in bench:
         from devserver import markdown  # the module that measures it also describes it
 

@@ -470,6 +470,26 @@ def bench_logs(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
     return result
 
 
+MONITOR_SDKS = ["raven", "sentry-sdk"]  # raven 6.10 has no cron monitors
+
+
+def bench_monitor(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    """Per-run cost of ``with client.monitor(...)`` on the calling thread (benchmarks/monitors.py)."""
+    iterations, rounds = (1000, 1) if quick else (10_000, ROUNDS)
+    row: dict[str, Any] = {"sdks": {}}
+    receiver = Receiver().start()
+    try:
+        for sdk in MONITOR_SDKS:
+            args = {"dsn": receiver.dsn, "iterations": iterations, "warmup": iterations // 10}
+            row["sdks"][sdk] = result = off_on(envs[sdk], "monitor", args, rounds)
+            _log_off_on("monitor", "with", sdk, result)
+        row["ratio_overhead"] = ratios({s: row["sdks"][s].get("overhead_us") for s in MONITOR_SDKS})
+        check_ins = len(receiver.check_ins)
+    finally:
+        receiver.stop()
+    return {"unit": "us", "row": row, "check_ins_received": check_ins}
+
+
 # -- main -------------------------------------------------------------------------------------------
 BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "capture": bench_capture,
@@ -479,6 +499,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "overhead": bench_overhead,
     "tracing": bench_tracing,
     "logs": bench_logs,
+    "monitor": bench_monitor,
     "devserver": bench_devserver,  # raven serve; needs no SDK virtualenv
 }
 NO_ENVS = {"devserver"}

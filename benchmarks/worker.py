@@ -152,6 +152,10 @@ def main() -> None:
         from logs import bench_logs
 
         result = bench_logs(sdk, json.loads(raw))
+    elif name == "monitor":
+        from monitors import bench_monitor
+
+        result = bench_monitor(sdk, json.loads(raw))
     else:
         result = BENCHMARKS[name](sdk, json.loads(raw))
     print(json.dumps(result), flush=True)

@@ -30,7 +30,6 @@ import math
 import re
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -39,7 +38,7 @@ from typing import Any
 from celery import signals
 from celery.schedules import crontab, schedule
 from raven.guard import capture_internal_errors
-from raven.monitors import capture_checkin, monitor_config, slugify
+from raven.monitors import capture_checkin, monitor_config, new_check_in_id, slugify
 
 from ._signals import Receivers
 
@@ -248,7 +247,7 @@ class BeatMonitors:
         """A monitored entry's message is sent: it gets the run's check-in id and send time."""
         if isinstance(headers, dict) and isinstance(headers.get(HEADER_SLUG), str):
             if HEADER_CHECK_IN_ID not in headers:  # a retry keeps its run's id
-                headers[HEADER_CHECK_IN_ID] = uuid.uuid4().hex
+                headers[HEADER_CHECK_IN_ID] = new_check_in_id()
                 headers[HEADER_SENT_AT] = time.time()
 
     # -- receivers: worker --------------------------------------------------------------------

@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from .callbacks import WarnOnce, describe
+from .events import _event_id
 from .guard import capture_internal_errors
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Monitor",
     "capture_checkin",
     "monitor_config",
+    "new_check_in_id",
     "slugify",
 ]
 
@@ -61,6 +63,12 @@ _warn = WarnOnce(logger)
 
 
 # -- values ----------------------------------------------------------------------------------------
+def new_check_in_id() -> str:
+    """A new check-in id: a random UUID4 as 32 hex digits (made as event ids are, without the
+    ``os.urandom`` system call that can take a millisecond on a busy machine)."""
+    return _event_id()
+
+
 def slugify(name: Any) -> str:
     """``name`` as a monitor slug, the way Sentry makes slugs: ASCII letters (lower-cased),
     digits, ``_`` and ``-``; other characters removed, runs of spaces and dashes made one dash,
@@ -187,14 +195,9 @@ def capture_checkin(
     check_in_id: Any = None,
     duration: Any = None,
     monitor_config: Any = None,
-    *,
-    config_checked: bool = False,
 ) -> str:
     """Send one check-in with ``client``; returns its id (32 hex digits), the one given or a new
-    one, whether or not the check-in could be sent (so that code closing it works unchanged).
-
-    ``config_checked``: ``monitor_config`` is already the output of :func:`monitor_config`.
-    """
+    one, whether or not the check-in could be sent (so that code closing it works unchanged)."""
     new_id = _check_in_id(check_in_id) if check_in_id is not None else None
     if new_id is None:
         if check_in_id is not None:
@@ -203,74 +206,96 @@ def capture_checkin(
                 "check_in_id must be 32 hex digits or a UUID, got %s; a new id is used",
                 describe(check_in_id),
             )
-        new_id = uuid.uuid4().hex
+        new_id = _event_id()
     if client.transport is None:
         return new_id
     with capture_internal_errors("monitors", "sending a check-in"):
-        _send(client, new_id, monitor_slug, status, duration, monitor_config, config_checked)
-    return new_id
-
-
-def _send(
-    client: Any,
-    check_in_id: str,
-    monitor_slug: Any,
-    status: Any,
-    duration: Any,
-    config: Any,
-    config_checked: bool,
-) -> None:
-    slug = slugify(monitor_slug) if isinstance(monitor_slug, str) else ""
-    checked_status = _status(status)
-    if not slug or checked_status is None:
-        if not slug:
-            _warn(
-                "slug",
-                "monitor_slug must be a non-empty string of letters, digits, '-' or "
-                "'_', got %s; check-in dropped",
-                describe(monitor_slug),
-            )
-        else:
+        slug = _slug(monitor_slug)
+        checked_status = _status(status)
+        if checked_status is None:
             _warn(
                 "status",
                 "a check-in's status must be one of %s, got %s; check-in dropped",
                 ", ".join(sorted(STATUSES)),
                 describe(status),
             )
+        if duration is not None:
+            duration = _duration(duration, checked_status)
+        _queue(client, new_id, slug, checked_status, duration, _config(monitor_config))
+    return new_id
+
+
+def _slug(monitor_slug: Any) -> str:
+    """The slug to send ("" when nothing is left of it, with one warning)."""
+    slug = slugify(monitor_slug) if isinstance(monitor_slug, str) else ""
+    if not slug:
+        _warn(
+            "slug",
+            "monitor_slug must be a non-empty string of letters, digits, '-' or '_', got %s; "
+            "check-in dropped",
+            describe(monitor_slug),
+        )
+    return slug
+
+
+def _duration(duration: Any, status: str | None) -> float | None:
+    if status == "in_progress":
+        _warn("duration_in_progress", "an in_progress check-in has no duration; left out")
+        return None
+    if (
+        isinstance(duration, (int, float))
+        and not isinstance(duration, bool)
+        and math.isfinite(duration)
+        and duration >= 0
+    ):
+        return float(duration)
+    _warn(
+        "duration",
+        "a check-in's duration must be a number of seconds >= 0, got %s; left out",
+        describe(duration),
+    )
+    return None
+
+
+def _config(config: Any) -> tuple[dict[str, Any], int] | None:
+    """``config`` checked, with its size as JSON (None when left out)."""
+    checked = monitor_config(config)
+    if checked is None:
+        return None
+    from .transport.envelope import dumps
+
+    return checked, len(dumps(checked))
+
+
+def _queue(
+    client: Any,
+    check_in_id: str,
+    slug: str,
+    status: str | None,
+    duration: float | None,
+    config: tuple[dict[str, Any], int] | None,
+) -> None:
+    """Queue one check-in whose values are checked (``slug`` "" or ``status`` None: dropped and
+    counted ``invalid``; ``config``: the checked config and its JSON size)."""
+    if not slug or status is None:
         client.reports.record("invalid", "monitor")
         return
-    payload: dict[str, Any] = {
-        "check_in_id": check_in_id,
-        "monitor_slug": slug,
-        "status": checked_status,
-    }
+    payload: dict[str, Any] = {"check_in_id": check_in_id, "monitor_slug": slug, "status": status}
     if duration is not None:
-        if checked_status == "in_progress":
-            _warn("duration_in_progress", "an in_progress check-in has no duration; left out")
-        elif (
-            isinstance(duration, (int, float))
-            and not isinstance(duration, bool)
-            and math.isfinite(duration)
-            and duration >= 0
-        ):
-            payload["duration"] = float(duration)
-        else:
-            _warn(
-                "duration",
-                "a check-in's duration must be a number of seconds >= 0, got %s; left out",
-                describe(duration),
-            )
+        payload["duration"] = duration
     options = client.options
-    if options.release:
-        payload["release"] = options.release
-    if options.environment:
-        payload["environment"] = options.environment
-    config = config if config_checked else monitor_config(config)
+    release, environment = options.release, options.environment
+    if release:
+        payload["release"] = release
+    if environment:
+        payload["environment"] = environment
+    size = 512 + 6 * (len(release or "") + len(environment or ""))  # at most, without config
     if config is not None:
-        payload["monitor_config"] = config
+        payload["monitor_config"], config_bytes = config
+        size += config_bytes
     trace = client.trace_context()
     payload["contexts"] = {"trace": {"trace_id": trace["trace_id"], "span_id": trace["span_id"]}}
-    if config is not None or len(options.release or "") + len(options.environment or "") > 4096:
+    if size > MAX_CHECK_IN_BYTES:  # maybe too large: measure
         from .transport.envelope import dumps
 
         size = len(dumps(payload))
@@ -298,33 +323,37 @@ class Monitor:
     times one run at a time: use ``with client.monitor(...)`` per run.
     """
 
-    __slots__ = ("_run", "client", "config", "slug")
+    __slots__ = ("_config", "_run", "client", "slug")
 
     def __init__(self, client: Any, monitor_slug: Any, config: Any = None) -> None:
         self.client = client
-        self.slug = monitor_slug
-        self.config = monitor_config(config)  # checked once, not per run
+        self.slug = ""  # checked once, not per run: "" drops (and counts) the runs' check-ins
+        self._config: tuple[dict[str, Any], int] | None = None
+        with capture_internal_errors("monitors", "checking a monitor"):
+            self.slug = _slug(monitor_slug)
+            self._config = _config(config)
         self._run: tuple[str, float] | None = None
+
+    @property
+    def config(self) -> dict[str, Any] | None:
+        """The ``monitor_config`` the check-ins carry, as checked (None: none)."""
+        return self._config[0] if self._config is not None else None
+
+    def _send(self, check_in_id: str, status: str, duration: float | None) -> None:
+        if self.client.transport is not None:
+            with capture_internal_errors("monitors", "sending a check-in"):
+                _queue(self.client, check_in_id, self.slug, status, duration, self._config)
 
     def start(self) -> tuple[str, float]:
         """Send ``in_progress``; the run's check-in id and start time (monotonic)."""
-        check_in_id = capture_checkin(
-            self.client, self.slug, "in_progress", None, None, self.config, config_checked=True
-        )
+        check_in_id = _event_id()
+        self._send(check_in_id, "in_progress", None)
         return check_in_id, time.monotonic()
 
     def finish(self, run: tuple[str, float], failed: bool) -> None:
         """Send ``ok`` (or ``error``) with the run's duration."""
         check_in_id, started = run
-        capture_checkin(
-            self.client,
-            self.slug,
-            "error" if failed else "ok",
-            check_in_id,
-            max(0.0, time.monotonic() - started),
-            self.config,
-            config_checked=True,
-        )
+        self._send(check_in_id, "error" if failed else "ok", max(0.0, time.monotonic() - started))
 
     def __call__(self, func: F) -> F:
         from .guard import _is_coroutine_function
