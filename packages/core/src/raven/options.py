@@ -337,6 +337,7 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
     except (TypeError, ValueError):
         expected = {
             "bool": "a boolean",
+            "bool | None": "a boolean or None",
             "int": "an integer",
             "float": "a number",
             "float | None": "a number",

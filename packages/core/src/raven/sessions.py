@@ -51,6 +51,7 @@ OK, ERRORED, CRASHED = 0, 1, 2  # a request's status: only ever raised
 _AGGREGATE_KEYS = ("exited", "errored", "crashed")  # bucket counts, by status
 _ERROR_LEVELS = frozenset({"error", "fatal", "critical"})
 
+_now = time.time  # the wall clock sessions are dated by (a test moves it)
 _live: weakref.WeakSet[SessionTracker] = weakref.WeakSet()
 _process_hooks_registered = False
 
@@ -130,7 +131,7 @@ class SessionTracker:
         if not self.request_mode:
             self.request_mode = True
             self.process = None  # a server is counted per request, not as one long session
-        session = RequestSession(int(time.time()) // 60)
+        session = RequestSession(int(_now()) // 60)
         session.token = self._current.set(session)
         return session
 
