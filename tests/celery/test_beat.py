@@ -20,7 +20,7 @@ from raven_celery.beat import HEADER_CONFIG, HEADER_SLUG, beat_monitor_config
 
 from celery import Celery
 from tests.celery.conftest import ROOT, Worker, _wait
-from tests.core.test_monitors import check_protocol
+from tests.check_ins import check_protocol
 from tests.receiver import Receiver
 
 BEAT_APP = "tests.celery.beat_app"
@@ -133,6 +133,7 @@ def test_scheduled_tasks_send_matching_check_ins_with_the_upserted_schedule(
     assert len(complete) >= 2 and len(complete) >= len(ticks) - 1  # the last may be cut short
     for run in complete:
         assert sorted(c["status"] for c in run) == ["in_progress", "ok"]
+        assert len({c["contexts"]["trace"]["trace_id"] for c in run}) == 1  # the task's trace
         for check_in in run:
             assert check_in["monitor_config"] == {
                 "schedule": {"type": "interval", "value": 1, "unit": "minute"},
