@@ -40,16 +40,17 @@ def _measure(one_request: Any, iterations: int, warmup: int) -> dict[str, list[f
     return {"samples": cpu, "wall_samples": wall}
 
 
-def _sdk_init(sdk: str, dsn: str) -> Any:
-    """The Raven client (or None) for ``sdk``; sentry-sdk is initialised globally."""
+def _sdk_init(sdk: str, dsn: str, options: dict[str, Any] | None = None) -> Any:
+    """The Raven client (or None) for ``sdk``; sentry-sdk is initialised globally. ``options``:
+    more options for either (the ``profiling`` benchmark adds ``profiles_sample_rate``)."""
     if sdk == "sentry-sdk":
         import sentry_sdk
 
-        sentry_sdk.init(dsn, traces_sample_rate=1.0)
+        sentry_sdk.init(dsn, traces_sample_rate=1.0, **(options or {}))
     if sdk == "raven":
         import raven
 
-        return raven.Client(dsn, traces_sample_rate=1.0)
+        return raven.Client(dsn, traces_sample_rate=1.0, **(options or {}))
     return None
 
 
@@ -87,17 +88,19 @@ class _Ok(BaseHTTPRequestHandler):
 urlpatterns: list[Any] = []
 
 
-def django_tracing(sdk: str, dsn: str, iterations: int, warmup: int) -> dict[str, list[float]]:
+def django_tracing(
+    sdk: str, dsn: str, iterations: int, warmup: int, options: dict[str, Any] | None = None
+) -> dict[str, list[float]]:
     import django
     from django.conf import settings
 
     if sdk == "sentry-sdk":
-        _sdk_init(sdk, dsn)
+        _sdk_init(sdk, dsn, options)
     apps = ["django.contrib.contenttypes", "django.contrib.auth"]
     extra: dict[str, Any] = {}
     if sdk == "raven":
         apps.append("raven_django")
-        extra["RAVEN_CONFIG"] = {"dsn": dsn, "traces_sample_rate": 1.0}
+        extra["RAVEN_CONFIG"] = {"dsn": dsn, "traces_sample_rate": 1.0, **(options or {})}
     settings.configure(
         DEBUG=False,
         SECRET_KEY="bench",

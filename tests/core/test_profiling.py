@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,14 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.005)
+
+
+@pytest.fixture(autouse=True)
+def _no_profiler_thread_left() -> Iterator[None]:
+    """Each test starts and ends with no sampler thread (it lingers a tenth of a second)."""
+    wait_for(lambda: profiler_threads() == [])
+    yield
+    wait_for(lambda: profiler_threads() == [])
 
 
 def hot_function(transaction: Any, ticks: int = 30) -> int:
@@ -139,7 +147,8 @@ def test_profiling_off_starts_no_thread_and_sends_no_profile(
 
 def test_sampler_thread_runs_only_while_a_profile_runs(sentry: Harness) -> None:
     """Two overlapping profiled transactions in two threads share one sampler thread, which
-    ends after the last of them finishes; both profiles arrive."""
+    ends after the last of them finishes (within its linger of a tenth of a second); both
+    profiles arrive."""
     client = profiled(sentry)
     assert profiler_threads() == []
     first_started, second_done = threading.Event(), threading.Event()

@@ -4,12 +4,13 @@ profile is sent. The framework package needs nothing of its own: the core's trac
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.receiver import Receiver, parse_envelope
+from tests.core.test_profiling import profiler_threads, profiles, wait_for
+from tests.receiver import Receiver
 from tests.relay import validate_event
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -31,14 +32,13 @@ def app(settings: Any, sentry: Any) -> Any:
     return configure
 
 
-def profiles(receiver: Receiver) -> list[dict[str, Any]]:
-    found = []
-    for request in list(receiver.requests):
-        if "/envelope/" in request.path:
-            for headers, payload in parse_envelope(request.body)[1]:
-                if headers.get("type") == "profile":
-                    found.append(json.loads(payload))
-    return found
+@pytest.fixture(autouse=True)
+def _no_profiler_thread_left() -> Iterator[None]:
+    """Each test starts and ends with no sampler thread (it lingers a tenth of a second)."""
+
+    wait_for(lambda: profiler_threads() == [])
+    yield
+    wait_for(lambda: profiler_threads() == [])
 
 
 def test_profiled_request_shows_its_hot_function(app: Any, web: Any, receiver: Receiver) -> None:

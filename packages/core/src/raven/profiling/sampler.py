@@ -1,8 +1,8 @@
 """The process's sampling profiler thread and the profiles it fills.
 
-One :class:`Sampler` per process. Its thread exists only while at least one profile runs: the
-first :meth:`Sampler.start` starts it, and it ends itself at the first tick after the last
-profile stopped. Each tick it reads ``sys._current_frames()`` (every thread but its own), turns
+One :class:`Sampler` per process. Its thread exists only while profiles run: the first
+:meth:`Sampler.start` starts it, and it ends itself when no profile has run for
+``LINGER_SECONDS`` (a tenth of a second: back-to-back profiled requests share one thread). Each tick it reads ``sys._current_frames()`` (every thread but its own), turns
 each stack into a tuple of (code id, line) pairs, interned so that equal stacks share memory,
 and hands the tick to every running profile. The app's threads meet the sampler only in
 :meth:`Sampler.start` and :meth:`Sampler.stop` (a short lock); frames, JSON and everything
@@ -35,6 +35,9 @@ MAX_PROFILE_SECONDS = 30.0
 MAX_STACK_DEPTH = 128
 # Distinct stacks or code objects remembered before the tables start over (memory bound).
 TABLE_LIMIT = 20_000
+# How long the thread waits, sampling nothing, for the next profile before it ends: under steady
+# profiled traffic one thread serves every request instead of one thread started per request.
+LINGER_SECONDS = 0.1
 
 # One tick: (monotonic ns, ((thread id, stack), ...), the code table its stacks refer to). A
 # stack is a flat tuple (id(code), line, id(code), line, ...), innermost frame first; the table
@@ -146,17 +149,22 @@ class Sampler:
         own = threading.get_ident()
         started = time.thread_time()
         interval = self.interval
-        due = time.monotonic()
+        due = last_active = time.monotonic()
         try:
             while True:
                 active = self._active
                 if not active:
-                    with self._lock:
-                        if not self._active:
-                            self._thread = None
-                            self._new_tables()  # nothing running refers to them any more
-                            return
+                    if time.monotonic() - last_active >= LINGER_SECONDS:
+                        with self._lock:
+                            if not self._active:
+                                self._thread = None
+                                self._new_tables()  # nothing running refers to them any more
+                                return
+                        continue
+                    due += interval
+                    time.sleep(max(0.0, due - time.monotonic()))
                     continue
+                last_active = time.monotonic()
                 tick = self._sample(own)
                 for profile in active:
                     if not profile.add(tick):

@@ -1,0 +1,139 @@
+"""The ``profiling`` benchmark: a profiled Django request, Raven beside sentry-sdk, with
+``traces_sample_rate=1.0`` and ``profiles_sample_rate=1.0`` (every request a profiled
+transaction), against the same app with no SDK (``worker.py <sdk> profiling '{...}'``).
+
+The app is the ``tracing`` benchmark's Django view (10 SQL queries on SQLite and one outgoing
+HTTP call to a loopback server: benchmarks/tracing.py), driven through its WSGI callable. Two
+figures:
+- per request, the calling thread's CPU time and wall time, off → on (what profiling and tracing
+  together cost the request);
+- the profiler thread's own CPU time over the run (Linux: ``pthread_getcpuclockid`` of the
+  thread, read from the worker; Raven's sampler also sums its own ``time.thread_time`` when
+  it ends), per request and as a share of one core over the loop's wall time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+__all__ = ["bench_profiling", "markdown"]
+
+PROFILER_THREADS = {"raven": "raven.profiler", "sentry-sdk": "sentry.profiler.ThreadScheduler"}
+OPTIONS = {"profiles_sample_rate": 1.0}
+
+
+def _profiler_cpu(sdk: str) -> float:
+    """Seconds of CPU the SDK's profiler thread used in this process so far."""
+    thread = next((t for t in threading.enumerate() if t.name == PROFILER_THREADS[sdk]), None)
+    if sdk == "raven":
+        if thread is not None:
+            thread.join(5)  # nothing is profiled any more: it ends at its next tick
+        from raven.profiling import process_sampler
+
+        return process_sampler.cpu_seconds
+    if thread is None or thread.ident is None:
+        return 0.0
+    return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+
+
+def bench_profiling(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
+    from tracing import django_tracing
+
+    logging.disable(logging.WARNING)
+    name = sdk if args["enabled"] else "off"
+    iterations, warmup = args["iterations"], args["warmup"]
+    try:
+        result: dict[str, Any] = django_tracing(name, args["dsn"], iterations, warmup, OPTIONS)
+        if args["enabled"]:
+            requests = iterations + warmup
+            loop = sum(result["wall_samples"]) * requests / iterations
+            cpu = _profiler_cpu(sdk)
+            result["extra"] = {
+                "profiler_cpu_us_per_request": cpu / requests * 1e6,
+                "profiler_cpu_share": cpu / loop if loop else None,
+            }
+        return result
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+# -- the report (run in the orchestrating process) -------------------------------------------------
+def _cell(data: dict[str, Any], kind: str = "") -> str:
+    if "error" in data:
+        return f"n/a ({data['error']})"
+    off, on = data[f"{kind}off"], data[f"{kind}on"]
+    return (
+        f"{off['median']:,.1f} → {on['median']:,.1f} "
+        f"(p95 {on['p95']:,.0f}): **{on['median'] - off['median']:+,.1f}**"
+    )
+
+
+def _profiler(data: dict[str, Any]) -> str:
+    extras = data.get("extra") or []
+    if not extras:
+        return "n/a"
+    per_request = sorted(e["profiler_cpu_us_per_request"] for e in extras)
+    share = sorted(e["profiler_cpu_share"] or 0.0 for e in extras)
+    mid = len(extras) // 2
+    return f"{per_request[mid]:,.1f} µs per request ({share[mid] * 100:.1f}% of a core)"
+
+
+def headline_rows(result: dict[str, Any]) -> list[list[str]]:
+    """Rows for the README headline (columns: Raven, sentry-sdk, raven 6.10, two ratios)."""
+    row = result["row"]
+    sdks = row["sdks"]
+    cells = [
+        "n/a" if "error" in sdks[s] else f"{sdks[s]['overhead_us']:+,.0f} µs"
+        for s in ("raven", "sentry-sdk")
+    ]
+    ratio = row["ratio_overhead"].get("sentry-sdk")
+    return [
+        [
+            "Django view, tracing + profiling on: calling thread per request",
+            *cells,
+            "n/a",
+            "" if ratio is None else f"{ratio:.2f}×",
+            "",
+        ],
+        [
+            "Profiler thread CPU per profiled request",
+            *(_profiler(sdks[s]) for s in ("raven", "sentry-sdk")),
+            "n/a",
+            "",
+            "",
+        ],
+    ]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    row = result["row"]
+    raven, sentry = row["sdks"]["raven"], row["sdks"]["sentry-sdk"]
+    ratio = row["ratio_overhead"].get("sentry-sdk")
+    lines = [
+        "\n## profiling\n",
+        "A profiled Django request: `traces_sample_rate=1.0` and `profiles_sample_rate=1.0` "
+        "(every request a profiled transaction, sent with its profile by the SDK's background "
+        "transport to a loopback receiver), against the same app with no SDK, through the WSGI "
+        "callable; the view is the tracing benchmark's (10 SQL queries on SQLite and one "
+        "outgoing HTTP call). Off and on alternate, each the best of 3 processes; µs, median "
+        "(p95). The profiler thread's CPU is its own thread clock over the whole run (warm-up "
+        "included), divided by the requests served, and as a share of one core over the run. "
+        f"Transactions received: {result.get('transactions_received', 0):,}; profiles "
+        f"received: {result.get('profiles_received', 0):,}.\n",
+        "| measure | Raven off → on | sentry-sdk off → on | Raven / sentry-sdk (overhead) |",
+        "|---|---|---|---|",
+        f"| calling thread CPU | {_cell(raven)} | {_cell(sentry)} | "
+        f"{'' if ratio is None else f'{ratio:.2f}×'} |",
+    ]
+    if "wall_on" in raven and "wall_on" in sentry:
+        wall = {s: d["wall_on"]["median"] - d["wall_off"]["median"] for s, d in row["sdks"].items()}
+        wall_ratio = wall["raven"] / wall["sentry-sdk"] if wall["sentry-sdk"] > 0 else None
+        lines.append(
+            f"| wall time | {_cell(raven, 'wall_')} | {_cell(sentry, 'wall_')} | "
+            f"{'' if wall_ratio is None else f'{wall_ratio:.2f}×'} |"
+        )
+    lines.append(f"| profiler thread CPU | {_profiler(raven)} | {_profiler(sentry)} | |")
+    return "\n".join(lines) + "\n"
