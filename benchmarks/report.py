@@ -138,6 +138,10 @@ def headline(results: dict[str, Any]) -> str:
         from logs import headline_rows as logs_rows
 
         rows.extend(logs_rows(bench["logs"]))
+    if "profiling" in bench:
+        from profiling import headline_rows as profiling_rows
+
+        rows.extend(profiling_rows(bench["profiling"]))
     if "monitor" in bench:
         from monitors import headline_rows as monitor_rows
 
@@ -352,6 +356,10 @@ def write_markdown(results: dict[str, Any]) -> str:
         from logs import markdown as logs_markdown
 
         parts.append(logs_markdown(bench["logs"]))
+    if "profiling" in bench:
+        from profiling import markdown as profiling_markdown
+
+        parts.append(profiling_markdown(bench["profiling"]))
     if "monitor" in bench:
         from monitors import markdown as monitor_markdown
 

@@ -338,6 +338,7 @@ def off_on(env: SdkEnv, worker: str, args: dict[str, Any], rounds: int) -> dict[
     off: list[dict[str, float]] = []
     on: list[dict[str, float]] = []
     wall: dict[bool, list[dict[str, float]]] = {False: [], True: []}
+    extra: list[dict[str, Any]] = []  # other figures the "on" workers report, one per round
     for _ in range(rounds):
         for enabled, bucket in ((False, off), (True, on)):
             result = run_worker(env, worker, {**args, "enabled": enabled})
@@ -346,10 +347,14 @@ def off_on(env: SdkEnv, worker: str, args: dict[str, Any], rounds: int) -> dict[
             bucket.append(summary(result["samples"], scale=1e6))
             if "wall_samples" in result:  # a second measure of the same requests
                 wall[enabled].append(summary(result["wall_samples"], scale=1e6))
+            if enabled and "extra" in result:
+                extra.append(result["extra"])
     s_off, s_on = best_round(off), best_round(on)
     measured = {"off": s_off, "on": s_on, "overhead_us": s_on["median"] - s_off["median"]}
     if wall[True]:
         measured.update(wall_off=best_round(wall[False]), wall_on=best_round(wall[True]))
+    if extra:
+        measured["extra"] = extra
     return measured
 
 
@@ -490,6 +495,29 @@ def bench_monitor(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
     return {"unit": "us", "row": row, "check_ins_received": check_ins}
 
 
+def bench_profiling(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    """A profiled Django request and the profiler thread's CPU (benchmarks/profiling.py)."""
+    iterations, rounds = (150, 1) if quick else (2000, ROUNDS)
+    row: dict[str, Any] = {"sdks": {}}
+    receiver = Receiver().start()
+    try:
+        for sdk in TRACING_SDKS:
+            args = {"dsn": receiver.dsn, "iterations": iterations, "warmup": iterations // 10}
+            row["sdks"][sdk] = result = off_on(envs[sdk], "profiling", args, rounds)
+            _log_off_on("profiling", "django", sdk, result)
+        row["ratio_overhead"] = ratios({s: row["sdks"][s].get("overhead_us") for s in TRACING_SDKS})
+        transactions = len(receiver.transactions)
+        profiles = sum(r.item_types.count("profile") for r in receiver.requests)
+    finally:
+        receiver.stop()
+    return {
+        "unit": "us",
+        "row": row,
+        "transactions_received": transactions,
+        "profiles_received": profiles,
+    }
+
+
 # -- main -------------------------------------------------------------------------------------------
 BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "capture": bench_capture,
@@ -498,6 +526,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "storm": bench_storm,
     "overhead": bench_overhead,
     "tracing": bench_tracing,
+    "profiling": bench_profiling,
     "logs": bench_logs,
     "monitor": bench_monitor,
     "devserver": bench_devserver,  # raven serve; needs no SDK virtualenv

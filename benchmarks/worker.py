@@ -152,6 +152,10 @@ def main() -> None:
         from logs import bench_logs
 
         result = bench_logs(sdk, json.loads(raw))
+    elif name == "profiling":
+        from profiling import bench_profiling
+
+        result = bench_profiling(sdk, json.loads(raw))
     elif name == "monitor":
         from monitors import bench_monitor
 
