@@ -17,7 +17,7 @@ from .callbacks import WarnOnce, describe, load_processor, run_before_send, run_
 from .context import Context
 from .dsn import Dsn
 from .excinfo import exception_of, ignore_matcher
-from .features import SessionsMixin, TelemetryMixin
+from .features import MonitorsMixin, SessionsMixin, TelemetryMixin
 from .options import DEFAULT_PROCESSORS, ClientOptions
 from .serializer import Serializer
 from .stacks import StackBuilder
@@ -32,7 +32,12 @@ SDK_NAME = "raven.python"
 
 
 class Client(
-    TracingMixin, TelemetryMixin, SessionsMixin, LegacyClientAttributes, BreadcrumbRecorder
+    TracingMixin,
+    TelemetryMixin,
+    SessionsMixin,
+    MonitorsMixin,
+    LegacyClientAttributes,
+    BreadcrumbRecorder,
 ):
     """Captures errors and messages and delivers them to a Sentry-compatible server.
 
@@ -462,29 +467,6 @@ class Client(
         from .wrappers import capture_exceptions
 
         return capture_exceptions(self, function_or_exceptions, kwargs)
-
-    # -- cron monitors (raven.monitors, imported on first use) ------------------------------------
-    def monitor(self, monitor_slug: str, monitor_config: dict[str, Any] | None = None) -> Any:
-        """Decorator and context manager for a scheduled job: an ``in_progress`` check-in when it
-        starts, ``ok`` or ``error`` (re-raising the job's exception) with its duration when it
-        ends (:class:`raven.monitors.Monitor`)."""
-        from .monitors import Monitor
-
-        return Monitor(self, monitor_slug, monitor_config)
-
-    def capture_checkin(
-        self,
-        monitor_slug: str,
-        status: str,
-        check_in_id: str | None = None,
-        duration: float | None = None,
-        monitor_config: dict[str, Any] | None = None,
-    ) -> str:
-        """Send one check-in (``in_progress``, ``ok`` or ``error``); returns its id (32 hex
-        digits), to pass as ``check_in_id`` when closing it (:mod:`raven.monitors`)."""
-        from .monitors import capture_checkin
-
-        return capture_checkin(self, monitor_slug, status, check_in_id, duration, monitor_config)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until pending events (buffered logs and metrics too) are delivered; True when

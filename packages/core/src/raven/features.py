@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .telemetry import Pipeline
 
-__all__ = ["SessionsMixin", "TelemetryMixin"]
+__all__ = ["MonitorsMixin", "SessionsMixin", "TelemetryMixin"]
 
 
 class TelemetryMixin:
@@ -158,3 +158,30 @@ class SessionsMixin:
         """End the application session (sent) and send the aggregates."""
         if self._sessions is not None:
             self._sessions.close()
+
+
+class MonitorsMixin:
+    """Cron monitors on :class:`raven.Client` (:mod:`raven.monitors`, imported on first use):
+    check-ins telling Sentry a scheduled job started, succeeded or failed."""
+
+    def monitor(self, monitor_slug: str, monitor_config: dict[str, Any] | None = None) -> Any:
+        """Decorator and context manager for a scheduled job: an ``in_progress`` check-in when it
+        starts, ``ok`` or ``error`` (re-raising the job's exception) with its duration when it
+        ends (:class:`raven.monitors.Monitor`)."""
+        from .monitors import Monitor
+
+        return Monitor(self, monitor_slug, monitor_config)
+
+    def capture_checkin(
+        self,
+        monitor_slug: str,
+        status: str,
+        check_in_id: str | None = None,
+        duration: float | None = None,
+        monitor_config: dict[str, Any] | None = None,
+    ) -> str:
+        """Send one check-in (``in_progress``, ``ok`` or ``error``); returns its id (32 hex
+        digits), to pass as ``check_in_id`` when closing it (:mod:`raven.monitors`)."""
+        from .monitors import capture_checkin
+
+        return capture_checkin(self, monitor_slug, status, check_in_id, duration, monitor_config)
