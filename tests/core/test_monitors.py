@@ -226,6 +226,24 @@ def test_bad_values_never_raise(
     assert len(messages) == len(set(messages)) == 11, messages
 
 
+def test_a_timezone_outside_the_tz_database_is_left_out(
+    make_client: Callable[..., raven.Client], receiver: Receiver
+) -> None:
+    """A ``timezone`` the tz database does not know is left out of the config (the monitor
+    would be refused with it); a known one is kept."""
+    client = make_client()
+    schedule = {"type": "crontab", "value": "0 4 * * *"}
+    client.capture_checkin(
+        "tz", "ok", monitor_config={"schedule": schedule, "timezone": "Mars/Base"}
+    )
+    client.capture_checkin(
+        "tz", "ok", monitor_config={"schedule": schedule, "timezone": "Asia/Tokyo"}
+    )
+    unknown, known = arrived(receiver, 2)
+    assert unknown["monitor_config"] == {"schedule": schedule}
+    assert known["monitor_config"] == {"schedule": schedule, "timezone": "Asia/Tokyo"}
+
+
 def test_oversized_check_in_is_dropped_and_counted(
     make_client: Callable[..., raven.Client], receiver: Receiver
 ) -> None:

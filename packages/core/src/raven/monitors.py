@@ -97,6 +97,24 @@ def _check_in_id(value: Any) -> str | None:
     return None
 
 
+def _known_timezone(name: str) -> bool:
+    """Whether ``name`` is a tz database zone; True whatever the name when this system has no
+    tz database to ask (Sentry checks it then)."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)  # cached by zoneinfo after the first lookup
+        return True
+    except zoneinfo.ZoneInfoNotFoundError:
+        try:
+            zoneinfo.ZoneInfo("UTC")
+        except zoneinfo.ZoneInfoNotFoundError:
+            return True
+        return False
+    except (ValueError, OSError):  # not a key at all ("../etc", "")
+        return False
+
+
 def _status(value: Any) -> str | None:
     status = getattr(value, "value", value)  # an enum member with a string value
     return status if isinstance(status, str) and status in STATUSES else None
@@ -173,7 +191,13 @@ def monitor_config(config: Any) -> dict[str, Any] | None:
             elif count is not None:
                 checked[key] = count
         elif key in _TEXTS:
-            if isinstance(value, str) and value:
+            if key == "timezone" and isinstance(value, str) and not _known_timezone(value):
+                _warn(
+                    f"timezone:{value}",
+                    "monitor_config's timezone %r is not in the tz database; left out",
+                    value,
+                )
+            elif isinstance(value, str) and value:
                 checked[key] = value
             elif value is not None:
                 _warn(
