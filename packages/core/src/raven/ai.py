@@ -19,9 +19,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .guard import capture_internal_errors
+from .tracing.scope import NOOP_SPAN, NoOpSpan
 
 if TYPE_CHECKING:
-    from .tracing.scope import NoOpSpan
     from .tracing.span import Span
 
 __all__ = [
@@ -165,10 +165,8 @@ class AIRun:
 
     # -- context manager ----------------------------------------------------------------------
     def __enter__(self) -> Span | NoOpSpan:
-        from .tracing.scope import NOOP_SPAN
-
         span: Span | NoOpSpan = NOOP_SPAN
-        with capture_internal_errors("ai", f"starting {self!r}"):
+        with capture_internal_errors("ai", "starting an AI pipeline or step"):
             if self.is_pipeline:
                 self._enter_pipeline()
             span = self._start_span()
@@ -188,16 +186,16 @@ class AIRun:
             and isinstance(exc, Exception)
             and client.is_enabled()
         ):
-            with capture_internal_errors("ai", f"capturing the error of {self!r}"):
+            with capture_internal_errors("ai", "capturing an AI pipeline's error"):
                 # Captured while the pipeline's tag and span are current; an exception an
                 # integration inside already captured is not sent twice (captureException).
                 client.captureException(exc, mechanism={"type": "ai_monitoring", "handled": False})
         span, self._span = self._span, None
         if span is not None:
-            with capture_internal_errors("ai", f"finishing {self!r}"):
+            with capture_internal_errors("ai", "finishing an AI pipeline or step"):
                 span.__exit__(exc_type, exc, tb)
         if self.is_pipeline:
-            with capture_internal_errors("ai", f"leaving {self!r}"):
+            with capture_internal_errors("ai", "leaving an AI pipeline"):
                 self._leave_pipeline()
 
     async def __aenter__(self) -> Span | NoOpSpan:
@@ -233,8 +231,11 @@ class AIRun:
     def _enter_pipeline(self) -> None:
         context = self.client.context
         tags = context.snapshot()[0].get("tags")
-        self._previous_tag = tags.get(PIPELINE_TAG) if isinstance(tags, Mapping) else None
-        context.merge({"tags": {PIPELINE_TAG: self.name}}, activate=False)
+        if isinstance(tags, Mapping):
+            self._previous_tag = tags.get(PIPELINE_TAG)
+            context.set("tags", {**tags, PIPELINE_TAG: self.name})
+        else:
+            context.set("tags", {PIPELINE_TAG: self.name})
         self._token = _pipeline.set(self.name)
 
     def _leave_pipeline(self) -> None:
