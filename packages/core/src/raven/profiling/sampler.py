@@ -22,6 +22,8 @@ import time
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
+from ..events import _event_id
+
 if TYPE_CHECKING:
     from ..stacks import StackBuilder
 
@@ -61,7 +63,7 @@ class Profile:
     )
 
     def __init__(self, stacks: StackBuilder | None = None) -> None:
-        self.profile_id = os.urandom(16).hex()
+        self.profile_id = _event_id()  # a UUID4 in hex, without os.urandom's system call
         self.active_thread_id = threading.get_ident()
         self.start_ns = time.monotonic_ns()
         self.stop_ns: int | None = None
