@@ -19,6 +19,8 @@ import threading
 import time
 from typing import Any
 
+from tracing import _cell, _ratio, django_tracing  # the same app and the same table cells
+
 __all__ = ["bench_profiling", "markdown"]
 
 PROFILER_THREADS = {"raven": "raven.profiler", "sentry-sdk": "sentry.profiler.ThreadScheduler"}
@@ -40,8 +42,6 @@ def _profiler_cpu(sdk: str) -> float:
 
 
 def bench_profiling(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
-    from tracing import django_tracing
-
     logging.disable(logging.WARNING)
     name = sdk if args["enabled"] else "off"
     iterations, warmup = args["iterations"], args["warmup"]
@@ -61,16 +61,6 @@ def bench_profiling(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the report (run in the orchestrating process) -------------------------------------------------
-def _cell(data: dict[str, Any], kind: str = "") -> str:
-    if "error" in data:
-        return f"n/a ({data['error']})"
-    off, on = data[f"{kind}off"], data[f"{kind}on"]
-    return (
-        f"{off['median']:,.1f} → {on['median']:,.1f} "
-        f"(p95 {on['p95']:,.0f}): **{on['median'] - off['median']:+,.1f}**"
-    )
-
-
 def _profiler(data: dict[str, Any]) -> str:
     extras = data.get("extra") or []
     if not extras:
@@ -95,7 +85,7 @@ def headline_rows(result: dict[str, Any]) -> list[list[str]]:
             "Django view, tracing + profiling on: calling thread per request",
             *cells,
             "n/a",
-            "" if ratio is None else f"{ratio:.2f}×",
+            _ratio(ratio),
             "",
         ],
         [
@@ -125,15 +115,14 @@ def markdown(result: dict[str, Any]) -> str:
         f"received: {result.get('profiles_received', 0):,}.\n",
         "| measure | Raven off → on | sentry-sdk off → on | Raven / sentry-sdk (overhead) |",
         "|---|---|---|---|",
-        f"| calling thread CPU | {_cell(raven)} | {_cell(sentry)} | "
-        f"{'' if ratio is None else f'{ratio:.2f}×'} |",
+        f"| calling thread CPU | {_cell(raven)} | {_cell(sentry)} | {_ratio(ratio)} |",
     ]
     if "wall_on" in raven and "wall_on" in sentry:
         wall = {s: d["wall_on"]["median"] - d["wall_off"]["median"] for s, d in row["sdks"].items()}
         wall_ratio = wall["raven"] / wall["sentry-sdk"] if wall["sentry-sdk"] > 0 else None
         lines.append(
             f"| wall time | {_cell(raven, 'wall_')} | {_cell(sentry, 'wall_')} | "
-            f"{'' if wall_ratio is None else f'{wall_ratio:.2f}×'} |"
+            f"{_ratio(wall_ratio)} |"
         )
     lines.append(f"| profiler thread CPU | {_profiler(raven)} | {_profiler(sentry)} | |")
     return "\n".join(lines) + "\n"

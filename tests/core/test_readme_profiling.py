@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.core.test_profiling import check_shape, functions_of, profiles
+from tests.readme_example import run_example
 from tests.receiver import Receiver
 from tests.relay import validate_event
 
@@ -20,17 +17,7 @@ def test_the_profiling_example_sends_a_profile_of_checksum(
 ) -> None:
     """The example's transaction arrives with a profile whose samples of its thread are mostly
     in checksum()."""
-    section = README.read_text().split("## Profiling", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "no python block under ## Profiling"
-    script = tmp_path / "example.py"
-    script.write_text(match.group(1))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
-    env["SENTRY_DSN"] = receiver.dsn
-    result = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
+    run_example(README, tmp_path, {"SENTRY_DSN": receiver.dsn}, "## Profiling")
     (transaction,) = receiver.wait_for_transactions(1)
     validate_event(transaction)
     assert transaction["transaction"] == "nightly-checksum"
