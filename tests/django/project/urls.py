@@ -6,6 +6,7 @@ from . import views
 
 urlpatterns = [
     path("ok/", views.ok, name="ok"),
+    path("handled/", views.handled, name="handled"),
     path("boom/", views.boom, name="boom"),
     path("query-boom/", views.query_then_boom, name="query-boom"),
     path("raw-sql-boom/", views.raw_sql_boom),

@@ -175,3 +175,12 @@ def atomic_capture(request: HttpRequest) -> HttpResponse:
         event_id = get_client().captureMessage("inside atomic", request=request)
         Note.objects.create(title="after")
     return HttpResponse(f"{Note.objects.count()} {event_id}")
+
+
+def handled(request: HttpRequest) -> HttpResponse:
+    """Captures a handled error and answers 200 (for release health: an errored request)."""
+    try:
+        raise KeyError("sku-17")
+    except KeyError:
+        get_client().captureException()
+    return HttpResponse("recovered")

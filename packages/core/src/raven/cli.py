@@ -68,7 +68,12 @@ def _make_client(dsn: str) -> Any:
     scheme, sep, rest = dsn.partition("://")
     sync_dsn = f"sync+{scheme.rpartition('+')[2]}{sep}{rest}"
     return Client(
-        sync_dsn, raise_send_errors=True, install_sys_hook=False, hook_libraries=(), timeout=10
+        sync_dsn,
+        raise_send_errors=True,
+        install_sys_hook=False,
+        hook_libraries=(),
+        timeout=10,
+        auto_session_tracking=False,  # a test event is no run of the app's release
     )
 
 

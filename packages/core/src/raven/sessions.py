@@ -180,9 +180,7 @@ class SessionTracker:
         ``exited``, or ``crashed`` when an unhandled exception was captured)."""
         session, self.process = self.process, None
         if session is not None:
-            self.client.send_item(
-                "session", session.payload(status, self.attrs), category="session"
-            )
+            self._send("session", session.payload(status, self.attrs))
 
     # -- what the app captures ------------------------------------------------------------------
     def note_capture(self, event_type: str, data: Any, kwargs: Mapping[str, Any]) -> None:
@@ -226,7 +224,15 @@ class SessionTracker:
                 "aggregates": aggregates[start : start + MAX_AGGREGATES],
                 "attrs": self.attrs,
             }
-            self.client.send_item("sessions", payload, category="session")
+            self._send("sessions", payload)
+
+    def _send(self, item_type: str, payload: dict[str, Any]) -> None:
+        # Sessions go out from close(), flush() and exit: a send error (raise_send_errors on a
+        # synchronous transport) is the transport's to log, never an exception for the app.
+        try:
+            self.client.send_item(item_type, payload, category="session")
+        except Exception as exc:
+            logger.warning("a %s item was not sent: %s", item_type, exc)
 
     def close(self) -> None:
         """End the process session (sent) and send the aggregates; stop the thread. Requests

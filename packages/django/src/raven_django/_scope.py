@@ -40,8 +40,8 @@ current_request: ContextVar[HttpRequest | None] = ContextVar(
     "raven_django.current_request", default=None
 )
 
-# (context, request token, the request's transaction or None, the client)
-_Scope = tuple[Context, Token[HttpRequest | None], Any, Any]
+# (context, request token, the request's transaction or None, the client, its session or None)
+_Scope = tuple[Context, Token[HttpRequest | None], Any, Any, Any]
 _originals: dict[str, Callable[..., Any]] = {}
 
 
@@ -58,7 +58,8 @@ def _open(request: HttpRequest) -> _Scope | None:
         context.__enter__()
         context.merge(lazy)
         token = current_request.set(request)
-        return context, token, _start_transaction(client, request, outer), client
+        session = client.start_request_session()  # release health: one session per request
+        return context, token, _start_transaction(client, request, outer), client, session
     return None
 
 
@@ -70,7 +71,8 @@ def _start_transaction(client: Any, request: HttpRequest, outer: Any) -> Any:
 def _close(scope: _Scope | None, request: HttpRequest, response: Any) -> None:
     if scope is None:
         return
-    context, token, transaction, client = scope
+    context, token, transaction, client, session = scope
+    client.end_request_session(session)
     if transaction is not None:
         with capture_internal_errors("django", "finishing the request's transaction"):
             tracing.finish_request_transaction(client, transaction, request, response)

@@ -42,6 +42,7 @@ logger = logging.getLogger("raven.flask")
 # Per-request markers kept in the WSGI environ, so they end with the request whatever app
 # context is around it (``g`` outlives requests when a test pushes an app context itself).
 SCOPE_KEY = "raven_flask.scope"  # the request's transaction (NOOP_SPAN with tracing off)
+SESSION_KEY = "raven_flask.session"  # the request's session (release health) or None
 EVENT_KEY = "raven_flask.event_id"  # the event the extension captured for this request
 HEADER = "X-Sentry-ID"  # on the response of a request for which the extension captured an event
 
@@ -59,6 +60,7 @@ def open_scope(
     context = client.context
     context.__enter__()
     environ[SCOPE_KEY] = None  # entered: close_scope must exit it, even if what follows fails
+    environ[SESSION_KEY] = client.start_request_session()  # release health: one session
     # Computed only when an event is captured, by whatever captures it during the request
     # (this extension, a log record, the app calling the client): the body is read then,
     # from Flask's cache, never up front where it would consume a stream the view wants.
@@ -104,6 +106,7 @@ def close_scope(app: Flask, client: Any, environ: dict[str, Any], failed: bool =
             name_by_rule(transaction, environ)
             transaction.finish()
     finally:
+        client.end_request_session(environ.pop(SESSION_KEY, None))
         client.context.__exit__(None, None, None)
 
 

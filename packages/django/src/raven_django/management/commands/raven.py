@@ -62,7 +62,13 @@ class Command(BaseCommand):
         self.stdout.write(f"  release    : {opts.release or '-'}")
         self.stdout.write(f"  environment: {opts.environment or '-'}")
         # A synchronous twin of the configured client: the server's answer comes back right here.
-        options = {**config.options, "raise_send_errors": True, "install_sys_hook": False}
+        # No session: a test event is no run of the app's release.
+        options = {
+            **config.options,
+            "raise_send_errors": True,
+            "install_sys_hook": False,
+            "auto_session_tracking": False,
+        }
         send_dsn = dsn.raw
         if "transport" not in options and dsn.transport in ("", "threaded", "sync", "requests"):
             send_dsn = f"sync+{dsn.scheme}://{dsn.raw.split('://', 1)[1]}"
