@@ -287,6 +287,25 @@ def test_transaction_dropped_by_before_send_transaction_drops_its_profile(
     }
 
 
+def test_rate_limited_profiles_are_dropped_and_counted_but_transactions_flow(
+    sentry: Harness,
+) -> None:
+    """Under a rate limit on category profile, the next transaction arrives without its profile
+    item, and the profile is counted as ratelimit_backoff."""
+    client = profiled(sentry)
+    sentry.receiver.respond_with(headers={"X-Sentry-Rate-Limits": "60:profile:key"})
+    with client.start_transaction(name="first") as tx:
+        hot_function(tx, 3)
+    sentry.receiver.respond_with()
+    with client.start_transaction(name="second") as tx:
+        hot_function(tx, 3)
+    client.captureMessage("carries the client report")
+    sentry.receiver.wait_for_transactions(2)
+    assert [p["transaction"]["name"] for p in profiles(sentry.receiver)] == ["first"]
+    assert sentry.receiver.discarded() == {("ratelimit_backoff", "profile"): 1}
+    sentry.events(1)
+
+
 def test_background_transport_sends_the_profile_in_the_transactions_envelope(
     receiver: Receiver,
 ) -> None:

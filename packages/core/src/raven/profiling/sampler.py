@@ -220,9 +220,11 @@ class Sampler:
 
     def _name_threads(self) -> None:
         names = dict(self._names)
-        for thread in threading.enumerate():
-            if thread.ident is not None:
-                names[thread.ident] = thread.name
+        # threading's own table, copied under the GIL: threading.enumerate() would take the
+        # lock the app's threads take to start and end.
+        active: dict[int, threading.Thread] = getattr(threading, "_active", {})
+        for tid, thread in dict(active).items():
+            names[tid] = thread.name
         for tid in sys._current_frames():
             names.setdefault(tid, "")  # not a Python thread object: looked up once, unnamed
         self._names = names  # replaced, never mutated: profiles hold the dict they saw
