@@ -17,7 +17,7 @@ from .callbacks import WarnOnce, describe, load_processor, run_before_send, run_
 from .context import Context
 from .dsn import Dsn
 from .excinfo import exception_of, ignore_matcher
-from .features import MonitorsMixin, SessionsMixin, TelemetryMixin
+from .features import MonitorsMixin, ScopeExtrasMixin, SessionsMixin, TelemetryMixin
 from .options import DEFAULT_PROCESSORS, ClientOptions
 from .serializer import Serializer
 from .stacks import StackBuilder
@@ -36,6 +36,7 @@ class Client(
     TelemetryMixin,
     SessionsMixin,
     MonitorsMixin,
+    ScopeExtrasMixin,
     LegacyClientAttributes,
     BreadcrumbRecorder,
 ):
@@ -281,6 +282,7 @@ class Client(
         if not self.is_enabled():
             return None
         try:
+            attachments = kwargs.pop("attachments", None)  # this capture's own files
             if self._sessions is not None:  # release health: an error marks the session
                 self._sessions.note_capture(event_type, data, kwargs)
             rate = self.options.sample_rate if sample_rate is None else float(sample_rate)
@@ -303,6 +305,8 @@ class Client(
                     self.reports.record("before_send", category)
                     return None
                 event = processed
+            if attachments is not None or self._context.attachments:
+                event["_attachments"] = self._attachments_for(attachments)  # see transport.base
             self.send(**event)
         except RecursionError:
             # Out of stack (capturing near the recursion limit) or a structure too deep to
@@ -440,6 +444,11 @@ class Client(
             ctx_data.get("contexts"),
             data.get("contexts"),
         )
+        flags = self._context.flags
+        if flags and "flags" not in event["contexts"]:  # add_feature_flag's, oldest first
+            event["contexts"]["flags"] = {
+                "values": [{"flag": name, "result": result} for name, result in flags.items()]
+            }
         if "trace" not in event["contexts"]:  # links the error into its trace
             event["contexts"]["trace"] = self.trace_context()
         for key in ("user", "request"):

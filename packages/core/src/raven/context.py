@@ -29,10 +29,12 @@ class _State:
 
     ``trace`` is the scope's trace context (a :class:`raven.tracing.PropagationContext`: the
     incoming trace, or one made up when the first error needs it) and ``span`` the current span;
-    both stay None until tracing or an error needs them.
+    both stay None until tracing or an error needs them. ``flags`` holds the scope's feature-flag
+    evaluations (name -> result, oldest first; None until the first) and ``attachments`` the
+    files added to it (see :meth:`Context.add_flag`, :meth:`Context.add_attachment`).
     """
 
-    __slots__ = ("data", "breadcrumbs", "last_event_id", "trace", "span")
+    __slots__ = ("data", "breadcrumbs", "last_event_id", "trace", "span", "flags", "attachments")
 
     def __init__(
         self,
@@ -41,12 +43,16 @@ class _State:
         last_event_id: str | None = None,
         trace: Any = None,
         span: Any = None,
+        flags: Mapping[str, bool] | None = None,
+        attachments: tuple[dict[str, Any], ...] = (),
     ) -> None:
         self.data: Mapping[str, Any] = data if data is not None else {}
         self.breadcrumbs = breadcrumbs
         self.last_event_id = last_event_id
         self.trace = trace
         self.span = span
+        self.flags = flags
+        self.attachments = attachments
 
     def replace(self, **changes: Any) -> _State:
         """A copy with ``changes`` applied."""
@@ -56,6 +62,8 @@ class _State:
         new.last_event_id = changes.get("last_event_id", self.last_event_id)
         new.trace = changes.get("trace", self.trace)
         new.span = changes.get("span", self.span)
+        new.flags = changes.get("flags", self.flags)
+        new.attachments = changes.get("attachments", self.attachments)
         return new
 
 
@@ -204,6 +212,38 @@ class Context:
         """The id of the last event captured in this scope (thread, task or ``with`` block)."""
         state = self._var.get()
         self._var.set(state.replace(last_event_id=event_id))
+
+    # -- feature flags and attachments ----------------------------------------------------------
+    @property
+    def flags(self) -> Mapping[str, bool] | None:
+        """The feature-flag evaluations of this scope, name -> result, oldest first (read-only)."""
+        return self._var.get().flags
+
+    def add_flag(self, name: str, result: bool, limit: int = 100) -> None:
+        """Record one evaluation: a name seen before moves to the end with its new result, and
+        only the latest ``limit`` names are kept."""
+        state = self._var.get()
+        flags = dict(state.flags) if state.flags else {}
+        flags.pop(name, None)
+        flags[name] = result
+        if len(flags) > limit:
+            del flags[next(iter(flags))]
+        self._var.set(state.replace(flags=flags))
+
+    @property
+    def attachments(self) -> tuple[dict[str, Any], ...]:
+        """The attachments added to this scope (see :mod:`raven.attachments`)."""
+        return self._var.get().attachments
+
+    def add_attachment(self, attachment: dict[str, Any]) -> None:
+        """Send ``attachment`` with every event this scope captures from now on."""
+        state = self._var.get()
+        self._var.set(state.replace(attachments=state.attachments + (attachment,)))
+
+    def clear_attachments(self) -> None:
+        """Forget the attachments of this scope."""
+        state = self._var.get()
+        self._var.set(state.replace(attachments=()))
 
     # -- tracing ------------------------------------------------------------------------------
     @property

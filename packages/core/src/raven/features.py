@@ -7,12 +7,13 @@ that imports its module the first time it is called.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .telemetry import Pipeline
 
-__all__ = ["MonitorsMixin", "SessionsMixin", "TelemetryMixin"]
+__all__ = ["MonitorsMixin", "ScopeExtrasMixin", "SessionsMixin", "TelemetryMixin"]
 
 
 class TelemetryMixin:
@@ -185,3 +186,80 @@ class MonitorsMixin:
         from .monitors import capture_checkin
 
         return capture_checkin(self, monitor_slug, status, check_in_id, duration, monitor_config)
+
+
+class ScopeExtrasMixin:
+    """Feature flags and attachments on :class:`raven.Client`. Both live in the current scope
+    (:mod:`raven.context`): a request's flags and files never reach another request's event."""
+
+    _context: Any
+    _warn_once: Any
+
+    def add_feature_flag(self, name: str, result: bool) -> None:
+        """Record that flag ``name`` evaluated to ``result`` in this thread or task: the latest
+        100 evaluations go on each error event as ``contexts.flags`` (a flag evaluated again
+        moves to the end), and on the current span, when tracing (at most 10 per span)."""
+        if not isinstance(name, str) or type(result) is not bool:
+            self._warn_once(
+                "add_feature_flag",
+                "add_feature_flag() expects a name (str) and a result (bool), got %s and %s; "
+                "ignored",
+                type(name).__name__,
+                type(result).__name__,
+            )
+            return
+        if _FLAG_NAME.fullmatch(name) is None:
+            self._warn_once(
+                "add_feature_flag-name",
+                "add_feature_flag(): flag name %r is not 1 to 200 of a-z A-Z 0-9 _ . : - "
+                "(what Sentry accepts); ignored",
+                name[:250],
+            )
+            return
+        context = self._context
+        context.add_flag(name, result)
+        span = context.span
+        if span is not None:
+            _flag_span(span, name, result)
+
+    def add_attachment(
+        self, data: Any, filename: str | None = None, content_type: str | None = None
+    ) -> None:
+        """Send a file with every event this thread or task (request, ``with client.context``)
+        captures from now on: ``data`` is bytes, or a path (``str`` or ``os.PathLike``) read
+        when the event is sent. ``filename`` defaults to the path's; ``content_type`` is
+        guessed from it. Bad arguments are logged and ignored (:mod:`raven.attachments`)."""
+        from .attachments import make_attachment
+
+        attachment = make_attachment(data, filename, content_type, self._warn_once)
+        if attachment is not None:
+            self._context.add_attachment(attachment)
+
+    def clear_attachments(self) -> None:
+        """Forget the attachments added in this thread or task."""
+        self._context.clear_attachments()
+
+    def _attachments_for(self, per_capture: Any) -> list[dict[str, Any]]:
+        """The scope's attachments and the capture's own (``attachments=``)."""
+        attachments = list(self._context.attachments)
+        if per_capture is not None:
+            from .attachments import for_capture
+
+            attachments.extend(for_capture(per_capture, self._warn_once))
+        return attachments
+
+
+MAX_FLAGS_PER_SPAN = 10
+_FLAG_NAME = re.compile(r"[a-zA-Z0-9_.:-]{1,200}")  # Relay's rule for contexts.flags names
+_FLAG_PREFIX = "flag.evaluation."
+
+
+def _flag_span(span: Any, name: str, result: bool) -> None:
+    """``flag.evaluation.<name>`` in the span's data: the first 10 flags of a span (a flag it
+    already has is updated)."""
+    data: dict[str, Any] | None = getattr(span, "data", None)
+    key = _FLAG_PREFIX + name
+    if data and key not in data:
+        if sum(1 for k in data if k.startswith(_FLAG_PREFIX)) >= MAX_FLAGS_PER_SPAN:
+            return
+    span.set_data(key, result)

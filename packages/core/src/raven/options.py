@@ -93,6 +93,11 @@ class ClientOptions:
     outbox_path: str | None = None
     outbox_max_events: int = 10_000
     outbox_max_bytes: int = 256 * 1024 * 1024
+    # Attachments (raven.attachments), in bytes: one attachment, and all of one event's (Relay's
+    # names; 20 MiB is the request size Sentry's other SDKs cap attachments to). What is over
+    # is left out (counted), the event still goes.
+    max_attachment_size: int = 20 * 1024 * 1024
+    max_attachments_size: int = 20 * 1024 * 1024
     # Tracing (raven.tracing): off unless a rate or a sampler is given.
     traces_sample_rate: float | None = None
     traces_sampler: Callable[..., Any] | None = None
@@ -198,7 +203,13 @@ class ClientOptions:
                     f"option {name!r} must be >= 0, got {getattr(self, name)!r}"
                 )
         # Negative byte/event bounds cannot work: refuse them rather than spill or busy-loop.
-        for name in ("queue_max_bytes", "outbox_max_events", "outbox_max_bytes"):
+        for name in (
+            "queue_max_bytes",
+            "outbox_max_events",
+            "outbox_max_bytes",
+            "max_attachment_size",
+            "max_attachments_size",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigurationError(
                     f"option {name!r} must be a positive integer, got {getattr(self, name)!r}"

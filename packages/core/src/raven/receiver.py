@@ -63,6 +63,8 @@ class Receiver:
         self.check_ins: list[dict[str, Any]] = []  # the payload of every ``check_in`` item
         self.sessions: list[dict[str, Any]] = []  # the payload of every ``session`` item
         self.session_aggregates: list[dict[str, Any]] = []  # of every ``sessions`` item
+        # Every ``attachment`` item: {"event_id" (the envelope's), "headers" (the item's), "payload"}.
+        self.attachments: list[dict[str, Any]] = []
         self.requests: list[Request] = []
         self.received_bodies = 0  # requests read, answered or not
         self._cond = threading.Condition()
@@ -162,6 +164,10 @@ class Receiver:
         """The ``session`` items once at least ``count`` arrived (AssertionError after ``timeout``)."""
         return self._wait(self.sessions, "sessions", count, timeout)
 
+    def wait_for_attachments(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The attachments once at least ``count`` arrived (AssertionError after ``timeout``)."""
+        return self._wait(self.attachments, "attachments", count, timeout)
+
     def session_totals(self) -> dict[str, int]:
         """``exited``, ``errored``, ``crashed`` and ``abnormal`` summed over every aggregate of
         every ``sessions`` item that arrived."""
@@ -230,6 +236,7 @@ class Receiver:
         check_ins: list[dict[str, Any]] = []
         sessions: list[dict[str, Any]] = []
         session_aggregates: list[dict[str, Any]] = []
+        attachments: list[dict[str, Any]] = []
         if status == 200:
             try:
                 if "/envelope/" in handler.path:
@@ -253,6 +260,14 @@ class Receiver:
                             sessions.append(json.loads(payload))
                         elif item_headers.get("type") == "sessions":
                             session_aggregates.append(json.loads(payload))
+                        elif item_headers.get("type") == "attachment":
+                            attachments.append(
+                                {
+                                    "event_id": env_headers.get("event_id"),
+                                    "headers": item_headers,
+                                    "payload": payload,
+                                }
+                            )
                 elif "/store/" in handler.path:
                     events.append(json.loads(body))
                 else:
@@ -270,6 +285,7 @@ class Receiver:
             self.check_ins.extend(check_ins)
             self.sessions.extend(sessions)
             self.session_aggregates.extend(session_aggregates)
+            self.attachments.extend(attachments)
             self._cond.notify_all()
         first = (events or transactions or [{}])[0]
         answer = json.dumps({"id": first.get("event_id")}).encode()

@@ -245,6 +245,7 @@ class HTTPTransport(Transport):
             return self._prepare_item(event, category)
         dsc = event.pop("_dsc", None)  # a transaction's sampling context: the envelope's ``trace``
         profile = event.pop("_profile", None)  # a profiled transaction's samples (raven.profiling)
+        attachments = event.pop("_attachments", None)  # files sent with it (raven.attachments)
         event = self.processed(event)
         if category != "transaction":
             from ..versioning import get_module_versions  # imported by the sender's warm-up
@@ -255,6 +256,8 @@ class HTTPTransport(Transport):
             self.record_dropped("too_large", category, event)
             if profile is not None:
                 self.reports.record("too_large", "profile")
+            if attachments:
+                self._count_attachments("too_large", attachments)
             logger.warning(
                 "event %s dropped: larger than %d bytes even after trimming",
                 event.get("event_id"),
@@ -265,16 +268,21 @@ class HTTPTransport(Transport):
         if self.store:
             if profile is not None:
                 self.reports.record("send_error", "profile")  # the store endpoint takes events
+            if attachments:
+                self._count_attachments("send_error", attachments)
             return PreparedRequest(
                 self.url, self.request_headers, gzip_body(payload), category, event_id
             )
         profile_item = self._profile_item(profile, event) if profile is not None else None
-        report = self.reports.take() if self.options.send_client_reports else None
         items: list[tuple[str | dict[str, Any], bytes]] = [
             ("transaction" if category == "transaction" else "event", payload)
         ]
         if profile_item is not None:
             items.insert(1, ("profile", profile_item))
+        attachment_drops: list[tuple[str, int]] = []
+        if attachments:  # before the report is taken: it then counts what was left out here
+            attachment_drops = self._attachment_items(attachments, items)
+        report = self.reports.take() if self.options.send_client_reports else None
         if report is not None:
             items.append(("client_report", dumps(report)))
         headers = self._envelope_headers(event_id)
@@ -284,6 +292,8 @@ class HTTPTransport(Transport):
         drops = drops_of(event, category) if category == "transaction" else None
         if drops is not None and profile_item is not None:
             drops.append(("profile", 1))
+        if attachment_drops:  # losing the request loses them too
+            drops = [*(drops or [(category, 1)]), *attachment_drops]
         return PreparedRequest(
             self.url,
             self.request_headers,
@@ -311,6 +321,26 @@ class HTTPTransport(Transport):
             logger.warning("profile of %d bytes dropped: too large", len(payload))
             payload = None
         return payload
+
+    def _attachment_items(
+        self, attachments: list[dict[str, Any]], items: list[tuple[str | dict[str, Any], bytes]]
+    ) -> list[tuple[str, int]]:
+        """Add the event's ``attachment`` items to ``items``; what losing them counts. A failure
+        here costs the attachments (counted), never the event."""
+        from ..attachments import envelope_items
+
+        with capture_internal_errors("transport", "encoding attachments"):
+            attachment_items, drops = envelope_items(attachments, self)
+            items.extend(attachment_items)
+            return drops
+        self._count_attachments("internal_sdk_error", attachments)
+        return []
+
+    def _count_attachments(self, reason: str, attachments: list[dict[str, Any]]) -> None:
+        from ..attachments import drops_for
+
+        for category, quantity in drops_for(attachments):
+            self.reports.record(reason, category, quantity)
 
     def processed(self, event: dict[str, Any]) -> dict[str, Any]:
         """``event`` after the client's processors (:attr:`process_event`), run once: an event

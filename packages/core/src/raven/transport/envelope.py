@@ -96,6 +96,10 @@ def drops_of(event: dict[str, Any], category: str) -> list[tuple[str, int]]:
         if event.get("_profile") is not None:  # a profiled transaction not yet encoded
             drops.append(("profile", 1))
         return drops
+    if event.get("_attachments"):  # an event's files, not yet encoded (raven.attachments)
+        from ..attachments import drops_for
+
+        return [(category, 1), *drops_for(event["_attachments"])]
     return [(category, 1)]
 
 
