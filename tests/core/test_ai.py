@@ -5,10 +5,6 @@ real loopback server, every transaction validated by Relay's normalizer."""
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +12,7 @@ import pytest
 import raven
 
 from tests.core.conftest import Harness
+from tests.readme_example import run_example
 from tests.receiver import Receiver
 from tests.relay import validate_event
 
@@ -201,17 +198,7 @@ def test_capture_errors_false_leaves_the_error_to_the_app(sentry: Harness) -> No
 def test_the_readme_example_runs_and_sends_the_pipeline(receiver: Receiver, tmp_path: Path) -> None:
     """raven-core's README "AI monitoring" example runs as written: a pipeline transaction per
     run with its steps and token usage, and the failed run's error tagged with its name."""
-    section = README.read_text().split("## AI monitoring", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "no python block under ## AI monitoring"
-    script = tmp_path / "example.py"
-    script.write_text(match.group(1))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
-    env["SENTRY_DSN"] = receiver.dsn
-    result = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
+    run_example(README, tmp_path, {"SENTRY_DSN": receiver.dsn}, section="## AI monitoring")
     event, failed = receiver.wait_for_transactions(2)
     for sent in (event, failed):
         validate_event(sent)

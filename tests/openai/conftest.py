@@ -66,6 +66,9 @@ class FakeOpenAI:
             status, message, code = failure
             error = {"error": {"message": message, "type": "requests", "param": None, "code": code}}
             return status, "application/json", json.dumps(error).encode()
+        if path.endswith("/responses") and body.get("stream"):
+            events = [f"data: {json.dumps(event)}\n\n" for event in _response_events()]
+            return 200, "text/event-stream", "".join(events).encode()
         if path.endswith("/responses"):
             return 200, "application/json", json.dumps(_response()).encode()
         if body.get("stream"):
@@ -147,6 +150,24 @@ def _response() -> dict[str, Any]:
         "tool_choice": "auto",
         "tools": [],
     }
+
+
+def _response_events() -> list[dict[str, Any]]:
+    """A streamed response: created, the text in deltas, completed with the usage."""
+    started = {**_response(), "status": "in_progress", "output": [], "usage": None}
+    events: list[dict[str, Any]] = [{"type": "response.created", "response": started}]
+    events += [
+        {
+            "type": "response.output_text.delta",
+            "item_id": "msg_1",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": text,
+        }
+        for text in ("Par", "is.")
+    ]
+    events.append({"type": "response.completed", "response": _response()})
+    return [{**event, "sequence_number": n} for n, event in enumerate(events)]
 
 
 @pytest.fixture

@@ -5,10 +5,6 @@ and error validated by Relay's normalizer."""
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +15,7 @@ from openai.resources.chat import AsyncCompletions, Completions
 import openai
 from tests.core.conftest import Harness
 from tests.openai.conftest import ANSWER, MODEL, FakeOpenAI, installed
+from tests.readme_example import run_example
 from tests.receiver import Receiver
 from tests.relay import validate_event
 
@@ -230,6 +227,25 @@ def test_the_responses_api_is_recorded_with_its_usage(sentry: Harness, llm: open
     assert "Paris." in data["gen_ai.output.messages"]
 
 
+async def test_a_streamed_response_records_the_usage_of_its_completed_event(
+    sentry: Harness, async_llm: openai.AsyncOpenAI
+) -> None:
+    """A streamed Responses API call (async client) keeps its span open until the stream ends and
+    takes the usage from the ``response.completed`` event."""
+    client = installed(sentry, send_default_pii=True)
+    with client.start_transaction(name="respond-streamed"):
+        stream = await async_llm.responses.create(model="gpt-4o", input="Capital?", stream=True)
+        kinds = [event.type async for event in stream]
+    await async_llm.close()
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    (event,) = transactions(sentry)
+    data = spans_by_op(event)["gen_ai.responses"]["data"]
+    assert data["gen_ai.response.streaming"] is True
+    assert data["gen_ai.usage.total_tokens"] == 14
+    assert data["gen_ai.response.finish_reasons"] == '["completed"]'
+    assert "Paris." in data["gen_ai.output.messages"]
+
+
 def test_install_is_idempotent_and_uninstall_restores_openai(
     sentry: Harness, llm: openai.OpenAI, api: FakeOpenAI
 ) -> None:
@@ -268,16 +284,8 @@ def test_the_readme_example_runs_and_sends_both_pipelines(
     """raven-openai's README example runs as written against the fake API: two pipeline
     transactions, each with a ``gen_ai.chat`` span and its token usage (the streamed one's from
     its last chunk)."""
-    match = re.search(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
-    assert match, "no python block in raven-openai's README"
-    script = tmp_path / "example.py"
-    script.write_text(match.group(1))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "OPENAI_"))}
-    env.update(SENTRY_DSN=receiver.dsn, OPENAI_BASE_URL=api.base_url, OPENAI_API_KEY="sk-test")
-    result = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
+    env = {"SENTRY_DSN": receiver.dsn, "OPENAI_BASE_URL": api.base_url, "OPENAI_API_KEY": "sk-test"}
+    result = run_example(README, tmp_path, env)
     assert result.stdout.splitlines() == ["".join(ANSWER)] * 2
     events = receiver.wait_for_transactions(2)
     assert sorted(e["transaction"] for e in events) == [
