@@ -196,6 +196,7 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
                 }
             )
             start_transaction(request, client)
+            request.ctx.raven_session = client.start_request_session()  # release health
 
     async def raven_exception(request: Request, exception: BaseException) -> None:
         if state.client is None or not state.active or not _reportable(exception):
@@ -225,6 +226,7 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
             with capture_internal_errors("sanic", "ending the request's transaction and context"):
                 try:
                     finish_transaction(request, response)
+                    client.end_request_session(getattr(request.ctx, "raven_session", None))
                 finally:
                     client.context.clear()
 

@@ -167,6 +167,7 @@ class SentryMixin(_Base):
         # and what it sets ends with it.
         client.context.clear()
         self._raven_context_open = True
+        self._raven_session = client.start_request_session()  # release health: one session
         client.context.merge(
             {
                 "request": lambda: self._sentry_part("request"),
@@ -190,6 +191,9 @@ class SentryMixin(_Base):
             # Also when Tornado's finish() fails (a body longer than its Content-Length): the
             # request is over either way.
             finish_transaction(self)
+            session, self._raven_session = getattr(self, "_raven_session", None), None
+            if session is not None:
+                self.get_sentry_client().end_request_session(session)
 
     def log_exception(
         self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
