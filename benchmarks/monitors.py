@@ -68,35 +68,26 @@ def bench_monitor(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
 # -- the report (run in the orchestrating process) -------------------------------------------------
 def markdown(result: dict[str, Any]) -> str:
     """The ``monitor`` section of RESULTS.md."""
+    from logs import _cell, _load, _ratio  # the same cells as the logs table
+
     row = result["row"]
-
-    def cell(data: dict[str, Any]) -> str:
-        if "error" in data:
-            return f"n/a ({data['error']})"
-        return (
-            f"{data['off']['median']:,.2f} → {data['on']['median']:,.2f} "
-            f"(p95 {data['on']['p95']:,.1f}): **{data['overhead_us']:+,.2f}**"
-        )
-
-    ratio = row["ratio_overhead"].get("sentry-sdk")
-    load = result.get("load_average_at_start")
     return (
         "\n".join(
             [
                 "\n## monitor\n",
                 'What one monitored run costs the calling thread: `with client.monitor("bench-job", '
                 'monitor_config=...): pass` (Raven) beside `with sentry_sdk.monitor("bench-job", '
-                "monitor_config=...): pass` (sentry-sdk 'monitor'), each against the same loop "
-                "entering a no-op context manager: two check-ins (`in_progress`, then `ok` with the "
-                "duration) handed to the SDK's transport, sent by its own threads to a loopback "
-                "receiver during the run. Off and on alternate, each the best of 3 processes; µs, "
-                f"median (p95). Check-ins received: {result.get('check_ins_received', 0):,}. Run "
-                f"{result.get('started_at', '?')}, load average "
-                f"{', '.join(f'{x:.2f}' for x in load) if load else '?'} at the start.\n",
+                "monitor_config=...): pass` (sentry-sdk), each against the same loop entering a "
+                "no-op context manager: two check-ins (`in_progress`, then `ok` with the duration) "
+                "handed to the SDK's transport, sent by its own threads to a loopback receiver "
+                "during the run. Off and on alternate, each the best of 3 processes; µs, median "
+                f"(p95). Check-ins received: {result.get('check_ins_received', 0):,}. Run "
+                f"{result.get('started_at', '?')}, load average {_load(result)} at the start.\n",
                 "| call | Raven off → on | sentry-sdk off → on | Raven / sentry-sdk (overhead) |",
                 "|---|---|---|---|",
-                f"| Monitored run (two check-ins) | {cell(row['sdks']['raven'])} | "
-                f"{cell(row['sdks']['sentry-sdk'])} | {'' if ratio is None else f'{ratio:.2f}×'} |",
+                f"| Monitored run (two check-ins) | {_cell(row['sdks']['raven'])} | "
+                f"{_cell(row['sdks']['sentry-sdk'])} | "
+                f"{_ratio(row['ratio_overhead'].get('sentry-sdk'))} |",
             ]
         )
         + "\n"
@@ -105,18 +96,12 @@ def markdown(result: dict[str, Any]) -> str:
 
 def headline_rows(result: dict[str, Any]) -> list[list[str]]:
     """The README headline row (columns: Raven, sentry-sdk, raven 6.10, two ratios)."""
+    from logs import _ratio
+
     row = result["row"]
     cells = [
         "n/a" if "error" in row["sdks"][s] else f"{row['sdks'][s]['overhead_us']:+,.2f} µs"
         for s in ("raven", "sentry-sdk")
     ]
-    ratio = row["ratio_overhead"].get("sentry-sdk")
-    return [
-        [
-            "Cron monitor run (two check-ins): calling-thread cost",
-            *cells,
-            "n/a",
-            "" if ratio is None else f"{ratio:.2f}×",
-            "",
-        ]
-    ]
+    ratio = _ratio(row["ratio_overhead"].get("sentry-sdk"))
+    return [["Cron monitor run (two check-ins): calling-thread cost", *cells, "n/a", ratio, ""]]
