@@ -56,7 +56,7 @@ def test_bytes_and_path_arrive_byte_identical_with_their_headers(
         {
             "type": "attachment",
             "filename": "app.log",
-            "content_type": "application/octet-stream",
+            "content_type": "text/plain",
             "attachment_type": "event.attachment",
             "length": log.stat().st_size,
         },

@@ -190,6 +190,8 @@ def _read(attachment: Mapping[str, Any], limit: int, reports: Any) -> tuple[byte
 
 
 def _guess_type(filename: str) -> str:
+    if filename.lower().endswith(".log"):  # log files, the usual attachment: Sentry shows text
+        return "text/plain"
     import mimetypes  # reads the system's type tables once: on the encoder thread, not at import
 
     return mimetypes.guess_type(filename)[0] or DEFAULT_CONTENT_TYPE
