@@ -17,6 +17,7 @@ from raven import monitors
 from raven.monitors import slugify
 
 from tests.check_ins import HEX32, check_protocol
+from tests.readme_example import run_example
 from tests.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -359,15 +360,7 @@ def test_monitors_module_is_not_imported_until_used() -> None:
 
 def test_the_readme_example_sends_its_check_ins(receiver: Receiver, tmp_path: Path) -> None:
     """The example under "Cron monitors" in raven-core's README runs as written."""
-    section = README.read_text().split("## Cron monitors", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    script = tmp_path / "example.py"
-    script.write_text(code)
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SENTRY_DSN": receiver.dsn}
-    result = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
+    run_example(README, tmp_path, {"SENTRY_DSN": receiver.dsn}, section="## Cron monitors")
     check_ins = [check_protocol(c) for c in receiver.wait_for_check_ins(4)]
     report = [c for c in check_ins if c["monitor_slug"] == "nightly-report"]
     start, end = run_of(report)
