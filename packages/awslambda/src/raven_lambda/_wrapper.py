@@ -135,6 +135,7 @@ class _Invoker:
                     watch = self._watch(client, context, cold_start, transaction)
             result: Any = None
             failed = True
+            client.start_session()  # release health: one session per invocation
             try:
                 result = self.func(event, context)
                 failed = False
@@ -153,6 +154,7 @@ class _Invoker:
                 if transaction is not None:
                     with capture_internal_errors("awslambda", "finishing the transaction"):
                         finish_invocation(transaction, result, failed)
+                client.end_session()  # exited, or crashed by the handler's exception
                 with capture_internal_errors("awslambda", "flushing events"):
                     client.flush(_flush_timeout(client, context))
 

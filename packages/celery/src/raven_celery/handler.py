@@ -169,6 +169,7 @@ class SentryCeleryHandler:
     def __init__(self, client: Any, ignore_expected: bool = False) -> None:
         self.client = client
         self.ignore_expected = ignore_expected
+        self._task_sessions: dict[str | None, Any] = {}  # task id -> its session (release health)
         self._receivers = Receivers(
             (signals.before_task_publish, self.handle_before_publish),
             (signals.after_task_publish, self.handle_after_publish),
@@ -181,8 +182,10 @@ class SentryCeleryHandler:
 
     # -- install / uninstall --------------------------------------------------------------------
     def install(self) -> None:
-        """Connect the receivers; calling it again changes nothing."""
+        """Connect the receivers; calling it again changes nothing. Sessions (release health)
+        are counted per task: the worker's main process sends none of its own."""
         self._receivers.connect()
+        self.client.use_request_sessions()
 
     def uninstall(self) -> None:
         """Disconnect the receivers; the client reports nothing more from Celery."""
@@ -238,6 +241,8 @@ class SentryCeleryHandler:
         self.client.context.__enter__()
         job = job_data(task, task_id, args, kwargs)
         self.client.context.merge(task_context(job))
+        if not getattr(_request_of(task, task_id), "is_eager", False):  # counted by its caller
+            self._task_sessions[task_id] = self.client.start_request_session()
         tracing.start_task(
             self.client,
             task_id,
@@ -266,6 +271,7 @@ class SentryCeleryHandler:
         try:
             tracing.finish_task(self.client, task_id, state)
         finally:
+            self.client.end_request_session(self._task_sessions.pop(task_id, None))
             self.client.context.__exit__(None, None, None)
 
     @capture_internal_errors("celery")

@@ -108,6 +108,14 @@ class SessionsMixin:
         self._sessions = SessionTracker(self)
         self._sessions.start_process_session(auto=True)
 
+    def use_request_sessions(self) -> None:
+        """Count sessions per request or task from now on (framework packages call it when they
+        are installed): the process's own session is given up, never sent, so that a server's
+        parent process (a Celery worker's main process, a pre-forking server's master) sends
+        none. The first :meth:`start_request_session` does the same."""
+        if self._sessions is not None:
+            self._sessions.enter_request_mode()
+
     def start_request_session(self) -> Any:
         """A request or task starts (frameworks call this): counted as one session, in request
         mode. Returns the token to pass to :meth:`end_request_session` (None when session
@@ -194,6 +202,7 @@ class ScopeExtrasMixin:
 
     _context: Any
     _warn_once: Any
+    reports: Any
 
     def add_feature_flag(self, name: str, result: bool) -> None:
         """Record that flag ``name`` evaluated to ``result`` in this thread or task: the latest
@@ -247,6 +256,16 @@ class ScopeExtrasMixin:
 
             attachments.extend(for_capture(per_capture, self._warn_once))
         return attachments
+
+    def _count_dropped_attachments(self, reason: str, per_capture: Any) -> None:
+        """An event dropped before the transport (``sample_rate``, ``before_send``): count the
+        attachments it would have carried."""
+        if per_capture is None and not self._context.attachments:
+            return
+        from .attachments import drops_for
+
+        for category, quantity in drops_for(self._attachments_for(per_capture)):
+            self.reports.record(reason, category, quantity)
 
 
 MAX_FLAGS_PER_SPAN = 10

@@ -126,11 +126,16 @@ class SessionTracker:
         self.closed = False
 
     # -- request mode ---------------------------------------------------------------------------
+    def enter_request_mode(self) -> None:
+        """From now on sessions are requests and tasks: the process session is given up (never
+        sent); a server is counted per request, not as one long session."""
+        self.request_mode = True
+        self.process = None
+
     def start_request(self) -> RequestSession:
         """A request or task starts: it is the current session of this thread or task."""
         if not self.request_mode:
-            self.request_mode = True
-            self.process = None  # a server is counted per request, not as one long session
+            self.enter_request_mode()
         session = RequestSession(int(_now()) // 60)
         session.token = self._current.set(session)
         return session

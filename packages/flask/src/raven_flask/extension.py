@@ -100,6 +100,7 @@ class Sentry:
             )
         client, owns_client = self._make_client(app, dsn if dsn is not None else self.dsn)
         state = _AppState(client=client, owns_client=owns_client, user_attrs=tuple(user_attrs))
+        client.use_request_sessions()  # release health: per request, not per process
 
         # The request's scope, its transaction and the X-Sentry-ID header: the WSGI wrapper's
         # work, else Flask's signals' (see ``_scope``). The wrapper path costs no signal.
