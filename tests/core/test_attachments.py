@@ -314,3 +314,22 @@ def test_no_attachments_no_items(sentry: Harness) -> None:
     sentry.event()
     assert sentry.receiver.requests[0].item_types == ["event"]
     assert client.context.attachments == ()
+
+
+@pytest.mark.parametrize("reason", ["sample_rate", "before_send"])
+def test_an_event_dropped_by_the_client_counts_its_attachments(
+    sentry: Harness, reason: str
+) -> None:
+    """An event left out by sample_rate or before_send is counted with its attachments (scope's
+    and the capture's), in bytes."""
+    options: dict[str, Any] = (
+        {"sample_rate": 0.0} if reason == "sample_rate" else {"before_send": lambda e, h: None}
+    )
+    client = sentry.client(dsn=sentry.receiver.dsn, **options)
+    client.add_attachment(b"1234", filename="scope.txt")
+    assert client.captureMessage("dropped", attachments=[(b"123456", "own.txt")]) is None
+    assert client.flush(5)  # sends the pending client report
+    sentry.receiver.wait_until(
+        lambda r: r.discarded() == {(reason, "default"): 1, (reason, "attachment"): 10}
+    )
+    assert sentry.receiver.events == [] and sentry.receiver.attachments == []

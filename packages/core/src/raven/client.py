@@ -289,6 +289,7 @@ class Client(
             category = "error" if events.event_kind(event_type) == "exception" else "default"
             if rate < 1.0 and random.random() >= rate:
                 self.reports.record("sample_rate", category)
+                self._count_dropped_attachments("sample_rate", attachments)
                 return None
             # After the cheap exits, inside the guard: a disabled client or a sampled-out event
             # costs the framework client nothing, and its failure never reaches the app.
@@ -303,6 +304,7 @@ class Client(
                 processed = run_before_send(self.options.before_send, event, hint, self._warn_once)
                 if processed is None:
                     self.reports.record("before_send", category)
+                    self._count_dropped_attachments("before_send", attachments)
                     return None
                 event = processed
             if attachments is not None or self._context.attachments:
