@@ -108,6 +108,14 @@ class SessionsMixin:
         self._sessions = SessionTracker(self)
         self._sessions.start_process_session(auto=True)
 
+    def use_request_sessions(self) -> None:
+        """Count sessions per request or task from now on (framework packages call it when they
+        are installed): the process's own session is given up, never sent, so that a server's
+        parent process (a Celery worker's main process, a pre-forking server's master) sends
+        none. The first :meth:`start_request_session` does the same."""
+        if self._sessions is not None:
+            self._sessions.enter_request_mode()
+
     def start_request_session(self) -> Any:
         """A request or task starts (frameworks call this): counted as one session, in request
         mode. Returns the token to pass to :meth:`end_request_session` (None when session
