@@ -146,6 +146,10 @@ def headline(results: dict[str, Any]) -> str:
         from monitors import headline_rows as monitor_rows
 
         rows.extend(monitor_rows(bench["monitor"]))
+    if "sessions" in bench:
+        from sessions import headline_rows as sessions_rows
+
+        rows.extend(sessions_rows(bench["sessions"]))
     header = ["", "Raven", "sentry-sdk", "raven 6.10", "Raven / sentry-sdk", "Raven / raven 6.10"]
     return _table(header, rows) + (
         "\nMedians; ratio below 1: Raven is cheaper. n/a: no integration in that SDK, or "
@@ -364,6 +368,10 @@ def write_markdown(results: dict[str, Any]) -> str:
         from monitors import markdown as monitor_markdown
 
         parts.append(monitor_markdown(bench["monitor"]))
+    if "sessions" in bench:
+        from sessions import markdown as sessions_markdown
+
+        parts.append(sessions_markdown(bench["sessions"]))
     if "devserver" in bench:
         from devserver import markdown  # the module that measures it also describes it
 

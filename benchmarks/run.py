@@ -518,6 +518,31 @@ def bench_profiling(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
     }
 
 
+SESSIONS_SDKS = ["raven", "sentry-sdk"]  # raven 6.10 has no release health
+
+
+def bench_sessions(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
+    """Per-request cost of session tracking in a Flask hello world (benchmarks/sessions.py)."""
+    iterations, rounds = (300, 1) if quick else (3000, ROUNDS)
+    row: dict[str, Any] = {"sdks": {}}
+    receiver = Receiver().start()
+    try:
+        for sdk in SESSIONS_SDKS:
+            args = {"dsn": receiver.dsn, "iterations": iterations, "warmup": iterations // 10}
+            row["sdks"][sdk] = result = off_on(envs[sdk], "sessions", args, rounds)
+            _log_off_on("sessions", "flask", sdk, result)
+        row["ratio_overhead"] = ratios(
+            {s: row["sdks"][s].get("overhead_us") for s in SESSIONS_SDKS}
+        )
+        sessions = sum(
+            sum(a.get(k, 0) for a in p["aggregates"] for k in ("exited", "errored", "crashed"))
+            for p in receiver.session_aggregates
+        )
+    finally:
+        receiver.stop()
+    return {"unit": "us", "row": row, "sessions_received": sessions}
+
+
 # -- main -------------------------------------------------------------------------------------------
 BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "capture": bench_capture,
@@ -529,6 +554,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, SdkEnv], bool], dict[str, Any]]] = {
     "profiling": bench_profiling,
     "logs": bench_logs,
     "monitor": bench_monitor,
+    "sessions": bench_sessions,
     "devserver": bench_devserver,  # raven serve; needs no SDK virtualenv
 }
 NO_ENVS = {"devserver"}

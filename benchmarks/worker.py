@@ -160,6 +160,10 @@ def main() -> None:
         from monitors import bench_monitor
 
         result = bench_monitor(sdk, json.loads(raw))
+    elif name == "sessions":
+        from sessions import bench_sessions
+
+        result = bench_sessions(sdk, json.loads(raw))
     else:
         result = BENCHMARKS[name](sdk, json.loads(raw))
     print(json.dumps(result), flush=True)

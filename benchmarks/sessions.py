@@ -1,0 +1,102 @@
+"""The ``sessions`` benchmark, worker side: what release health adds to a Flask hello-world
+request, Raven beside sentry-sdk (``worker.py <sdk> sessions '{...}'``).
+
+Both runs of an SDK have the SDK installed on the app with a release; ``enabled`` says whether
+session tracking is on (``auto_session_tracking``). The difference is what counting one request
+as a session costs: for Raven a context variable set and reset and a counter incremented under a
+lock; the aggregates are sent by a background thread during the run (and flushed after it, not
+timed). Requests go through the app's WSGI callable as the ``overhead`` benchmark's do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["bench_sessions"]
+
+RELEASE = "bench@1.0.0"
+
+
+def _app(sdk: str, dsn: str, tracking: bool) -> tuple[Any, Any]:
+    """The Flask hello-world app with ``sdk`` installed, and how to flush it afterwards."""
+    from frameworks import HELLO
+
+    flush: Any = None
+    if sdk == "sentry-sdk":
+        import sentry_sdk
+
+        sentry_sdk.init(dsn, release=RELEASE, auto_session_tracking=tracking)
+        flush = lambda: sentry_sdk.flush(30)  # noqa: E731
+    from flask import Flask
+
+    app = Flask("bench")
+
+    @app.route("/hello")
+    def hello() -> str:
+        return HELLO
+
+    if sdk == "raven":
+        import raven
+        from raven_flask import Sentry
+
+        client = raven.Client(dsn, release=RELEASE, auto_session_tracking=tracking)
+        Sentry(app, client=client)
+        flush = lambda: client.flush(30)  # noqa: E731
+    return app, flush
+
+
+def bench_sessions(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Per-request samples (seconds) with session tracking on (``enabled``) or off; the number
+    of sessions the SDK counted is what the receiver got (checked by the orchestrator)."""
+    import logging
+
+    from frameworks import _measure, _wsgi_timer
+
+    logging.disable(logging.WARNING)
+    try:
+        app, flush = _app(sdk, args["dsn"], bool(args["enabled"]))
+        samples = _measure(_wsgi_timer(app), args["iterations"], args["warmup"])
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    flush()
+    return {"samples": samples}
+
+
+# -- the report (run in the orchestrating process) -------------------------------------------------
+def markdown(result: dict[str, Any]) -> str:
+    """The ``sessions`` section of RESULTS.md."""
+    from logs import _cell, _load, _ratio  # the same cells as the logs table
+
+    row = result["row"]
+    return (
+        "\n".join(
+            [
+                "\n## sessions\n",
+                "What counting each request as a session (release health) adds to a Flask "
+                "hello-world request: the same app with the SDK installed and a release, session "
+                "tracking off, then on (`auto_session_tracking`), requests driven through the WSGI "
+                "callable. Off and on alternate, each the best of 3 processes; µs, median (p95). "
+                f"Sessions received: {result.get('sessions_received', 0):,} (both SDKs). Run "
+                f"{result.get('started_at', '?')}, load average {_load(result)} at the start.\n",
+                "| app | Raven off → on | sentry-sdk off → on | Raven / sentry-sdk (overhead) |",
+                "|---|---|---|---|",
+                f"| Flask hello world | {_cell(row['sdks']['raven'])} | "
+                f"{_cell(row['sdks']['sentry-sdk'])} | "
+                f"{_ratio(row['ratio_overhead'].get('sentry-sdk'))} |",
+            ]
+        )
+        + "\n"
+    )
+
+
+def headline_rows(result: dict[str, Any]) -> list[list[str]]:
+    """The README headline row (columns: Raven, sentry-sdk, raven 6.10, two ratios)."""
+    from logs import _ratio
+
+    row = result["row"]
+    cells = [
+        "n/a" if "error" in row["sdks"][s] else f"{row['sdks'][s]['overhead_us']:+,.2f} µs"
+        for s in ("raven", "sentry-sdk")
+    ]
+    ratio = _ratio(row["ratio_overhead"].get("sentry-sdk"))
+    return [["Release health: a Flask request counted as a session", *cells, "n/a", ratio, ""]]
