@@ -21,6 +21,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -191,9 +192,16 @@ def bench_startup(envs: dict[str, SdkEnv], quick: bool) -> dict[str, Any]:
         if k not in ("VIRTUAL_ENV", "PYTHONPATH", "SENTRY_DSN", "PYTHONDONTWRITEBYTECODE")
     }
 
+    # Outside any git checkout: both SDKs look for a release (and pay for looking) but find
+    # none here, as an app started outside a checkout; finding this repository's, each run would
+    # end with a session for the dead server (an exit measure, not a start-up one).
+    cwd = tempfile.mkdtemp(prefix="raven-bench-startup-")
+
     def once(env: SdkEnv, code: str) -> float:
         start = time.perf_counter()
-        subprocess.run([env.python, "-c", code], check=True, env=clean, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [env.python, "-c", code], check=True, env=clean, cwd=cwd, stdout=subprocess.DEVNULL
+        )
         return time.perf_counter() - start
 
     for i in range(warmup + runs):  # round robin, so machine noise spreads over every command
