@@ -193,3 +193,42 @@ def test_unused_flags_cost_nothing(collector: Any) -> None:
         collector.add_feature_flag("x", True)
         assert dict(collector.context.flags or {}) == {"x": True}
     assert collector.context.flags is None
+
+
+def test_evaluating_a_flag_keeps_the_rest_of_the_scope(sentry: Harness) -> None:
+    """A flag evaluated after tags, a breadcrumb, an attachment and inside a span leaves all of
+    them on the error, which stays linked to the span."""
+    client = sentry.client(traces_sample_rate=1.0)
+    with client.start_transaction(name="t", op="task"):
+        with client.start_span(op="step") as span:
+            client.tags_context({"tier": "gold"})
+            client.captureBreadcrumb(message="before the flag")
+            client.add_attachment(b"state", filename="state.txt")
+            client.add_feature_flag("kept", True)
+            event_id = client.captureMessage("after the flag")
+    assert client.flush(10)
+    event = next(e for e in sentry.receiver.wait_for(1) if e["event_id"] == event_id)
+    sentry.validate([event])
+    assert event["tags"]["tier"] == "gold"
+    assert [c["message"] for c in event["breadcrumbs"]["values"]] == ["before the flag"]
+    assert event["contexts"]["trace"]["span_id"] == span.span_id
+    assert _flags(event) == [("kept", True)]
+    assert [a["payload"] for a in sentry.receiver.attachments] == [b"state"]
+
+
+def test_a_long_run_of_evaluations_keeps_the_latest_100_in_order(sentry: Harness) -> None:
+    """1,000 evaluations cycling over 150 names, some re-evaluated out of turn: the event has
+    the 100 names evaluated last, each once, with its last result, in the order of their last
+    evaluation."""
+    client = sentry.client()
+    order: list[tuple[str, bool]] = []
+    for i in range(1000):
+        name = f"f{i % 150}" if i % 7 else "hot"
+        order.append((name, i % 3 == 0))
+        client.add_feature_flag(name, i % 3 == 0)
+    client.captureMessage("long run")
+    expected: dict[str, bool] = {}
+    for name, result in order:
+        expected.pop(name, None)
+        expected[name] = result
+    assert _flags(sentry.event()) == list(expected.items())[-100:]

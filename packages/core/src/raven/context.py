@@ -20,6 +20,8 @@ logger = logging.getLogger("raven.context")
 
 # Keys whose dicts are merged, not replaced, by Context.merge.
 _MERGED_KEYS = ("tags", "extra", "contexts")
+# Feature-flag evaluations an event carries (contexts.flags), per scope.
+MAX_FLAGS = 100
 # Keys an integration may set lazily that the application may then add to (``user_context``).
 _OVERLAID_KEYS = ("user", "request")
 
@@ -30,8 +32,9 @@ class _State:
     ``trace`` is the scope's trace context (a :class:`raven.tracing.PropagationContext`: the
     incoming trace, or one made up when the first error needs it) and ``span`` the current span;
     both stay None until tracing or an error needs them. ``flags`` holds the scope's feature-flag
-    evaluations (name -> result, oldest first; None until the first) and ``attachments`` the
-    files added to it (see :meth:`Context.add_flag`, :meth:`Context.add_attachment`).
+    evaluations as they were made, ``(name, result)`` pairs (see :meth:`Context.add_flag`), and
+    ``attachments`` the files added to it (:meth:`Context.add_attachment`). A new slot is
+    copied in :meth:`replace` and in :meth:`Context.add_flag` (which copies by hand: it is hot).
     """
 
     __slots__ = ("data", "breadcrumbs", "last_event_id", "trace", "span", "flags", "attachments")
@@ -43,7 +46,7 @@ class _State:
         last_event_id: str | None = None,
         trace: Any = None,
         span: Any = None,
-        flags: Mapping[str, bool] | None = None,
+        flags: tuple[tuple[str, bool], ...] = (),
         attachments: tuple[dict[str, Any], ...] = (),
     ) -> None:
         self.data: Mapping[str, Any] = data if data is not None else {}
@@ -215,20 +218,30 @@ class Context:
 
     # -- feature flags and attachments ----------------------------------------------------------
     @property
-    def flags(self) -> Mapping[str, bool] | None:
-        """The feature-flag evaluations of this scope, name -> result, oldest first (read-only)."""
-        return self._var.get().flags
+    def flags(self) -> dict[str, bool] | None:
+        """The latest ``MAX_FLAGS`` feature flags evaluated in this scope, name -> latest
+        result, in the order of their latest evaluation (None when there is none)."""
+        log = self._var.get().flags
+        return _latest_flags(log, MAX_FLAGS) if log else None
 
-    def add_flag(self, name: str, result: bool, limit: int = 100) -> None:
-        """Record one evaluation: a name seen before moves to the end with its new result, and
-        only the latest ``limit`` names are kept."""
+    def add_flag(self, name: str, result: bool) -> Any:
+        """Record one evaluation; returns the current span (None when there is none), which the
+        caller marks too. It costs a pair and a tuple: the scope keeps a log of evaluations that
+        is folded down to the latest ``MAX_FLAGS`` names once it is twice that long."""
         state = self._var.get()
-        flags = dict(state.flags) if state.flags else {}
-        flags.pop(name, None)
-        flags[name] = result
-        if len(flags) > limit:
-            del flags[next(iter(flags))]
-        self._var.set(state.replace(flags=flags))
+        log = state.flags + ((name, result),)
+        if len(log) > 2 * MAX_FLAGS:
+            log = tuple(_latest_flags(log, MAX_FLAGS).items())
+        new = _State.__new__(_State)  # replace(flags=log) without its keyword handling: hot
+        new.data, new.breadcrumbs, new.last_event_id = (
+            state.data,
+            state.breadcrumbs,
+            state.last_event_id,
+        )
+        new.trace, new.span, new.attachments = state.trace, state.span, state.attachments
+        new.flags = log
+        self._var.set(new)
+        return state.span
 
     @property
     def attachments(self) -> tuple[dict[str, Any], ...]:
@@ -265,6 +278,18 @@ class Context:
     @trace.setter
     def trace(self, trace: Any) -> None:
         self._var.set(self._var.get().replace(trace=trace))
+
+
+def _latest_flags(log: tuple[tuple[str, bool], ...], limit: int) -> dict[str, bool]:
+    """The last ``limit`` distinct names of ``log`` with their last result, in the order of
+    their last evaluation (a flag evaluated again moves to the end)."""
+    latest: dict[str, bool] = {}
+    for name, result in reversed(log):
+        if name not in latest:
+            latest[name] = result
+            if len(latest) == limit:
+                break
+    return dict(reversed(latest.items()))
 
 
 def _same_crumb(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
