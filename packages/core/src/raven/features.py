@@ -105,8 +105,12 @@ class SessionsMixin:
             return
         from .sessions import SessionTracker
 
-        self._sessions = SessionTracker(self)
-        self._sessions.start_process_session(auto=True)
+        tracker = self._sessions = SessionTracker(self)
+        tracker.start_process_session(auto=True)
+        # Called on every request: straight to the tracker, without this class's hop (its
+        # methods never raise: see raven.sessions).
+        self.start_request_session = tracker.start_request  # type: ignore[method-assign]
+        self.end_request_session = tracker.end_request  # type: ignore[method-assign,assignment]
 
     def use_request_sessions(self) -> None:
         """Count sessions per request or task from now on (framework packages call it when they

@@ -38,7 +38,7 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from typing import Any
 
 __all__ = ["FLUSH_INTERVAL", "ProcessSession", "RequestSession", "SessionTracker"]
@@ -56,17 +56,11 @@ _live: weakref.WeakSet[SessionTracker] = weakref.WeakSet()
 _process_hooks_registered = False
 
 
-class RequestSession:
-    """One request or task (request mode): the token :meth:`raven.Client.start_request_session`
-    returns."""
-
-    __slots__ = ("minute", "status", "token", "ended")
-
-    def __init__(self, minute: int) -> None:
-        self.minute = minute  # when it started, in whole minutes since the epoch
-        self.status = OK
-        self.token: Token[RequestSession | None] | None = None
-        self.ended = False
+# One request or task (request mode), the token raven.Client.start_request_session returns: a
+# list, the cheapest mutable thing to make per request: [the minute it started (whole minutes
+# since the epoch), its status (OK, ERRORED, CRASHED), the context variable's token (None once
+# ended)].
+RequestSession = list[Any]
 
 
 class ProcessSession:
@@ -120,7 +114,7 @@ class SessionTracker:
         """Fresh counting state, no thread: at construction and in a forked child (whose copy
         of the buckets and of the process session is its parent's to send)."""
         self._lock = threading.Lock()
-        self._buckets: dict[int, list[int]] = {}
+        self._buckets: dict[float, list[int]] = {}  # minute -> [exited, errored, crashed]
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.closed = False
@@ -136,29 +130,29 @@ class SessionTracker:
         """A request or task starts: it is the current session of this thread or task."""
         if not self.request_mode:
             self.enter_request_mode()
-        session = RequestSession(int(_now()) // 60)
-        session.token = self._current.set(session)
+        session: RequestSession = [_now() // 60, OK, None]
+        session[2] = self._current.set(session)
         return session
 
-    def end_request(self, session: RequestSession) -> None:
-        """The request ends: count it into its minute's bucket (once)."""
-        if session.ended:
+    def end_request(self, session: RequestSession | None) -> None:
+        """The request ends: count it into its minute's bucket (once; None is no session)."""
+        if session is None or session[2] is None:
             return
-        session.ended = True
+        token, session[2] = session[2], None
         try:
-            self._current.reset(session.token)  # type: ignore[arg-type]
+            self._current.reset(token)
         except ValueError:  # ended in another context than started: forget it there
             self._current.set(None)
         with self._lock:
-            bucket = self._buckets.get(session.minute)
-            if bucket is None:
-                bucket = self._buckets[session.minute] = [0, 0, 0]
-                crowded = len(self._buckets) >= MAX_AGGREGATES
-                if self._thread is None and not self.closed:
-                    self._start_thread()
-            else:
-                crowded = False
-            bucket[session.status] += 1
+            bucket = self._buckets.get(session[0])
+            if bucket is not None:
+                bucket[session[1]] += 1
+                return
+            bucket = self._buckets[session[0]] = [0, 0, 0]
+            bucket[session[1]] += 1
+            crowded = len(self._buckets) >= MAX_AGGREGATES
+            if self._thread is None and not self.closed:
+                self._start_thread()
         if crowded or self.closed:  # the thread is behind (or gone): keep memory bounded
             self.flush()
 
@@ -167,7 +161,10 @@ class SessionTracker:
             target=_run, args=(weakref.ref(self), self._wake), name="raven-sessions", daemon=True
         )
         self._thread = thread
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # at interpreter shutdown: what is counted goes out at exit or close
+            pass
 
     # -- application mode -------------------------------------------------------------------------
     def start_process_session(self, auto: bool = False) -> None:
@@ -203,7 +200,7 @@ class SessionTracker:
                 return
         session = self._current.get()
         if session is not None:
-            session.status = CRASHED if crashed else max(session.status, ERRORED)
+            session[1] = CRASHED if crashed else max(session[1], ERRORED)
             return
         process = self.process
         if process is not None:
@@ -221,7 +218,7 @@ class SessionTracker:
         aggregates = []
         for minute in sorted(buckets):
             counts = buckets[minute]
-            aggregate: dict[str, Any] = {"started": _iso(minute * 60)}
+            aggregate: dict[str, Any] = {"started": _iso(int(minute) * 60)}
             aggregate.update((key, n) for key, n in zip(_AGGREGATE_KEYS, counts, strict=True) if n)
             aggregates.append(aggregate)
         for start in range(0, len(aggregates), MAX_AGGREGATES):
