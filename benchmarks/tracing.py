@@ -89,8 +89,15 @@ urlpatterns: list[Any] = []
 
 
 def django_tracing(
-    sdk: str, dsn: str, iterations: int, warmup: int, options: dict[str, Any] | None = None
+    sdk: str,
+    dsn: str,
+    iterations: int,
+    warmup: int,
+    options: dict[str, Any] | None = None,
+    busy_ms: float = 0.0,
 ) -> dict[str, list[float]]:
+    """The Django app; ``busy_ms``: the view also spends that much CPU time in Python (a view
+    slow enough for a profile to take several samples)."""
     import django
     from django.conf import settings
 
@@ -134,10 +141,20 @@ def django_tracing(
                 cursor.execute("SELECT %s + 1", [i])
                 cursor.fetchone()
         assert session.get(url, timeout=5).content == b"ok"
+        if busy_ms:
+            _busy(busy_ms / 1000)
         return HttpResponse(HELLO)
 
     urlpatterns[:] = [path("hello", orders)]
     return _measure(_wsgi_timer(WSGIHandler()), iterations, warmup)
+
+
+def _busy(seconds: float) -> int:
+    """Spin in Python for ``seconds`` of this thread's CPU time."""
+    end, spins = time.thread_time() + seconds, 0
+    while time.thread_time() < end:
+        spins += 1
+    return spins
 
 
 APPS = {"flask": flask_tracing, "django": django_tracing}
