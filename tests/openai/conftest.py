@@ -71,6 +71,10 @@ class FakeOpenAI:
             return 200, "text/event-stream", "".join(events).encode()
         if path.endswith("/responses"):
             return 200, "application/json", json.dumps(_response()).encode()
+        if body.get("stream") and body.get("model") == "cut-off":  # fails after one chunk
+            chunk, error = _chunks(False)[0], {"error": {"message": "overloaded", "type": "server"}}
+            events = "".join(f"data: {json.dumps(e)}\n\n" for e in (chunk, error))
+            return 200, "text/event-stream", events.encode()
         if body.get("stream"):
             include_usage = (body.get("stream_options") or {}).get("include_usage")
             events = [f"data: {json.dumps(chunk)}\n\n" for chunk in _chunks(include_usage)]

@@ -207,6 +207,24 @@ def test_with_tracing_off_an_error_is_still_captured_and_tagged(
     assert sentry.receiver.transactions == []
 
 
+def test_an_error_in_the_middle_of_a_stream_is_captured_and_re_raised(
+    sentry: Harness, llm: openai.OpenAI
+) -> None:
+    """A stream that fails after its first chunk raises openai's ``APIError`` in the app's loop,
+    and the error is sent once, tagged with the pipeline, even with tracing off."""
+    client = installed(sentry, traces_sample_rate=None)
+    received = []
+    with pytest.raises(openai.APIError):
+        with client.ai_pipeline("streamer"):
+            stream = llm.chat.completions.create(model="cut-off", messages=QUESTION, stream=True)
+            for chunk in stream:
+                received.append(chunk)
+    assert len(received) == 1
+    (error,) = sentry.events(1)
+    assert error["tags"]["ai.pipeline.name"] == "streamer"
+    assert error["exception"]["values"][0]["mechanism"]["type"] == "openai"
+
+
 def test_the_responses_api_is_recorded_with_its_usage(sentry: Harness, llm: openai.OpenAI) -> None:
     """``client.responses.create`` makes a ``gen_ai.responses`` span with the Responses API's
     usage names mapped to the same ``gen_ai.usage.*`` keys."""

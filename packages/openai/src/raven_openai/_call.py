@@ -117,8 +117,8 @@ class ModelCall:
 
     def returned(self, result: Any) -> Any:
         """What the call returned, given back to the app: a stream keeps the span open until it
-        is consumed (or closed)."""
-        if self.span is None:
+        is consumed (or closed), and is watched for an error in its middle even with no span."""
+        if self.span is None and not self.streaming:
             return result
         with capture_internal_errors("openai", "reading an openai response"):
             if self.streaming:
