@@ -10,7 +10,6 @@ spawning ``git``; the answer is computed once per process.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 
 __all__ = ["CI_COMMIT_VARIABLES", "detect_release", "find_git_dir", "git_head_commit"]
@@ -50,7 +49,7 @@ CI_COMMIT_VARIABLES: tuple[tuple[str, str], ...] = (
     ("GIT_COMMIT", "Jenkins"),
 )
 
-_COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
+_HEX = frozenset("0123456789abcdef")
 _UNSET = object()
 _detected: object = _UNSET
 
@@ -120,19 +119,19 @@ def git_head_commit(git_dir: str, head: str | None = None) -> str | None:
         if head is None:
             head = _read(os.path.join(git_dir, "HEAD"))
         if not head.startswith("ref:"):
-            return head if _COMMIT.fullmatch(head) else None
+            return head if _is_commit(head) else None
         ref = head[4:].strip()
         for directory in _ref_dirs(git_dir):
             loose = os.path.join(directory, *ref.split("/"))
             if os.path.isfile(loose):
                 sha = _read(loose)
-                return sha if _COMMIT.fullmatch(sha) else None
+                return sha if _is_commit(sha) else None
             packed = os.path.join(directory, "packed-refs")
             if os.path.isfile(packed):
                 with open(packed, encoding="utf-8") as fh:
                     for line in fh:
                         sha, _, name = line.strip().partition(" ")
-                        if name == ref and _COMMIT.fullmatch(sha):
+                        if name == ref and _is_commit(sha):
                             return sha
     except (OSError, UnicodeDecodeError):
         return None
@@ -146,6 +145,12 @@ def _ref_dirs(git_dir: str) -> list[str]:
     if os.path.isfile(commondir):
         dirs.append(os.path.normpath(os.path.join(git_dir, _read(commondir))))
     return dirs
+
+
+def _is_commit(text: str) -> bool:
+    """40 (SHA-1) or 64 (SHA-256 repositories) lower-case hex digits. No regular expression:
+    compiling one would cost this module's import more than the whole detection."""
+    return len(text) in (40, 64) and _HEX.issuperset(text)
 
 
 def _read(path: str) -> str:
