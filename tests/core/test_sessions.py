@@ -247,14 +247,21 @@ def test_application_session_started_and_ended_by_hand(sentry: Harness) -> None:
 
 
 def test_a_framework_takes_over_from_the_process_session(sentry: Harness) -> None:
-    """Once a request session starts, the process's own session is given up: closing the
-    client sends the request aggregates and no session item."""
+    """Once a request session starts (or a framework calls use_request_sessions), the process's
+    own session is given up: closing the client sends the request aggregates and no session
+    item."""
     client = sentry.client(release=RELEASE)
     _request(client, "errored")
     client.close()
     sentry.clients.remove(client)
     assert totals(list(sentry.receiver.session_aggregates), RELEASE)["errored"] == 1
     assert sentry.receiver.sessions == []
+    installed = sentry.client(release=RELEASE)
+    installed.use_request_sessions()  # what a framework package does when installed
+    _fail(installed, handled=False)  # no request session: counts nowhere
+    installed.close()
+    sentry.clients.remove(installed)
+    assert sentry.receiver.sessions == [] and len(sentry.receiver.session_aggregates) == 1
 
 
 SCRIPT = """
