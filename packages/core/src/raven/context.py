@@ -283,6 +283,10 @@ class Context:
 def _latest_flags(log: tuple[tuple[str, bool], ...], limit: int) -> dict[str, bool]:
     """The last ``limit`` distinct names of ``log`` with their last result, in the order of
     their last evaluation (a flag evaluated again moves to the end)."""
+    if len(log) <= limit:
+        plain = dict(log)
+        if len(plain) == len(log):  # no flag evaluated twice: the log's order is the answer
+            return plain
     latest: dict[str, bool] = {}
     for name, result in reversed(log):
         if name not in latest:
