@@ -333,3 +333,21 @@ def test_an_event_dropped_by_the_client_counts_its_attachments(
         lambda r: r.discarded() == {(reason, "default"): 1, (reason, "attachment"): 10}
     )
     assert sentry.receiver.events == [] and sentry.receiver.attachments == []
+
+
+def test_attachments_never_take_the_events_place_in_the_queue(receiver: Receiver) -> None:
+    """With a small send queue, an attachment larger than half of queue_max_bytes is left out
+    (too_large, counted in bytes) and the event is still delivered by the background sender."""
+    client = raven.Client(receiver.dsn, queue_max_bytes=100_000, **BASE_OPTIONS)
+    try:
+        event_id = client.captureMessage(
+            "queued", attachments=[(b"b" * 80_000, "big.bin"), (b"s" * 1000, "small.bin")]
+        )
+        assert client.flush(10)
+        (event,) = receiver.wait_for(1)
+        assert event["event_id"] == event_id
+        (attachment,) = receiver.wait_for_attachments(1)
+        assert attachment["headers"]["filename"] == "small.bin"
+        receiver.wait_until(lambda r: r.discarded() == {("too_large", "attachment"): 80_000})
+    finally:
+        client.close(5)
