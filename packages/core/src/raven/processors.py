@@ -47,6 +47,9 @@ MASK = "*" * 8
 
 # Strings longer than this are not parsed as JSON (the parse is bounded, once per value).
 JSON_MAX_LENGTH = 100_000
+# scrub_text remembers this many texts (of at most this many characters) with their result.
+TEXT_MEMO_SIZE = 4096
+TEXT_MEMO_LENGTH = 2048
 
 logger = logging.getLogger("raven.processors")
 _INT_ONLY = frozenset({int})
@@ -151,6 +154,7 @@ class SanitizeKeysProcessor(Processor):
         self.words = self.default_words
         self.scrub_all_cookies = not send_pii
         self._decisions: dict[str, bool] = {}
+        self._texts: dict[str, str] = {}  # scrub_text's results, by text
 
     def is_sensitive(self, key: Any) -> bool:
         """True when ``key`` names a secret (it contains one of the sensitive words)."""
@@ -236,10 +240,24 @@ class SanitizeKeysProcessor(Processor):
         """A string with what it carries masked: a card number (the whole value), the keys of a
         JSON document, a URL's password, sensitive ``key=value`` and ``'key': value`` pairs.
 
-        Card numbers inside free text are left alone: keys are what the default scrubs.
+        Card numbers inside free text are left alone: keys are what the default scrubs. The
+        result depends on the text alone, and the same texts come back in every transaction (SQL
+        statements, URLs, the runtime's contexts): up to ``TEXT_MEMO_SIZE`` texts of at most
+        ``TEXT_MEMO_LENGTH`` characters are remembered with their result.
         """
         if len(text) < 6:
             return text
+        memo = self._texts
+        scrubbed = memo.get(text)
+        if scrubbed is None:
+            scrubbed = self._scrub_text(text)
+            if len(text) <= TEXT_MEMO_LENGTH:
+                if len(memo) >= TEXT_MEMO_SIZE:
+                    memo.clear()
+                memo[text] = scrubbed
+        return scrubbed
+
+    def _scrub_text(self, text: str) -> str:
         if 13 <= len(text) <= 23 and text[0].isdigit() and looks_like_card(text):
             return MASK
         first = text[0]

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.backends.signals import connection_created
+from raven.breadcrumbs import BreadcrumbRecorder
 from raven.guard import capture_internal_errors
 
 from . import conf
@@ -25,7 +26,11 @@ __all__ = ["QueryBreadcrumbs", "install", "installed", "uninstall"]
 
 class QueryBreadcrumbs:
     """An execute wrapper recording ``query`` breadcrumbs: SQL, alias, duration (and parameters
-    with ``send_default_pii``)."""
+    with ``send_default_pii``).
+
+    It runs around every query of the app: one client lookup, no guard object made per call, and
+    the crumb built in its final shape (the ``db`` span, while one records, gives its timestamp).
+    """
 
     enabled = False
 
@@ -39,7 +44,12 @@ class QueryBreadcrumbs:
     ) -> Any:
         if not self.enabled or in_raven_queries.get():
             return execute(sql, params, many, context)
-        span = _query_span(sql, params, many, context)
+        client = conf.client_or_none()
+        if client is None or not getattr(client, "install_sql_hook", True):
+            return execute(sql, params, many, context)
+        span = None
+        with _STARTING:
+            span = start_query_span(client, sql, params, many, context.get("connection"))
         start = time.perf_counter()
         failed = True
         try:
@@ -47,26 +57,28 @@ class QueryBreadcrumbs:
             failed = False
             return result
         finally:
-            with capture_internal_errors("django", "recording a query breadcrumb"):
+            with _RECORDING:
+                seconds = time.perf_counter() - start
                 if span is not None:
                     finish_query_span(span, failed)
-                self.record(sql, params, many, context, time.perf_counter() - start, failed)
+                    now = span.timestamp
+                else:
+                    now = time.time()
+                self.record(client, sql, params, many, context, seconds, failed, now)
 
     def record(
         self,
+        client: Any,
         sql: Any,
         params: Any,
         many: bool,
         context: Mapping[str, Any],
         seconds: float,
         failed: bool,
+        timestamp: float,
     ) -> None:
-        client = conf.client_or_none()
-        if (
-            client is None
-            or not client.is_enabled()
-            or not getattr(client, "install_sql_hook", True)
-        ):
+        """Record the breadcrumb of one query that took ``seconds`` and ended at ``timestamp``."""
+        if not client.is_enabled():
             return
         connection = context.get("connection")
         data: dict[str, Any] = {"duration_ms": round(seconds * 1000, 3)}
@@ -75,23 +87,38 @@ class QueryBreadcrumbs:
             data["db.vendor"] = connection.vendor
         if many:
             data["executemany"] = True
-        if client.options.send_default_pii and params is not None and not many:
+        elif params is not None and client.options.send_default_pii:
             data["params"] = copy_params(params)
+        message = sql if sql.__class__ is str else str(sql)
+        level = "error" if failed else "info"
+        scope = client.context
+        if scope.before_breadcrumb is None and type(client).captureBreadcrumb is _CAPTURE:
+            # What captureBreadcrumb would record, without its keyword and shape checks.
+            scope.record_breadcrumb(
+                {
+                    "timestamp": timestamp,
+                    "type": "query",
+                    "level": level,
+                    "message": message,
+                    "category": "query",
+                    "data": data,
+                }
+            )
+            return
         client.captureBreadcrumb(
-            message=str(sql),
+            message=message,
+            timestamp=timestamp,
             category="query",
             type="query",
-            level="error" if failed else "info",
+            level=level,
             data=data,
         )
 
 
-@capture_internal_errors("django", "starting a query span")
-def _query_span(sql: Any, params: Any, many: bool, context: Mapping[str, Any]) -> Any:
-    client = conf.client_or_none()
-    if client is None:
-        return None
-    return start_query_span(client, sql, params, many, context.get("connection"))
+# Shared guards (they keep no state per use): no object made per query.
+_STARTING = capture_internal_errors("django", "starting a query span")
+_RECORDING = capture_internal_errors("django", "recording a query breadcrumb")
+_CAPTURE = BreadcrumbRecorder.captureBreadcrumb
 
 
 _wrapper = QueryBreadcrumbs()

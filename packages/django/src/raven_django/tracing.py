@@ -113,33 +113,41 @@ def finish_request_transaction(client: Any, transaction: Any, request: Any, resp
 
 # -- SQL --------------------------------------------------------------------------------------
 def start_query_span(client: Any, sql: Any, params: Any, many: bool, connection: Any) -> Any:
-    """A ``db`` span for a query about to run, or None when no span records."""
-    if client.current_span() is None or not getattr(client, "install_sql_hook", True):
+    """A ``db`` span for a query about to run, or None when no span records.
+
+    A child of the current span started through that span (the client's checks are made by the
+    caller once per query), its data built in one dict.
+    """
+    parent = client.current_span()
+    if parent is None or not getattr(client, "install_sql_hook", True):
         return None
-    span = client.start_span(op="db", description=str(sql), origin="auto.db.django")
+    span = parent.start_child("db", sql if sql.__class__ is str else str(sql), "auto.db.django")
     if not span.sampled:
         return None
+    data: dict[str, Any] = {}
     if connection is not None:
+        data["db.system"] = connection.vendor
         settings = getattr(connection, "settings_dict", None) or {}
-        span.set_data("db.system", connection.vendor)
-        for key, setting in (("db.name", "NAME"), ("server.address", "HOST")):
-            value = settings.get(setting)
-            if value:
-                span.set_data(key, str(value))
-        port = settings.get("PORT")
+        name, host, port = settings.get("NAME"), settings.get("HOST"), settings.get("PORT")
+        if name:
+            data["db.name"] = str(name)
+        if host:
+            data["server.address"] = str(host)
         if port:
-            span.set_data("server.port", int(port) if str(port).isdigit() else str(port))
+            data["server.port"] = int(port) if str(port).isdigit() else str(port)
     if many:
-        span.set_data("db.executemany", True)
+        data["db.executemany"] = True
     elif params is not None and client.options.send_default_pii:
-        span.set_data("db.params", copy_params(params))
+        data["db.params"] = copy_params(params)
+    if data:
+        span.data = data
     return span
 
 
 def finish_query_span(span: Any, failed: bool) -> None:
     """End a query's span (``internal_error`` when the query raised)."""
     if failed:
-        span.set_status("internal_error")
+        span.status = "internal_error"
     span.finish()
 
 

@@ -128,10 +128,14 @@ class Span:
 
     # -- structure --------------------------------------------------------------------------
     def start_child(
-        self, op: str | None = None, description: str | None = None, **kwargs: Any
+        self,
+        op: str | None = None,
+        description: str | None = None,
+        origin: str = "manual",
+        start_timestamp: float | None = None,
     ) -> Span | NoOpSpan:
         """A child span, started now (enter it, or call ``finish()``, to end it)."""
-        return self.tracer.child_of(self, op, description, **kwargs)
+        return self.tracer.child_of(self, op, description, origin, start_timestamp)
 
     def to_sentry_trace(self) -> str:
         """The ``sentry-trace`` header for calls made under this span."""
