@@ -7,6 +7,8 @@ block with tracing off. Standalone (not part of ``run.py``): each SDK runs in it
                                       sentry-sdk=/path/to/sentry-sdk-venv/bin/python
 
 run with an interpreter that has raven-core (the loopback receiver the SDKs send to is Raven's).
+``ai.py --interleaved <dsn>`` (Raven's virtualenv) measures raven-openai alone with less noise:
+off and on in alternating blocks of one process (``install``/``uninstall``).
 Each measurement is a process of its own (``ai.py worker <sdk> <case> <iterations> <dsn>``), off
 (no SDK) and on alternating, best of 5 by median. The calls go to a loopback HTTP server in the
 worker answering like OpenAI's API (a completion with ``usage``; an SSE stream whose last chunk
@@ -202,10 +204,51 @@ def compare(pythons: dict[str, str], iterations: int) -> dict[str, Any]:
     return table
 
 
+def interleaved(case: str, blocks: int, dsn: str) -> dict[str, float]:
+    """Raven only, in one process: blocks of 50 calls alternately without and with raven-openai
+    installed (``install``/``uninstall``), inside one sampled transaction per block; the median
+    µs per call of each side. Less noisy than separate processes: both sides share one warm
+    process, its connection and its caches."""
+    import openai
+    import raven
+    import raven_openai
+
+    httpd, base_url = _server()
+    client = raven.Client(dsn, traces_sample_rate=1.0)
+    llm = openai.OpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
+    kwargs: dict[str, Any] = {"model": "gpt-4o", "messages": MESSAGES}
+    if case == "stream":
+        kwargs.update(stream=True, stream_options={"include_usage": True})
+    sides: dict[str, list[float]] = {"off": [], "on": []}
+    clock = time.thread_time
+    for block in range(blocks * 2 + 2):
+        side = "on" if block % 2 else "off"
+        if side == "on":
+            raven_openai.install(client)
+        with client.start_transaction(name="bench", op="task"):
+            for _ in range(50):
+                start = clock()
+                result = llm.chat.completions.create(**kwargs)
+                if case == "stream":
+                    for _ in result:
+                        pass
+                if block >= 2:  # the first pair warms up
+                    sides[side].append(clock() - start)
+        raven_openai.uninstall()
+    client.flush(30)
+    httpd.shutdown()
+    off, on = (statistics.median(sides[s]) * 1e6 for s in ("off", "on"))
+    return {"off_us": off, "on_us": on, "overhead_us": on - off}
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["worker"]:
         sdk, case, iterations, dsn = argv[1], argv[2], int(argv[3]), argv[4]
         print(json.dumps(worker(sdk, case, iterations, dsn)))
+        return 0
+    if argv[:1] == ["--interleaved"]:  # run with Raven's virtualenv: ai.py --interleaved <dsn>
+        dsn = argv[1]
+        print(json.dumps({case: interleaved(case, 20, dsn) for case in ("chat", "stream")}))
         return 0
     if argv[:1] == ["--compare"]:
         pythons = dict(arg.split("=", 1) for arg in argv[1:] if "=" in arg)
