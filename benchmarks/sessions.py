@@ -45,6 +45,42 @@ def _app(sdk: str, dsn: str, tracking: bool) -> tuple[Any, Any]:
     return app, flush
 
 
+def _interleaved(sdk: str, dsn: str, app: Any, iterations: int) -> dict[str, float]:
+    """Medians (µs) of requests with tracking off and on, alternating request by request in this
+    one process, so that what else the machine does hits both alike: for Raven a twin app with
+    tracking off, for sentry-sdk its ``auto_session_tracking`` option switched between requests
+    (it reads it per request)."""
+    import statistics
+    import time
+
+    from frameworks import _wsgi_timer
+
+    on_request = _wsgi_timer(app)
+    if sdk == "raven":
+        twin, _flush = _app("raven", dsn, False)
+        requests = {True: on_request, False: _wsgi_timer(twin)}
+        options: dict[str, Any] = {}
+    else:
+        import sentry_sdk
+
+        requests = {True: on_request, False: on_request}
+        options = sentry_sdk.get_client().options
+    samples: dict[bool, list[float]] = {True: [], False: []}
+    clock = time.perf_counter
+    for index in range(2 * iterations + 200):
+        tracking = bool(index & 1)
+        options["auto_session_tracking"] = tracking
+        start = clock()
+        requests[tracking]()
+        if index >= 200:  # the first hundred of each warm up
+            samples[tracking].append(clock() - start)
+    options["auto_session_tracking"] = True
+    return {
+        "interleaved_off_us": statistics.median(samples[False]) * 1e6,
+        "interleaved_on_us": statistics.median(samples[True]) * 1e6,
+    }
+
+
 def bench_sessions(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
     """Per-request samples (seconds) with session tracking on (``enabled``) or off; the number
     of sessions the SDK counted is what the receiver got (checked by the orchestrator)."""
@@ -56,10 +92,11 @@ def bench_sessions(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
     try:
         app, flush = _app(sdk, args["dsn"], bool(args["enabled"]))
         samples = _measure(_wsgi_timer(app), args["iterations"], args["warmup"])
+        extra = _interleaved(sdk, args["dsn"], app, args["iterations"]) if args["enabled"] else None
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
     flush()
-    return {"samples": samples}
+    return {"samples": samples, "extra": extra} if extra else {"samples": samples}
 
 
 # -- the report (run in the orchestrating process) -------------------------------------------------
@@ -83,10 +120,23 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| Flask hello world | {_cell(row['sdks']['raven'])} | "
                 f"{_cell(row['sdks']['sentry-sdk'])} | "
                 f"{_ratio(row['ratio_overhead'].get('sentry-sdk'))} |",
+                f"| same, off and on alternating in one process (best round) | "
+                f"{_interleaved_cell(row['sdks']['raven'])} | "
+                f"{_interleaved_cell(row['sdks']['sentry-sdk'])} | |",
             ]
         )
         + "\n"
     )
+
+
+def _interleaved_cell(measured: dict[str, Any]) -> str:
+    """The in-process off → on medians of the round whose overhead was smallest."""
+    rounds = [r for r in measured.get("extra") or [] if r]
+    if not rounds:
+        return "n/a"
+    best = min(rounds, key=lambda r: r["interleaved_on_us"] - r["interleaved_off_us"])
+    off, on = best["interleaved_off_us"], best["interleaved_on_us"]
+    return f"{off:.1f} → {on:.1f} (+{on - off:.2f})"
 
 
 def headline_rows(result: dict[str, Any]) -> list[list[str]]:
