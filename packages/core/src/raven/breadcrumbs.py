@@ -341,16 +341,21 @@ class BreadcrumbBuffer:
         if (
             processor is None
             and self._context.before_breadcrumb is None
-            and level in _VALID_LEVELS
-            and timestamp.__class__ is float
-            and message.__class__ is str
+            and (level is None or level in _VALID_LEVELS)
+            and (timestamp is None or timestamp.__class__ is float)
+            and (message is None or message.__class__ is str)
             and (category is None or category.__class__ is str)
             and (data is None or data.__class__ is dict)
         ):
-            # What the logging hook records for every log line: already in shape, no callback.
-            fast: dict[str, Any] = {"timestamp": timestamp, "type": type or "default"}
-            fast["level"] = level
-            fast["message"] = message
+            # What the logging and HTTP hooks record for every line and call: already in shape,
+            # no callback (make_crumb's result, without its conversions).
+            fast: dict[str, Any] = {
+                "timestamp": timestamp or time.time(),
+                "type": type or "default",
+                "level": level or "info",
+            }
+            if message is not None:
+                fast["message"] = message
             if category is not None:
                 fast["category"] = category
             if data:

@@ -309,6 +309,11 @@ class _PatchOnImport:
         return spec
 
 
+# Shared by every call (a guard keeps no state per use): no object made per request.
+_TRACING_HTTP = capture_internal_errors("hooks", "tracing an HTTP request")
+_RECORDING_HTTP = capture_internal_errors("hooks", "recording an HTTP breadcrumb")
+
+
 def _patch_http_client(http_client: Any) -> None:
     if _http_originals:
         return
@@ -330,7 +335,7 @@ def _patch_http_client(http_client: Any) -> None:
         self._raven_request = (method, url)
         result = original_putrequest(self, method, url, *args, **kwargs)
         if not breadcrumbs.suppress_http_breadcrumbs.get():  # not Raven's own requests
-            with capture_internal_errors("hooks", "tracing an HTTP request"):
+            with _TRACING_HTTP:
                 for client in holders("httplib"):
                     if client.tracing_enabled:
                         span, headers = client.tracer.http_request(method, full_url(self, url))
@@ -354,7 +359,7 @@ def _patch_http_client(http_client: Any) -> None:
             span.finish()
         request = getattr(self, "_raven_request", None)
         if request is not None and not breadcrumbs.suppress_http_breadcrumbs.get():
-            with capture_internal_errors("hooks", "recording an HTTP breadcrumb"):
+            with _RECORDING_HTTP:
                 method, url = request
                 breadcrumbs.record(
                     type="http",

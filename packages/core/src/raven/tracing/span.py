@@ -151,7 +151,12 @@ class Span:
         transaction = self.transaction
         if transaction is None:
             return ""
-        return format_baggage(transaction.get_dsc(), transaction.baggage_other)
+        header = transaction.baggage
+        if header is None:  # the sampling context is frozen once made: so is its header
+            header = transaction.baggage = format_baggage(
+                transaction.get_dsc(), transaction.baggage_other
+            )
+        return header
 
     def trace_context(self) -> dict[str, Any]:
         """What events carry as ``contexts.trace`` under this span."""
@@ -223,6 +228,7 @@ class Transaction(Span):
         "sample_rand",
         "dsc",
         "baggage_other",
+        "baggage",
         "request",
         "profile",
     )
@@ -256,6 +262,7 @@ class Transaction(Span):
         self.sample_rand = sample_rand
         self.dsc = dsc
         self.baggage_other = baggage_other
+        self.baggage: str | None = None  # the ``baggage`` header, made with the first one
         self.request: dict[str, Any] | None = None
         self.profile: Profile | None = None  # set by the tracer when the transaction is profiled
 
