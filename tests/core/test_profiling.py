@@ -128,6 +128,32 @@ def test_profiled_transaction_sends_a_profile_of_where_its_time_went(sentry: Har
     assert "MainThread" in names and "raven.profiler" not in names
 
 
+def test_other_threads_are_sampled_where_they_wait(sentry: Harness) -> None:
+    """A thread parked on an event during the transaction shows in every tick at the same place
+    (the sampler reuses an unmoved thread's stack), and the busy thread moves."""
+    client = profiled(sentry)
+    release = threading.Event()
+
+    def parked() -> None:
+        release.wait(10)
+
+    worker = threading.Thread(target=parked, name="parked-worker")
+    worker.start()
+    try:
+        with client.start_transaction(name="with-a-waiter") as tx:
+            hot_function(tx, 10)
+    finally:
+        release.set()
+        worker.join(10)
+    sentry.receiver.wait_for_transactions(1)
+    (profile,) = profiles(sentry.receiver)
+    check_shape(profile)
+    waiting = [s for s in profile["profile"]["samples"] if s["thread_id"] == str(worker.ident)]
+    assert len(waiting) >= 10
+    assert all("parked" in functions_of(profile, s) for s in waiting)
+    assert profile["profile"]["thread_metadata"][str(worker.ident)] == {"name": "parked-worker"}
+
+
 @pytest.mark.parametrize("options", [{}, {"profiles_sample_rate": 0.0}])
 def test_profiling_off_starts_no_thread_and_sends_no_profile(
     sentry: Harness, options: dict[str, Any]

@@ -121,6 +121,11 @@ class Sampler:
         self._codes: dict[int, tuple[CodeType, Any]] = {}
         self._stacks: dict[tuple[int, ...], tuple[int, ...]] = {}
         self._names: dict[int, str] = {}
+        # Per thread, its innermost frame and instruction at the last tick, and the stack read
+        # then: a thread still there (waiting on a lock, a socket) has the same stack, and is
+        # not walked again. Its frames outside the innermost are suspended in calls, so they
+        # cannot have moved. Held one tick at most (replaced at every tick).
+        self._last: dict[int, tuple[FrameType, int, tuple[int, ...]]] = {}
 
     @property
     def running(self) -> bool:
@@ -192,10 +197,17 @@ class Sampler:
 
     def _sample(self, own: int) -> Tick:
         now = time.monotonic_ns()
-        codes, interned, names = self._codes, self._stacks, self._names
+        codes, interned, names, last = self._codes, self._stacks, self._names, self._last
         samples = []
+        seen: dict[int, tuple[FrameType, int, tuple[int, ...]]] = {}
         for tid, top in sys._current_frames().items():
             if tid == own:
+                continue
+            lasti = top.f_lasti
+            before = last.get(tid)
+            if before is not None and before[0] is top and before[1] == lasti:
+                seen[tid] = before
+                samples.append((tid, before[2]))
                 continue
             frame: FrameType | None = top
             key: list[int] = []
@@ -210,10 +222,13 @@ class Sampler:
                 frame = frame.f_back
                 depth += 1
             stack = tuple(key)
-            samples.append((tid, interned.setdefault(stack, stack)))
+            stack = interned.setdefault(stack, stack)
+            seen[tid] = (top, lasti, stack)
+            samples.append((tid, stack))
             if tid not in names:
                 self._name_threads()
                 names = self._names
+        self._last = seen
         if len(interned) > TABLE_LIMIT or len(codes) > TABLE_LIMIT:
             self._new_tables()  # ticks already taken keep the table they refer to
         return now, tuple(samples), codes
