@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from raven import sessions
 from raven.exceptions import ConfigurationError
 
 from tests.core.conftest import Harness
+from tests.readme_example import run_example
 from tests.receiver import Receiver
 from tests.sessions import check_aggregates, check_session, parse_time, totals
 
@@ -352,20 +352,7 @@ def test_many_minutes_stay_bounded(sentry: Harness, monkeypatch: pytest.MonkeyPa
 
 def test_the_readme_example_sends_its_sessions(receiver: Receiver, tmp_path: Path) -> None:
     """The example under "Release health" in raven-core's README runs as written."""
-    section = README.read_text().split("## Release health", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    script = tmp_path / "example.py"
-    script.write_text(code)
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SENTRY_DSN": receiver.dsn}
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
+    run_example(README, tmp_path, {"SENTRY_DSN": receiver.dsn}, "## Release health")
     receiver.wait_until(lambda r: r.session_aggregates)
     assert totals(list(receiver.session_aggregates), "shop@2.1.0") == {
         "exited": 2,
@@ -373,4 +360,3 @@ def test_the_readme_example_sends_its_sessions(receiver: Receiver, tmp_path: Pat
         "crashed": 1,
         "abnormal": 0,
     }
-    assert os.path.exists(script)
