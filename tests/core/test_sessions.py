@@ -350,6 +350,35 @@ def test_many_minutes_stay_bounded(sentry: Harness, monkeypatch: pytest.MonkeyPa
     assert totals(payloads, RELEASE)["exited"] == 250
 
 
+def test_a_hundred_thousand_requests_make_one_small_item(
+    sentry: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """100,000 requests from 4 threads within one minute arrive as one sessions item of one
+    aggregate (a few hundred bytes), counting every one of them."""
+    client = sentry.client(release=RELEASE)
+    minute = (int(time.time()) // 60) * 60 + 1.0
+    monkeypatch.setattr(sessions, "_now", lambda: minute)  # one minute, however long it takes
+
+    def serve(count: int) -> None:
+        start, end = client.start_request_session, client.end_request_session
+        for _ in range(count):
+            end(start())
+
+    threads = [threading.Thread(target=serve, args=(25_000,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    client.flush()
+    (payload,) = sentry.receiver.session_aggregates
+    check_aggregates(payload, RELEASE)
+    assert payload["aggregates"] == [
+        {"started": payload["aggregates"][0]["started"], "exited": 100_000}
+    ]
+    (request,) = [r for r in sentry.receiver.requests if "sessions" in r.item_types]
+    assert len(request.body) < 500
+
+
 def test_the_readme_example_sends_its_sessions(receiver: Receiver, tmp_path: Path) -> None:
     """The example under "Release health" in raven-core's README runs as written."""
     run_example(README, tmp_path, {"SENTRY_DSN": receiver.dsn}, "## Release health")

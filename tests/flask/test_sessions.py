@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
+import requests
 from raven_flask import Sentry
 
 from flask import Flask
-from tests.flask.apps import settle
+from tests.flask.apps import serve, settle
 from tests.receiver import Receiver
 from tests.sessions import totals
 
@@ -40,3 +42,24 @@ def test_a_thousand_requests_sum_to_a_thousand_sessions(
     }
     assert all(p["attrs"]["environment"] == "test" for p in receiver.session_aggregates)
     assert receiver.sessions == []  # the server is counted per request, not as one process
+
+
+def test_concurrent_requests_on_a_real_server(
+    receiver: Receiver, make_app: Callable[..., Flask], install: Callable[..., Sentry]
+) -> None:
+    """200 requests from 8 threads to werkzeug's threaded server (each request on a thread of
+    its own), 8 failing and 4 capturing a handled error: 188 exited, 4 errored, 8 crashed."""
+    app = make_app(SENTRY_CONFIG={"release": RELEASE})
+    sentry = install(app)
+    paths = ["/boom" if n % 25 == 0 else "/handled" if n % 50 == 7 else "/" for n in range(200)]
+    with serve(app) as base, ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda p: requests.get(base + p, timeout=30).status_code, paths))
+    assert statuses.count(500) == 8 and statuses.count(200) == 192
+    settle(receiver, sentry.client)
+    sentry.client.flush()
+    assert totals(list(receiver.session_aggregates), RELEASE) == {
+        "exited": 188,
+        "errored": 4,
+        "crashed": 8,
+        "abnormal": 0,
+    }
