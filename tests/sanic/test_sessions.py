@@ -46,3 +46,16 @@ async def test_requests_are_counted_by_outcome(
         "crashed": 2,
         "abnormal": 0,
     }
+
+
+async def test_a_worker_without_requests_sends_no_session(
+    receiver: Receiver, make_app: Callable[..., Sanic]
+) -> None:
+    """A server started and stopped without a request sends no session: the worker is counted
+    per request, not as a process."""
+    app = app_with_routes(make_app)
+    sentry = Sentry(app, dsn=receiver.dsn, release=RELEASE, install_sys_hook=False)
+    async with http(app):
+        pass
+    assert sentry.client is None  # closed with the server: what it had is sent
+    assert receiver.sessions == [] and receiver.session_aggregates == []

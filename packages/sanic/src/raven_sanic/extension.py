@@ -164,6 +164,7 @@ def _install(app: Sanic[Any, Any], state: _AppState) -> None:
             # A bad option raises ConfigurationError here: the server does not start.
             state.client, state.owns_client = sentry._make_client(app), True
             sentry._last_client = state.client
+        state.client.use_request_sessions()  # release health: per request, not per worker
         if sentry.logging:
             with capture_internal_errors("sanic", "installing the logging handler"):
                 _add_log_handler(state, sentry.level)
