@@ -407,7 +407,10 @@ class Tracer:
             value = scope.get(key)
             value = getattr(value, "overlay", None) if callable(value) else value
             if key == "request" and transaction.request:
-                value = {**transaction.request, **(value or {})}
+                if not value:  # the framework's url and method alone: plain strings
+                    event[key] = _json_safe({**transaction.request}, serializer)
+                    continue
+                value = {**transaction.request, **value}
             if value:
                 event[key] = serializer(value)
         contexts = scope.get("contexts")
