@@ -9,7 +9,6 @@ erroring. Nothing is dropped without being counted for the next client report.
 from __future__ import annotations
 
 import logging
-import marshal
 import os
 import sys
 import threading
@@ -22,57 +21,16 @@ from ..guard import capture_internal_errors
 from .base import REPORT_INTERVAL, Backoff, HTTPTransport, PreparedRequest
 from .envelope import category_of, drops_of
 from .fork import import_sending_modules, track, warm_up
+from .queued import Queued, compact, expand, queued_size
 from .workers import Keep, stop_threads, thread_main, waiter
 
 __all__ = ["ThreadedTransport"]
 
 logger = logging.getLogger("raven.transport")
 
-# What an event that marshal cannot compact is assumed to hold, for the byte bound.
-UNCOMPACT_EVENT_BYTES = 64 * 1024
 # How long flush() without a timeout waits at most (documented in the README's delivery table).
 DEFAULT_FLUSH_TIMEOUT = 30.0
 ENCODING_AT_CLOSE_TIMEOUT = 1.0  # close() waits this long at most for the event being encoded
-
-
-# A queued event: compacted (marshal bytes, or the dict marshal could not carry), or that with
-# the event's attachments beside it (see _compact).
-Queued = bytes | dict[str, Any] | tuple[bytes | dict[str, Any], list[dict[str, Any]]]
-
-
-def _compact(event: dict[str, Any]) -> Queued:
-    """The event as marshal bytes: a few microseconds, a fraction of the memory, and nothing for
-    the garbage collector to walk while a burst waits in the queue. JSON and gzip stay on the
-    encoder thread. Events marshal cannot carry (objects a before_send added) stay as they are.
-    Attachments (``raven.attachments``) are kept beside it by reference: marshalling copies
-    their bytes, a millisecond per MiB on the calling thread.
-    """
-    attachments = event.pop("_attachments", None)
-    try:
-        item: bytes | dict[str, Any] = marshal.dumps(event)
-    except ValueError:
-        item = event
-    if attachments:
-        event["_attachments"] = attachments  # the caller may still need them (drops, overflow)
-        return (item, attachments)
-    return item
-
-
-def _expand(item: Queued) -> dict[str, Any]:
-    """The event a queued item holds."""
-    if isinstance(item, tuple):
-        event = _expand(item[0])
-        event["_attachments"] = item[1]
-        return event
-    return marshal.loads(item) if isinstance(item, bytes) else item
-
-
-def _queued_size(item: Queued) -> int:
-    """What a queued item counts against ``queue_max_bytes`` (an attachment's file: nothing
-    until it is read)."""
-    if isinstance(item, tuple):
-        return _queued_size(item[0]) + sum(len(a.get("bytes") or b"") for a in item[1])
-    return len(item) if isinstance(item, bytes) else UNCOMPACT_EVENT_BYTES
 
 
 class ThreadedTransport(HTTPTransport):
@@ -140,8 +98,8 @@ class ThreadedTransport(HTTPTransport):
         category = self.admit(event)
         if category is None:
             return
-        item = _compact(event)
-        size = _queued_size(item)
+        item = compact(event)
+        size = queued_size(item)
         if size > self.options.queue_max_bytes:
             self._queue_oversized(event, category)
             return
@@ -246,7 +204,7 @@ class ThreadedTransport(HTTPTransport):
                 self._encoder_idle = False
                 if self._raw:
                     queued = self._raw.popleft()
-                    self._queued_bytes -= _queued_size(queued)
+                    self._queued_bytes -= queued_size(queued)
                     item: Queued | None = queued
                     self._encoding += 1
                 elif self._closed:
@@ -259,7 +217,7 @@ class ThreadedTransport(HTTPTransport):
                     self._encoder_idle = True  # woken by send_event from now on
                     self._release_if_idle()
                     return True
-            event = _expand(item) if item is not None else None
+            event = expand(item) if item is not None else None
             try:
                 request = self.prepare(event) if event is not None else self._periodic_report()
             except Exception:
@@ -501,7 +459,7 @@ class ThreadedTransport(HTTPTransport):
 
     def _safe_prepare(self, item: Queued) -> PreparedRequest | None:
         with capture_internal_errors("transport", "encoding an event at close"):
-            return self.prepare(_expand(item))
+            return self.prepare(expand(item))
         self.reports.record("internal_sdk_error", "error")
         return None
 
