@@ -13,8 +13,8 @@ from . import events, hooks
 from .__about__ import __version__
 from ._legacy_client import LegacyClientAttributes
 from .breadcrumbs import BreadcrumbRecorder
-from .callbacks import WarnOnce, describe, load_processor, run_before_send, run_processors
-from .context import Context
+from .callbacks import WarnOnce, load_processor, run_before_send, run_processors
+from .context import Context, ContextHelpers
 from .dsn import Dsn
 from .excinfo import exception_of, ignore_matcher
 from .features import MonitorsMixin, ScopeExtrasMixin, SessionsMixin, TelemetryMixin
@@ -32,6 +32,7 @@ SDK_NAME = "raven.python"
 
 
 class Client(
+    ContextHelpers,
     TracingMixin,
     TelemetryMixin,
     SessionsMixin,
@@ -189,44 +190,6 @@ class Client(
         """False when the exception's class (or a base class) matches ``ignore_exceptions``."""
         exc_type = exc_info[0] if isinstance(exc_info, tuple) else type(exc_info)
         return exc_type is None or not self._ignore(exc_type)
-
-    # -- context helpers (raven-python names) -----------------------------------------------------
-    def user_context(self, data: Mapping[str, Any] | None) -> None:
-        """Set the user for what the current thread or task captures next (None forgets it)."""
-        self._merge_context("user", data)
-
-    def tags_context(self, data: Mapping[str, Any] | None) -> None:
-        """Add tags to what the current thread or task captures next."""
-        self._merge_context("tags", data)
-
-    def extra_context(self, data: Mapping[str, Any] | None) -> None:
-        """Add extra data to what the current thread or task captures next."""
-        self._merge_context("extra", data)
-
-    def http_context(self, data: Mapping[str, Any] | None) -> None:
-        """Set (or lay over a lazily computed) request for what the current thread or task
-        captures next (None forgets it)."""
-        self._merge_context("request", data)
-
-    def _merge_context(self, key: str, data: Mapping[str, Any] | None) -> None:
-        # Helpers called on the app's path never raise: None clears the user or request (as
-        # sentry-sdk's set_user(None)) and adds nothing to tags or extra; a value that is not a
-        # mapping is ignored, with one warning.
-        if data is None:
-            if key in ("user", "request"):
-                self.context.merge({key: None})
-            return
-        try:
-            value = dict(data)
-        except Exception:
-            self._warn_once(
-                f"{key}_context",
-                "%s_context() expects a dict, got %s; ignored",
-                key.replace("request", "http"),
-                describe(data),
-            )
-            return
-        self.context.merge({key: value})
 
     def _breadcrumb_contexts(self) -> tuple[Context, ...]:
         return (self.context,)  # captureBreadcrumb records into this client's context only

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar, Token
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import breadcrumbs
+from .callbacks import describe
 
-__all__ = ["Context"]
+__all__ = ["Context", "ContextHelpers"]
 
 logger = logging.getLogger("raven.context")
 
@@ -323,3 +324,51 @@ class _Overlay:
     def __call__(self) -> dict[str, Any]:
         computed = self.base()
         return {**computed, **self.overlay} if isinstance(computed, Mapping) else dict(self.overlay)
+
+
+class ContextHelpers:
+    """raven-python's helpers on :class:`raven.Client` that set the current context."""
+
+    _warn_once: Callable[..., None]
+
+    if TYPE_CHECKING:
+
+        @property
+        def context(self) -> Context: ...
+
+    def user_context(self, data: Mapping[str, Any] | None) -> None:
+        """Set the user for what the current thread or task captures next (None forgets it)."""
+        self._merge_context("user", data)
+
+    def tags_context(self, data: Mapping[str, Any] | None) -> None:
+        """Add tags to what the current thread or task captures next."""
+        self._merge_context("tags", data)
+
+    def extra_context(self, data: Mapping[str, Any] | None) -> None:
+        """Add extra data to what the current thread or task captures next."""
+        self._merge_context("extra", data)
+
+    def http_context(self, data: Mapping[str, Any] | None) -> None:
+        """Set (or lay over a lazily computed) request for what the current thread or task
+        captures next (None forgets it)."""
+        self._merge_context("request", data)
+
+    def _merge_context(self, key: str, data: Mapping[str, Any] | None) -> None:
+        # Helpers called on the app's path never raise: None clears the user or request (as
+        # sentry-sdk's set_user(None)) and adds nothing to tags or extra; a value that is not a
+        # mapping is ignored, with one warning.
+        if data is None:
+            if key in ("user", "request"):
+                self.context.merge({key: None})
+            return
+        try:
+            value = dict(data)
+        except Exception:
+            self._warn_once(
+                f"{key}_context",
+                "%s_context() expects a dict, got %s; ignored",
+                key.replace("request", "http"),
+                describe(data),
+            )
+            return
+        self.context.merge({key: value})
