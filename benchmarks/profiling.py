@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from tracing import _cell, _ratio, django_tracing  # the same app and the same table cells
+from tracing import _ratio, django_tracing, overhead_lines  # the same app and table cells
 
 __all__ = ["VIEWS", "bench_profiling", "headline_rows", "markdown"]
 
@@ -123,19 +123,7 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for row in result["rows"]:
         raven, sentry = row["sdks"]["raven"], row["sdks"]["sentry-sdk"]
-        lines.append(
-            f"| {row['title']} | calling thread CPU | {_cell(raven)} | {_cell(sentry)} | "
-            f"{_ratio(row['ratio_overhead'].get('sentry-sdk'))} |"
-        )
-        if "wall_on" in raven and "wall_on" in sentry:
-            wall = {
-                s: d["wall_on"]["median"] - d["wall_off"]["median"] for s, d in row["sdks"].items()
-            }
-            ratio = wall["raven"] / wall["sentry-sdk"] if wall["sentry-sdk"] > 0 else None
-            lines.append(
-                f"| | wall time | {_cell(raven, 'wall_')} | {_cell(sentry, 'wall_')} | "
-                f"{_ratio(ratio)} |"
-            )
+        lines += overhead_lines(row)
         lines.append(f"| | profiler thread CPU | {_profiler(raven)} | {_profiler(sentry)} | |")
         received = row.get("received", {})
         lines.append(

@@ -201,6 +201,23 @@ def headline_rows(result: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def overhead_lines(row: dict[str, Any]) -> list[str]:
+    """A row's table lines: calling-thread CPU, and wall time when both SDKs measured it."""
+    raven, sentry = row["sdks"]["raven"], row["sdks"]["sentry-sdk"]
+    lines = [
+        f"| {row['title']} | calling thread CPU | {_cell(raven)} | {_cell(sentry)} | "
+        f"{_ratio(row['ratio_overhead'].get('sentry-sdk'))} |"
+    ]
+    if "wall_on" in raven and "wall_on" in sentry:
+        wall = {s: d["wall_on"]["median"] - d["wall_off"]["median"] for s, d in row["sdks"].items()}
+        ratio = wall["raven"] / wall["sentry-sdk"] if wall["sentry-sdk"] > 0 else None
+        lines.append(
+            f"| | wall time | {_cell(raven, 'wall_')} | {_cell(sentry, 'wall_')} | "
+            f"{_ratio(ratio)} |"
+        )
+    return lines
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = [
         "\n## tracing\n",
@@ -216,18 +233,5 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for row in result["rows"]:
-        raven, sentry = row["sdks"]["raven"], row["sdks"]["sentry-sdk"]
-        lines.append(
-            f"| {row['title']} | calling thread CPU | {_cell(raven)} | {_cell(sentry)} | "
-            f"{_ratio(row['ratio_overhead'].get('sentry-sdk'))} |"
-        )
-        if "wall_on" in raven and "wall_on" in sentry:
-            wall = {
-                s: d["wall_on"]["median"] - d["wall_off"]["median"] for s, d in row["sdks"].items()
-            }
-            ratio = wall["raven"] / wall["sentry-sdk"] if wall["sentry-sdk"] > 0 else None
-            lines.append(
-                f"| | wall time | {_cell(raven, 'wall_')} | {_cell(sentry, 'wall_')} | "
-                f"{_ratio(ratio)} |"
-            )
+        lines += overhead_lines(row)
     return "\n".join(lines) + "\n"
