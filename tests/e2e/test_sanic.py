@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.e2e.bugsink import Project, wait_until
-from tests.e2e.proxy import RecordingProxy
+from tests.e2e.proxy import Exchange, RecordingProxy
 from tests.e2e.servers import app_env, serving
 from tests.relay import validate_event
 
@@ -101,9 +101,10 @@ def test_repeated_errors_group_and_clean_requests_send_nothing(shop: str, projec
 def test_traced_requests_send_transactions_and_errors_join_the_callers_trace(
     traced_shop: str, project: Project, proxy: RecordingProxy
 ) -> None:
-    """With tracing on, each request sends one transaction from whichever worker served it, which
-    Bugsink accepts, and the stored error of the failing one carries the caller's trace and its
-    transaction's span."""
+    """With tracing on, the stored error of the failing request carries the caller's trace and its
+    transaction's span, and the transactions sent are accepted. Bugsink stores no transactions:
+    its answer limits the ``transaction`` category for a day, so a process that sends its next
+    one after that answer holds it back (counted), and how many arrive depends on timing."""
     headers = {"sentry-trace": f"{TRACE}-{PARENT}-1"}
     assert requests.get(f"{traced_shop}/ok", headers=headers, timeout=10).status_code == 200
     assert requests.get(f"{traced_shop}/orders/7", headers=headers, timeout=10).status_code == 500
@@ -115,8 +116,10 @@ def test_traced_requests_send_transactions_and_errors_join_the_callers_trace(
     assert trace["span_id"] != PARENT
     assert event["data"]["transaction"] == "sanic_shop.order"
 
-    def transactions() -> list[int]:
-        return [e.status for e in proxy.snapshot() if "transaction" in e.item_types]
+    def transactions() -> list[Exchange]:
+        return [e for e in proxy.snapshot() if "transaction" in e.item_types]
 
-    wait_until(lambda: len(transactions()) >= 2, 20, lambda: f"transactions sent: {transactions()}")
-    assert transactions() == [200, 200]
+    wait_until(lambda: len(transactions()) >= 1, 20, lambda: f"transactions sent: {transactions()}")
+    for exchange in transactions():
+        assert exchange.status == 200
+        assert "transaction" in exchange.response_headers["X-Sentry-Rate-Limits"]

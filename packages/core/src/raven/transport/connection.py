@@ -1,11 +1,12 @@
-"""The sender's HTTP connection: a keep-alive urllib3 pool to the server, set up once.
+"""The sender's HTTP connection to the server, set up once per sender thread.
 
-``requests`` spends about two thirds of a small POST's CPU time in its session machinery
-(hooks, cookies, environment lookups, redirect handling) that a sender does not need, and that
-time is taken from the app's threads under the GIL: one POST per transaction makes it a traced
-request's largest cost. urllib3 is requests' own HTTP layer (installed with it); the
-environment's settings (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``) are read the way
-requests reads them, once per connection.
+``requests`` spends most of a small POST's CPU time in machinery a sender does not need (hooks,
+cookies, environment lookups, redirects, ``email``-based header parsing), and that time is taken
+from the app's threads under the GIL: one POST per transaction makes it a traced request's
+largest cost. So the environment's settings (``HTTPS_PROXY``, ``NO_PROXY``,
+``REQUESTS_CA_BUNDLE``) are read the way requests reads them, once per connection, and then:
+no proxy (the common case) posts on a socket of our own (:mod:`raven.transport.wire`); an HTTP,
+HTTPS or SOCKS proxy goes through a urllib3 proxy manager (requests' own HTTP layer).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..breadcrumbs import suppress_http_breadcrumbs
 from .base import PreparedRequest
+from .wire import WireConnection, tls_context
 
 __all__ = ["Connection"]
 
@@ -37,14 +39,22 @@ class Connection:
         verify: bool | str,
         proxies: dict[str, str | None] | None = None,
     ) -> None:
+        self.url = url
+        proxy, verify = _environment(url, verify, proxies)
+        self.direct: WireConnection | None = None
+        if not proxy:
+            tls = tls_context(verify) if url.startswith("https:") else None
+            self.direct = WireConnection(url, timeout, tls)
+            return
         import urllib3
 
-        self.url = url
         self.timeout = urllib3.Timeout(connect=timeout, read=timeout)
-        self.manager = _pool_manager(url, verify, proxies)
+        self.manager = _proxy_manager(url, proxy, verify)
 
     def post(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
         """POST ``request``: (status, headers, body text)."""
+        if self.direct is not None:
+            return self.direct.post(request.url, request.headers, request.body)
         token = suppress_http_breadcrumbs.set(True)
         try:
             response = self.manager.urlopen(
@@ -61,21 +71,34 @@ class Connection:
             suppress_http_breadcrumbs.reset(token)
 
     def close(self) -> None:
-        self.manager.clear()
+        if self.direct is not None:
+            self.direct.close()
+        else:
+            self.manager.clear()
 
 
-def _pool_manager(url: str, verify: Any, proxies: dict[str, str | None] | None) -> Any:
+def _environment(
+    url: str, verify: bool | str, proxies: dict[str, str | None] | None
+) -> tuple[str | None, bool | str]:
+    """The proxy for ``url`` (None: none) and the TLS verification, read as requests reads them
+    (the options first, then ``HTTPS_PROXY``/``NO_PROXY``/``REQUESTS_CA_BUNDLE`` & co)."""
     import requests
-    import urllib3
     from requests.utils import select_proxy
 
-    session = requests.Session()  # only to read the environment as requests would
+    session = requests.Session()
     try:
         given: Any = proxies or {}
         settings = session.merge_environment_settings(url, given, False, verify, None)
     finally:
         session.close()
-    verify = settings["verify"]
+    verified: bool | str | None = settings["verify"]
+    return select_proxy(url, settings["proxies"]), True if verified is None else verified
+
+
+def _proxy_manager(url: str, proxy: str, verify: bool | str) -> Any:
+    import requests
+    import urllib3
+
     tls: dict[str, Any] = {}
     if url.startswith("https:"):
         if verify is False:
@@ -84,9 +107,6 @@ def _pool_manager(url: str, verify: Any, proxies: dict[str, str | None] | None) 
             bundle = verify if isinstance(verify, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH
             tls["cert_reqs"] = "CERT_REQUIRED"
             tls["ca_cert_dir" if _is_dir(bundle) else "ca_certs"] = bundle
-    proxy = select_proxy(url, settings["proxies"])
-    if not proxy:
-        return urllib3.PoolManager(num_pools=1, maxsize=1, **tls)
     if proxy.lower().startswith("socks"):
         from urllib3.contrib.socks import SOCKSProxyManager
 

@@ -4,6 +4,12 @@ The calling thread only appends the finished event to a bounded queue. An encode
 events into compressed envelopes (so a backlog is held compactly, bounded by bytes), and a few
 sender threads POST them over keep-alive connections, backing off while the server is down or
 erroring. Nothing is dropped without being counted for the next client report.
+
+Every wake-up of a background thread costs the app's threads more than the work it does (GIL
+hand-offs while the app waits on its database or network): the encoder, once woken, lets events
+gather for ``ENCODER_LINGER`` and encodes them in one pass, and one sender posts while it keeps
+up; another is woken only when the backlog outgrows the senders already awake, when they all
+wait on a slow server, or to finish a flush.
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ logger = logging.getLogger("raven.transport")
 # How long flush() without a timeout waits at most (documented in the README's delivery table).
 DEFAULT_FLUSH_TIMEOUT = 30.0
 ENCODING_AT_CLOSE_TIMEOUT = 1.0  # close() waits this long at most for the event being encoded
+ENCODER_LINGER = 0.02  # a woken encoder waits this long for more events (flush() cuts it short)
+ENCODER_BATCH = 64  # ... unless this many are already queued
+ENCODER_BURST = 0.002  # then encodes this long at most before letting the app's threads run
+SENDER_BACKLOG = 4  # requests waiting per awake sender before another sender is woken
+SLOW_ANSWER = 0.05  # ... or once every awake sender has waited this long for an answer
 
 
 class ThreadedTransport(HTTPTransport):
@@ -78,9 +89,11 @@ class ThreadedTransport(HTTPTransport):
         self._ready: deque[PreparedRequest] = deque()
         self._queued_bytes = 0  # raw (compacted) and ready (compressed) bytes held
         self._in_flight = 0
-        self._sending: set[PreparedRequest] = set()  # the requests behind _in_flight
+        self._sending: dict[PreparedRequest, float] = {}  # those in flight, since when
         self._encoding = 0  # events the encoder took from _raw and has not yet queued as requests
         self._encoder_idle = False
+        self._senders_awake = 0  # senders inside _send_some
+        self._sender_called = False  # a sender was notified and has not started yet
         self._encoder_ready = False  # imports done and the outbox loaded, once per thread start
         self._keep = Keep()
         self._flush_waiters = 0
@@ -118,7 +131,7 @@ class ThreadedTransport(HTTPTransport):
                     self._raw.append(item)
                     self._queued_bytes += size
                     self._keep.transport = self  # alive until sent, even if the app drops us
-                    if self._encoder_idle:
+                    if self._encoder_idle or len(self._raw) == ENCODER_BATCH:
                         self._raw_added.notify()
         if closed:
             self.record_closed(event, category)
@@ -199,9 +212,13 @@ class ThreadedTransport(HTTPTransport):
             if self._outbox is not None:
                 self._load_outbox()
         reported = False
+        with self._cond:
+            self._encoder_idle = False  # send_event stops waking us: events gather meanwhile
+            if 0 < len(self._raw) < ENCODER_BATCH and not (self._flush_waiters or self._closed):
+                self._raw_added.wait(ENCODER_LINGER)
+        burst = time.perf_counter()
         while True:
             with self._cond:
-                self._encoder_idle = False
                 if self._raw:
                     queued = self._raw.popleft()
                     self._queued_bytes -= queued_size(queued)
@@ -234,13 +251,29 @@ class ThreadedTransport(HTTPTransport):
                 if self._flush_waiters:
                     self._cond.notify_all()
                 backlog = len(self._raw)
-            if backlog < 100:
-                # Hand the GIL to a capturing thread now rather than after the 5 ms switch interval;
-                # under a backlog, keep encoding so the queue shrinks.
+            if backlog < 100 and time.perf_counter() - burst > ENCODER_BURST:
+                # Hand the GIL to the app's threads now rather than after the 5 ms switch
+                # interval; under a backlog, keep encoding so the queue shrinks.
                 time.sleep(0)
+                burst = time.perf_counter()
 
     def _periodic_report(self) -> PreparedRequest | None:
         return self.prepare_report() if self.report_due() else None
+
+    def _call_sender(self) -> None:
+        """Wake a sender if none is awake, if the backlog outgrows the awake ones, or if they all
+        wait on a slow server (lock held)."""
+        awake = self._senders_awake + self._sender_called
+        if awake and len(self._ready) <= awake * SENDER_BACKLOG and not self._senders_stuck():
+            return
+        self._sender_called = True
+        self._ready_added.notify()
+
+    def _senders_stuck(self) -> bool:
+        """Every awake sender has waited on the server for ``SLOW_ANSWER`` or longer."""
+        if not self._sending or len(self._sending) < self._senders_awake:
+            return False
+        return time.monotonic() - max(self._sending.values()) > SLOW_ANSWER
 
     def _push_ready(self, request: PreparedRequest, front: bool = False) -> None:
         size = len(request.body)
@@ -257,7 +290,7 @@ class ThreadedTransport(HTTPTransport):
                 (self._ready.appendleft if front else self._ready.append)(request)
                 self._queued_bytes += size
                 self._keep.transport = self
-            self._ready_added.notify()
+                self._call_sender()
         if closed:
             self._lose(request)  # encoded after close(): the senders are gone, keep it on disk
         elif full:
@@ -290,6 +323,16 @@ class ThreadedTransport(HTTPTransport):
     # -- the sender threads ----------------------------------------------------------------------
     def _send_some(self) -> bool:
         """Send until the queue is empty; False once the transport is closed."""
+        with self._cond:
+            self._senders_awake += 1
+            self._sender_called = False
+        try:
+            return self._send_all()
+        finally:
+            with self._cond:
+                self._senders_awake -= 1
+
+    def _send_all(self) -> bool:
         while True:
             with self._cond:
                 while True:
@@ -305,13 +348,13 @@ class ThreadedTransport(HTTPTransport):
                 request = self._ready.popleft()
                 self._queued_bytes -= len(request.body)
                 self._in_flight += 1
-                self._sending.add(request)
+                self._sending[request] = time.monotonic()
             try:
                 self._deliver(request)
             finally:
                 with self._cond:
                     self._in_flight -= 1
-                    self._sending.discard(request)
+                    self._sending.pop(request, None)
                     self._cond.notify_all()
 
     def _deliver(self, request: PreparedRequest) -> None:
@@ -399,6 +442,10 @@ class ThreadedTransport(HTTPTransport):
                             )
                         return False
                     self._flush_waiters += 1
+                    if self._raw:
+                        self._raw_added.notify()  # an encoder lingering for more: encode now
+                    if self._ready:
+                        self._ready_added.notify_all()  # every sender helps to finish
                     try:
                         self._cond.wait(min(remaining, 0.5))
                     finally:

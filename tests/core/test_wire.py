@@ -1,0 +1,236 @@
+"""The sender's own HTTP/1.1 connection (raven.transport.wire), against a real TLS receiver and a
+scripted socket server that answers the way real servers and proxies do: chunked, without a
+length, HTTP/1.0, after a ``100 Continue``, closing kept-alive connections, or not at all."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+import raven
+
+from tests.proxy import CA_CERTS, serve_tls
+from tests.receiver import Receiver
+
+TRANSPORTS = ["sync+", ""]  # DSN prefixes: the synchronous and the background transport
+OK_BODY = b'{"id":"x"}'
+
+
+@pytest.fixture(autouse=True)
+def no_env_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+class ScriptedServer:
+    """Reads whole HTTP requests on loopback and answers each with ``answer(n)`` (n counts
+    requests from 0): the raw bytes to write, and whether to close the connection after them."""
+
+    def __init__(self, answer: Callable[[int], tuple[bytes, bool]]) -> None:
+        self.answer = answer
+        self.messages: list[str] = []  # the captured messages, in arrival order
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.dsn = f"http://key@127.0.0.1:{self.port}/1"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        with conn:
+            while True:
+                head = []
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    head.append(line.decode("latin-1"))
+                if not head:
+                    return
+                headers = {
+                    k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in head[1:])
+                }
+                body = reader.read(int(headers["content-length"]))
+                if headers.get("content-encoding") == "gzip":
+                    body = gzip.decompress(body)
+                with self._lock:
+                    number = len(self.messages)
+                    self.messages.extend(_messages(body))
+                data, close = self.answer(number)
+                conn.sendall(data)
+                if close:
+                    return
+
+    def stop(self) -> None:
+        self._listener.close()
+
+
+def _messages(envelope: bytes) -> list[str]:
+    """The captured messages in an envelope (its event items)."""
+    lines = envelope.split(b"\n")
+    found = []
+    for header, payload in zip(lines[1::2], lines[2::2], strict=False):
+        if json.loads(header).get("type") == "event":
+            found.append(json.loads(payload)["logentry"]["formatted"])
+    return found
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[[Callable[[int], tuple[bytes, bool]]], ScriptedServer]]:
+    servers: list[ScriptedServer] = []
+
+    def start(answer: Callable[[int], tuple[bytes, bool]]) -> ScriptedServer:
+        servers.append(ScriptedServer(answer))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def send_three(dsn: str, **options: object) -> raven.Client:
+    client = raven.Client(dsn, install_sys_hook=False, **options)  # type: ignore[arg-type]
+    for i in range(3):
+        client.captureMessage(f"message {i}")
+        assert client.flush(10)
+    return client
+
+
+# -- TLS without a proxy ------------------------------------------------------------------------
+@pytest.mark.parametrize("prefix", TRANSPORTS)
+def test_tls_is_verified_against_ca_certs(receiver: Receiver, prefix: str) -> None:
+    """An https DSN with ``ca_certs`` naming the server's CA delivers over a verified connection."""
+    client = send_three(prefix + serve_tls(receiver), ca_certs=CA_CERTS)
+    assert [e["logentry"]["formatted"] for e in receiver.wait_for(3)] == [
+        f"message {i}" for i in range(3)
+    ]
+    client.close()
+
+
+@pytest.mark.raven_errors_expected
+def test_tls_certificate_the_bundle_does_not_trust_is_refused(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server whose certificate the default CA bundle does not trust gets nothing; the event is
+    counted as lost (``network_error``) and the raven logger says why."""
+    client = raven.Client("sync+" + serve_tls(receiver), install_sys_hook=False)
+    client.captureMessage("never over an unverified connection")
+    assert not receiver.requests
+    assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
+    assert client.transport.reports.take()["discarded_events"] == [
+        {"reason": "network_error", "category": "default", "quantity": 1}
+    ]
+
+
+@pytest.mark.parametrize("prefix", TRANSPORTS)
+def test_tls_without_verification_when_verify_ssl_is_off(receiver: Receiver, prefix: str) -> None:
+    send_three(prefix + serve_tls(receiver), verify_ssl=False)
+    assert len(receiver.wait_for(3)) == 3
+
+
+# -- what servers answer ------------------------------------------------------------------------
+def _answer(status: bytes, headers: bytes, body: bytes = OK_BODY) -> bytes:
+    return b"HTTP/1.1 " + status + b"\r\n" + headers + b"\r\n" + body
+
+
+ANSWERS: dict[str, Callable[[int], tuple[bytes, bool]]] = {
+    "content-length": lambda n: (_answer(b"200 OK", b"Content-Length: 10\r\n"), False),
+    "chunked, with a trailer": lambda n: (
+        _answer(
+            b"200 OK",
+            b"Transfer-Encoding: chunked\r\n",
+            b'4;ext=1\r\n{"id\r\n6\r\n":"x"}\r\n0\r\nX-Trailer: 1\r\n\r\n',
+        ),
+        False,
+    ),
+    "no length, then close": lambda n: (_answer(b"200 OK", b"Connection: close\r\n"), True),
+    "HTTP/1.0 without keep-alive": lambda n: (
+        b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\n" + OK_BODY,
+        True,
+    ),
+    "100 Continue first": lambda n: (
+        b"HTTP/1.1 100 Continue\r\n\r\n" + _answer(b"200 OK", b"Content-Length: 10\r\n"),
+        False,
+    ),
+    "kept-alive connection closed silently after each answer": lambda n: (
+        _answer(b"200 OK", b"Content-Length: 10\r\n"),
+        True,
+    ),
+    "no reason phrase, folded header names in any case": lambda n: (
+        b"HTTP/1.1 202\r\ncOnTeNt-LeNgTh: 10\r\n\r\n" + OK_BODY,
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("prefix", TRANSPORTS)
+@pytest.mark.parametrize("framing", list(ANSWERS))
+def test_every_answer_framing_is_read_and_the_next_event_still_goes_out(
+    scripted: Callable[..., ScriptedServer], framing: str, prefix: str
+) -> None:
+    """Three events, one after the other, each answered in the given framing: all arrive once,
+    in order, whether the connection is kept or closed by the server."""
+    server = scripted(ANSWERS[framing])
+    client = send_three(prefix + server.dsn, send_client_reports=False)
+    assert server.messages == [f"message {i}" for i in range(3)]
+    client.close()
+
+
+def test_connection_is_kept_alive_between_events(scripted: Callable[..., ScriptedServer]) -> None:
+    server = scripted(ANSWERS["content-length"])
+    send_three("sync+" + server.dsn, send_client_reports=False)
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("prefix", TRANSPORTS)
+def test_rate_limits_in_a_chunked_answer_are_honoured(
+    scripted: Callable[..., ScriptedServer], prefix: str
+) -> None:
+    """``X-Sentry-Rate-Limits`` read from a chunked answer, header name in any case, stops the
+    limited category: the second message is held back and counted, not sent."""
+    server = scripted(
+        lambda n: (
+            _answer(
+                b"200 OK",
+                b"transfer-encoding: chunked\r\nx-sentry-rate-limits: 60:default;error\r\n",
+                b"a\r\n" + OK_BODY + b"\r\n0\r\n\r\n",
+            ),
+            False,
+        )
+    )
+    client = raven.Client(prefix + server.dsn, install_sys_hook=False, send_client_reports=False)
+    client.captureMessage("first")
+    client.flush(10)
+    client.captureMessage("second")
+    client.flush(10)
+    assert server.messages == ["first"]
+    assert client.transport.reports.pending()
+
+
+@pytest.mark.raven_errors_expected
+def test_server_that_closes_without_answering_counts_the_event_lost(
+    scripted: Callable[..., ScriptedServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that reads the request and hangs up gives no answer: the sync transport counts
+    the event lost, says why on the raven logger, and the app goes on."""
+    server = scripted(lambda n: (b"", True))
+    client = raven.Client("sync+" + server.dsn, install_sys_hook=False)
+    client.captureMessage("into the void")
+    assert server.messages == ["into the void"]  # it was read, but never answered
+    assert "closed the connection without answering" in caplog.text
+    assert client.transport.reports.take()["discarded_events"] == [
+        {"reason": "network_error", "category": "default", "quantity": 1}
+    ]
