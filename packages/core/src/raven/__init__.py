@@ -6,14 +6,25 @@ breadcrumbs, and delivers them in the background to Sentry or any Sentry-compati
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
-from . import breadcrumbs
-from .__about__ import __version__
-from .client import Client
-from .context import Context
-from .dsn import Dsn
-from .exceptions import APIError, ConfigurationError, DuplicateScheme, InvalidDsn, RateLimited
+# Loading raven's modules allocates some ten thousand objects, enough to start several garbage
+# collections, and each one walks everything the app has loaded so far (a Django project's
+# settings import raven with most of the app in memory). None of these objects is garbage: the
+# collector is paused while they load, and then resumes as it was.
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    from . import breadcrumbs
+    from .__about__ import __version__
+    from .client import Client
+    from .context import Context
+    from .dsn import Dsn
+    from .exceptions import APIError, ConfigurationError, DuplicateScheme, InvalidDsn, RateLimited
+finally:
+    if _collecting:
+        gc.enable()
 
 __all__ = [
     "APIError",

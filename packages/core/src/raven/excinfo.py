@@ -3,7 +3,6 @@ of ``ignore_exceptions``."""
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 from collections.abc import Callable
 from types import TracebackType
@@ -61,6 +60,8 @@ def ignore_matcher(patterns: tuple[Any, ...]) -> Callable[[type[BaseException]],
     exact = {p for p in patterns if isinstance(p, str) and "*" not in p}
     wild = [p for p in patterns if isinstance(p, str) and "*" in p]
     classes = tuple(p for p in patterns if isinstance(p, type))
+    if wild:
+        from fnmatch import fnmatchcase  # only for patterns: not on every start-up
 
     @functools.lru_cache(maxsize=512)
     def ignored(cls: type[BaseException]) -> bool:
@@ -70,7 +71,7 @@ def ignore_matcher(patterns: tuple[Any, ...]) -> Callable[[type[BaseException]],
             names = (klass.__name__, f"{klass.__module__}.{klass.__qualname__}")
             if any(n in exact for n in names):
                 return True
-            if any(fnmatch.fnmatchcase(n, p) for n in names for p in wild):
+            if wild and any(fnmatchcase(n, p) for n in names for p in wild):
                 return True
         return False
 
