@@ -211,7 +211,8 @@ _LEVELS = {
     logging.CRITICAL: "fatal",
 }
 _LEVEL_NAMES = {"warn": "warning", "critical": "fatal", "exception": "error"}
-_TAG_KEY_INVALID = re.compile(r"[^a-zA-Z0-9_.:\- ]")
+# Compiled on first use (re caches it): compiling at import would slow every start-up.
+_TAG_KEY_INVALID = r"[^a-zA-Z0-9_.:\- ]"
 
 
 def event_kind(event_type: str) -> str:
@@ -406,13 +407,14 @@ def _timestamp(date: Any) -> float:
 
 def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
     out = {}
+    invalid = re.compile(_TAG_KEY_INVALID)
     for key, value in tags.items():
         if value is None:
             continue
         # Sentry rejects empty tags, newlines in values and keys outside [a-zA-Z0-9_.:- ]
         # type(), not isinstance (which consults a hostile __class__); safe_text survives __str__
         text = (value if type(value) is str else safe_text(value)).replace("\n", " ")[:200]
-        name = _TAG_KEY_INVALID.sub("_", key if type(key) is str else safe_text(key))[:200]
+        name = invalid.sub("_", key if type(key) is str else safe_text(key))[:200]
         if text and name:
             out[name] = text
     return out

@@ -102,7 +102,7 @@ class ClientOptions:
     traces_sample_rate: float | None = None
     traces_sampler: Callable[..., Any] | None = None
     # Regular expressions (strings or compiled) searched in outgoing URLs that get trace headers.
-    trace_propagation_targets: tuple[Any, ...] = (re.compile(".*"),)
+    trace_propagation_targets: tuple[Any, ...] = (".*",)  # compiled by the tracer
     # Transactions whose name matches one of these patterns are not sent (health checks, ...).
     ignore_transactions: tuple[Any, ...] = ()
     # Transactions of requests answered with one of these status codes are not sent (e.g. 404).

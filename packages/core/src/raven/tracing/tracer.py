@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .. import events
 from ..callbacks import name_of, run_before_send
 from ..guard import capture_internal_errors
+from ..options import compile_patterns
 from .propagation import continue_from, format_baggage
 from .scope import PropagationContext, new_trace_id, scope_trace
 from .span import NOOP_SPAN, NoOpSpan, Span, Transaction
@@ -41,7 +42,10 @@ class Tracer:
         self.sample_rate = opts.traces_sample_rate
         self.sampler = opts.traces_sampler
         self.max_spans = opts.max_spans
-        self.propagation_targets = opts.trace_propagation_targets  # compiled by the options
+        # Compiled by the options when given; the default (all URLs) is compiled here.
+        self.propagation_targets = compile_patterns(
+            "trace_propagation_targets", opts.trace_propagation_targets
+        )
         self.ignore_transactions = opts.ignore_transactions
         self.ignore_status_codes = frozenset(opts.trace_ignore_status_codes)
         self.public_key = client.dsn.public_key if client.dsn is not None else None
