@@ -234,3 +234,26 @@ def test_server_that_closes_without_answering_counts_the_event_lost(
     assert client.transport.reports.take()["discarded_events"] == [
         {"reason": "network_error", "category": "default", "quantity": 1}
     ]
+
+
+def test_connection_is_kept_alive_with_file_descriptors_past_1024(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    """A busy app holds many files: the check that the idle connection is still open works for a
+    socket numbered past 1024 too (``select()`` cannot take it; the connection would be
+    reopened for every event)."""
+    import os
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        pytest.skip(f"needs 1,200 open files, the limit here is {soft}")
+    server = scripted(ANSWERS["content-length"])
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        send_three("sync+" + server.dsn, send_client_reports=False)
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert server.messages == [f"message {i}" for i in range(3)]
+    assert server.connections == 1

@@ -21,6 +21,8 @@ from ..dsn import Dsn
 from ..guard import capture_internal_errors
 from ..options import ClientOptions
 from .envelope import (
+    GZIP_LEVEL,
+    GZIP_LEVEL_ERRORS,
     category_of,
     drops_of,
     dumps,
@@ -271,7 +273,11 @@ class HTTPTransport(Transport):
             if attachments:
                 self._count_attachments("send_error", attachments)
             return PreparedRequest(
-                self.url, self.request_headers, gzip_body(payload), category, event_id
+                self.url,
+                self.request_headers,
+                gzip_body(payload, GZIP_LEVEL_ERRORS),
+                category,
+                event_id,
             )
         profile_item = self._profile_item(profile, event) if profile is not None else None
         items: list[tuple[str | dict[str, Any], bytes]] = [
@@ -297,7 +303,7 @@ class HTTPTransport(Transport):
         return PreparedRequest(
             self.url,
             self.request_headers,
-            gzip_body(body),
+            gzip_body(body, GZIP_LEVEL_ERRORS if category in ("error", "default") else GZIP_LEVEL),
             category,
             event_id,
             report,

@@ -125,10 +125,13 @@ class WireConnection:
         """The idle connection was closed by the server (readable means EOF or stray bytes)."""
         assert self._sock is not None
         try:
-            readable, _, _ = select.select([self._sock], [], [], 0)
+            if hasattr(select, "poll"):  # select() fails past file descriptor 1024: a busy app
+                poller = select.poll()
+                poller.register(self._sock, select.POLLIN)
+                return bool(poller.poll(0))
+            return bool(select.select([self._sock], [], [], 0)[0])  # Windows
         except (OSError, ValueError):
             return True
-        return bool(readable)
 
     def _exchange(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], str]:
         sock = self._sock
