@@ -8,6 +8,7 @@ import gzip
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -257,3 +258,48 @@ def test_connection_is_kept_alive_with_file_descriptors_past_1024(
             os.close(fd)
     assert server.messages == [f"message {i}" for i in range(3)]
     assert server.connections == 1
+
+
+def test_sync_transport_shared_by_many_threads_delivers_every_event(receiver: Receiver) -> None:
+    """The synchronous transport's one kept connection is shared by the app's threads: threads
+    that find it busy post on a connection of their own, and every event arrives once."""
+    client = raven.Client("sync+" + receiver.dsn, install_sys_hook=False)
+    start = threading.Barrier(8)
+
+    def capture(worker: int) -> None:
+        start.wait(5)
+        for i in range(25):
+            client.captureMessage(f"thread {worker} message {i}")
+
+    threads = [threading.Thread(target=capture, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    messages = sorted(e["logentry"]["formatted"] for e in receiver.wait_for(200))
+    assert messages == sorted(f"thread {w} message {i}" for w in range(8) for i in range(25))
+    client.close()
+
+
+def test_closing_while_another_thread_sends_lets_that_send_finish(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    """``close()`` from one thread while another thread's synchronous send waits for the answer
+    waits for that send: it completes (delivered, no error swallowed), then the connection
+    closes."""
+    arrived = threading.Event()
+
+    def slow(n: int) -> tuple[bytes, bool]:
+        arrived.set()
+        time.sleep(0.3)  # the server takes its time: close() comes in meanwhile
+        return ANSWERS["content-length"](n)
+
+    server = scripted(slow)
+    client = raven.Client("sync+" + server.dsn, install_sys_hook=False, send_client_reports=False)
+    sender = threading.Thread(target=client.captureMessage, args=("in flight at close",))
+    sender.start()
+    assert arrived.wait(5)
+    client.close()
+    sender.join(5)
+    assert server.messages == ["in flight at close"]
+    assert client.transport.reports.take() is None  # nothing was counted lost

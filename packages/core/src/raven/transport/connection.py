@@ -12,6 +12,7 @@ HTTPS or SOCKS proxy goes through a urllib3 proxy manager (requests' own HTTP la
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -25,11 +26,14 @@ logger = logging.getLogger("raven.transport")
 
 
 class Connection:
-    """POSTs to one server URL over a kept-alive connection (one per sender thread).
+    """POSTs to one server URL over a kept-alive connection.
 
-    ``verify`` is True, False or a CA bundle path; ``proxies`` is what
-    :func:`raven.transport.base.proxies_for` made of the options (None: the environment's).
-    Redirects are never followed and nothing is retried here: the transport decides.
+    One per sender thread; the synchronous transport shares one between the app's threads: a
+    thread that finds the kept connection busy posts on a connection of its own, closed after
+    (as urllib3's pool of one does). ``verify`` is True, False or a CA bundle path; ``proxies``
+    is what :func:`raven.transport.base.proxies_for` made of the options (None: the
+    environment's). Redirects are never followed and nothing is retried here: the transport
+    decides.
     """
 
     def __init__(
@@ -43,8 +47,10 @@ class Connection:
         proxy, verify = _environment(url, verify, proxies)
         self.direct: WireConnection | None = None
         if not proxy:
-            tls = tls_context(verify) if url.startswith("https:") else None
-            self.direct = WireConnection(url, timeout, tls)
+            self._tls = tls_context(verify) if url.startswith("https:") else None
+            self._timeout = timeout
+            self._lock = threading.Lock()
+            self.direct = WireConnection(url, timeout, self._tls)
             return
         import urllib3
 
@@ -54,7 +60,16 @@ class Connection:
     def post(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
         """POST ``request``: (status, headers, body text)."""
         if self.direct is not None:
-            return self.direct.post(request.url, request.headers, request.body)
+            if self._lock.acquire(blocking=False):
+                try:
+                    return self.direct.post(request.url, request.headers, request.body)
+                finally:
+                    self._lock.release()
+            extra = WireConnection(self.url, self._timeout, self._tls)
+            try:
+                return extra.post(request.url, request.headers, request.body)
+            finally:
+                extra.close()
         token = suppress_http_breadcrumbs.set(True)
         try:
             response = self.manager.urlopen(
@@ -72,7 +87,8 @@ class Connection:
 
     def close(self) -> None:
         if self.direct is not None:
-            self.direct.close()
+            with self._lock:
+                self.direct.close()
         else:
             self.manager.clear()
 
