@@ -67,7 +67,9 @@ class LegacyClientAttributes:
             client.stacks.set_in_app_rules(opts.include_paths, opts.exclude_paths)
             client.stacks.capture_locals = opts.capture_locals
         elif name == "ignore_exceptions":
-            client._ignore = None  # made again from the new option on first use
+            from .excinfo import ignore_matcher
+
+            client._ignore = ignore_matcher(opts.ignore_exceptions)
         elif name in ("sanitize_keys", "processors"):
             from .callbacks import load_processor
 

@@ -4,6 +4,7 @@ reported on once when they misbehave (never a traceback from inside the client).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -66,10 +67,9 @@ def load_processor(spec: Any, client: Any) -> Any:
     processor; what cannot be one fails loudly, naming the option."""
     try:
         if isinstance(spec, str):
-            from importlib import import_module  # only for a dotted path: not on every start-up
-
             module, _, name = spec.rpartition(".")
-            spec = getattr(import_module(module), name)
+            __import__(module)  # importlib.import_module without importing importlib at start-up
+            spec = getattr(sys.modules[module], name)
         processor = spec(client) if isinstance(spec, type) else spec
     except Exception as exc:
         raise ConfigurationError(f"option 'processors': cannot load {spec!r}: {exc}") from None

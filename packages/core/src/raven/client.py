@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import random
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import hooks
+from . import events, hooks
 from .__about__ import __version__
 from ._legacy_client import LegacyClientAttributes
 from .breadcrumbs import BreadcrumbRecorder
 from .callbacks import WarnOnce, load_processor, run_before_send, run_processors
 from .context import Context, ContextHelpers
 from .dsn import Dsn
+from .excinfo import exception_of, ignore_matcher
 from .features import MonitorsMixin, ScopeExtrasMixin, SessionsMixin, TelemetryMixin
 from .options import DEFAULT_PROCESSORS, ClientOptions
 from .serializer import Serializer
+from .stacks import StackBuilder
 from .tracing import TracingMixin
 from .transport import ClientReports, Transport, transport_for
-
-if TYPE_CHECKING:
-    from .stacks import StackBuilder
 
 __all__ = ["Client"]
 
@@ -67,6 +65,15 @@ class Client(
         self.serializer = Serializer(
             opts.string_max_length, opts.list_max_length, opts.max_depth, opts.custom_repr
         )
+        self.stacks = StackBuilder(
+            self.serializer,
+            context_lines=opts.context_lines,
+            capture_locals=opts.capture_locals,
+            include_paths=opts.include_paths,
+            exclude_paths=opts.exclude_paths,
+            max_frames=opts.max_stack_frames,
+            max_locals_time=opts.max_locals_time,
+        )
         # The default scrubber is loaded when the first event is processed (usually on the
         # transport's encoder thread); processors the app names are loaded now, failing fast.
         self._processors: list[Any] | None = None
@@ -81,7 +88,7 @@ class Client(
             max_breadcrumbs=opts.max_breadcrumbs if opts.enable_breadcrumbs else 0,
             before_breadcrumb=opts.before_breadcrumb,
         )
-        self._ignore: Any = None  # ignore_exceptions as a matcher, made on first use
+        self._ignore = ignore_matcher(opts.ignore_exceptions)
         self._static = self._static_event_fields()
         self.transport: Transport | None = None
         # Scrubbing (the processors) costs a capture a quarter of its time: the HTTP transports
@@ -153,23 +160,6 @@ class Client(
     def processors(self, processors: list[Any]) -> None:
         self._processors = processors
 
-    @functools.cached_property
-    def stacks(self) -> StackBuilder:
-        """Frames as events carry them (in_app, context lines, locals): made, and its module
-        imported, with the first event that needs a stack."""
-        from .stacks import StackBuilder
-
-        opts = self.options
-        return StackBuilder(
-            self.serializer,
-            context_lines=opts.context_lines,
-            capture_locals=opts.capture_locals,
-            include_paths=opts.include_paths,
-            exclude_paths=opts.exclude_paths,
-            max_frames=opts.max_stack_frames,
-            max_locals_time=opts.max_locals_time,
-        )
-
     # -- state -----------------------------------------------------------------------------------
     def is_enabled(self) -> bool:
         """True when a DSN is configured and events may be sent."""
@@ -199,13 +189,7 @@ class Client(
     def should_capture(self, exc_info: Any) -> bool:
         """False when the exception's class (or a base class) matches ``ignore_exceptions``."""
         exc_type = exc_info[0] if isinstance(exc_info, tuple) else type(exc_info)
-        if exc_type is None:
-            return True
-        if self._ignore is None:
-            from .excinfo import ignore_matcher
-
-            self._ignore = ignore_matcher(self.options.ignore_exceptions)
-        return not self._ignore(exc_type)
+        return exc_type is None or not self._ignore(exc_type)
 
     def _breadcrumb_contexts(self) -> tuple[Context, ...]:
         return (self.context,)  # captureBreadcrumb records into this client's context only
@@ -213,8 +197,6 @@ class Client(
     # -- capture ---------------------------------------------------------------------------------
     def captureException(self, exc_info: Any = None, **kwargs: Any) -> str | None:
         """Capture an exception: ``None`` (the one being handled), True, a tuple or an instance."""
-        from .excinfo import exception_of  # with the first capture: not on every start-up
-
         exc = exception_of(exc_info, self._warn_once)
         if exc is None:
             return None
@@ -263,8 +245,6 @@ class Client(
         if not self.is_enabled():
             return None
         try:
-            from . import events  # with the first capture: not on every start-up
-
             attachments = kwargs.pop("attachments", None)  # this capture's own files
             if self._sessions is not None:  # release health: an error marks the session
                 self._sessions.note_capture(event_type, data, kwargs)
@@ -379,8 +359,6 @@ class Client(
         integrations attach the request, user and transaction), the call's ``data`` and its
         keyword arguments (``level``, ``logger``, ``culprit``, ``user``, ``request``, ...).
         """
-        from . import events  # with the first event: not on every start-up
-
         kind = events.event_kind(event_type)
         ctx_data, crumbs = self._context.snapshot()
         if data:  # raven-python's data= keys (dotted interfaces, site, hand-built frames)

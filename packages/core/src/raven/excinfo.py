@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from . import events
 from .callbacks import describe
 
 __all__ = ["exception_of", "ignore_matcher"]
@@ -32,8 +33,6 @@ def exception_of(exc_info: Any, warn: Callable[..., None]) -> BaseException | No
         if isinstance(tb, TracebackType):
             built = built.with_traceback(tb)
         return built
-    from . import events  # with the first capture: not on every start-up
-
     try:
         exc = events.to_exception(exc_info)
     except Exception:

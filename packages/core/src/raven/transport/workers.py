@@ -1,21 +1,42 @@
-"""The background sender's threads, which hold their transport weakly while idle.
+"""The background sender's threads: how they hold their transport, and the sender threads' half
+of it (:class:`SenderThreads`: when another sender is woken, posting what the encoder queued,
+backing off while the server is down or erroring).
 
 A thread holds the transport strongly only while there is work (through :class:`Keep`), so that
 a client the app drops, never closed, is collected and takes its threads with it.
+
+One sender posts while it keeps up: every wake-up of a thread costs the app's threads a GIL
+hand-off. Another is woken when the backlog outgrows the senders awake, when every awake sender
+has waited ``SLOW_ANSWER`` for the server, or by ``flush()``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .base import Backoff, HTTPTransport, PreparedRequest
+from .fork import import_sending_modules
+
 if TYPE_CHECKING:
     from .threaded import ThreadedTransport
 
-__all__ = ["Keep", "stop_threads", "thread_main", "waiter"]
+__all__ = [
+    "SENDER_BACKLOG",
+    "SLOW_ANSWER",
+    "Keep",
+    "SenderThreads",
+    "stop_threads",
+    "thread_main",
+    "waiter",
+]
+
+logger = logging.getLogger("raven.transport")
 
 
 class Keep:
@@ -67,3 +88,134 @@ def stop_threads(keep: Keep, *conds: threading.Condition) -> None:
     for cond in conds:
         with cond:
             cond.notify_all()
+
+
+SENDER_BACKLOG = 4  # requests waiting per awake sender before another sender is woken
+SLOW_ANSWER = 0.05  # ... or once every awake sender has waited this long for an answer
+
+
+class SenderThreads(HTTPTransport):
+    """The sender threads' methods; the queues and the lock are the subclass's."""
+
+    _cond: threading.Condition
+    _ready_added: threading.Condition
+    _ready: deque[PreparedRequest]
+    _queued_bytes: int
+    _in_flight: int
+    _sending: dict[PreparedRequest, float]  # the requests in flight, since when
+    _senders_awake: int  # senders inside _send_some
+    _sender_called: bool  # a sender was notified and has not started yet
+    _closed: bool
+    _backoff: Backoff
+    _outbox: Any
+    _local: threading.local
+    _push_ready: Callable[..., None]
+    _release_if_idle: Callable[[], None]
+    _load_outbox: Callable[[], None]
+
+    def _call_sender(self) -> None:
+        """Wake a sender if none is awake, if the backlog outgrows the awake ones, or if they all
+        wait on a slow server (lock held)."""
+        awake = self._senders_awake + self._sender_called
+        if awake and len(self._ready) <= awake * SENDER_BACKLOG and not self._senders_stuck():
+            return
+        self._sender_called = True
+        self._ready_added.notify()
+
+    def _senders_stuck(self) -> bool:
+        """Every awake sender has waited on the server for ``SLOW_ANSWER`` or longer."""
+        if not self._sending or len(self._sending) < self._senders_awake:
+            return False
+        return time.monotonic() - max(self._sending.values()) > SLOW_ANSWER
+
+    def _send_some(self) -> bool:
+        """Send until the queue is empty; False once the transport is closed."""
+        with self._cond:
+            self._senders_awake += 1
+            self._sender_called = False
+        try:
+            return self._send_all()
+        finally:
+            with self._cond:
+                self._senders_awake -= 1
+
+    def _send_all(self) -> bool:
+        while True:
+            with self._cond:
+                while True:
+                    if self._closed and not self._ready:
+                        return False
+                    if not self._ready:
+                        self._release_if_idle()
+                        return True
+                    wait = self._backoff.remaining()
+                    if self._ready and wait <= 0:
+                        break
+                    self._ready_added.wait(wait)
+                request = self._ready.popleft()
+                self._queued_bytes -= len(request.body)
+                self._in_flight += 1
+                self._sending[request] = time.monotonic()
+            try:
+                self._deliver(request)
+            finally:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._sending.pop(request, None)
+                    self._cond.notify_all()
+
+    def _deliver(self, request: PreparedRequest) -> None:
+        if request.event_id and self.rate_limits.is_limited(request.category):
+            self.count_lost("ratelimit_backoff", request)
+            self._forget(request)
+            return
+        logger.debug("sending event %s (%d bytes)", request.event_id, len(request.body))
+        try:
+            status, headers, text = self.post_request(request)
+        except Exception as exc:
+            logger.debug("sending event %s failed: %s", request.event_id, exc)
+            self._retry_later(request)
+            return
+        outcome = self.handle_answer(request, status, headers, text)
+        if outcome == "retry":
+            self._retry_later(request)
+            return
+        with self._cond:
+            self._backoff.succeeded()
+        self._forget(request)
+        if outcome == "sent" and self._outbox is not None and self._outbox.unclaimed:
+            self._load_outbox()  # the server answers again: send what was spilled to disk
+
+    def post_request(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        """POST ``request`` on this sender thread's connection: (status, headers, body text).
+        raven-python's transports adapted by :mod:`raven.transport.legacy` override it."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            import_sending_modules()
+            from .connection import Connection
+
+            connection = self._local.connection = Connection(
+                self.url, self.timeout, self.verify, self.proxies
+            )
+        return connection.post(request)
+
+    def _forget(self, request: PreparedRequest) -> None:
+        if self._outbox is not None:
+            self._outbox.forget(request)
+
+    def _retry_later(self, request: PreparedRequest) -> None:
+        """Keep the event and pause every sender, exponentially longer, with jitter."""
+        with self._cond:
+            self._backoff.failed()
+            closed = self._closed
+        if closed:
+            self._lose(request)
+            return
+        if self._outbox is not None and request.event_id:
+            self._outbox.spill_request(request)  # durable now: survives even a SIGKILL
+        self._push_ready(request, front=True)
+
+    def _lose(self, request: PreparedRequest) -> None:
+        if self._outbox is not None and self._outbox.spill_request(request):
+            return
+        self.handle_failure(request, ConnectionError("server unreachable at shutdown"))
