@@ -8,6 +8,7 @@ the SDK call alone (building the exception happens outside the timed region).
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -138,34 +139,25 @@ def bench_size(sdk: str, args: dict[str, Any]) -> dict[str, Any]:
 BENCHMARKS = {"capture": bench_capture, "storm": bench_storm, "size": bench_size}
 
 
+# Benchmarks in their own modules, imported only by the worker that runs them: (module, function).
+LAZY_BENCHMARKS = {
+    "overhead": ("frameworks", "bench_overhead"),
+    "tracing": ("tracing", "bench_tracing"),
+    "logs": ("logs", "bench_logs"),
+    "profiling": ("profiling", "bench_profiling"),
+    "monitor": ("monitors", "bench_monitor"),
+    "sessions": ("sessions", "bench_sessions"),
+}
+
+
 def main() -> None:
     sdk, name, raw = sys.argv[1], sys.argv[2], sys.argv[3]
-    if name == "overhead":
-        from frameworks import bench_overhead
-
-        result = bench_overhead(sdk, json.loads(raw))
-    elif name == "tracing":
-        from tracing import bench_tracing
-
-        result = bench_tracing(sdk, json.loads(raw))
-    elif name == "logs":
-        from logs import bench_logs
-
-        result = bench_logs(sdk, json.loads(raw))
-    elif name == "profiling":
-        from profiling import bench_profiling
-
-        result = bench_profiling(sdk, json.loads(raw))
-    elif name == "monitor":
-        from monitors import bench_monitor
-
-        result = bench_monitor(sdk, json.loads(raw))
-    elif name == "sessions":
-        from sessions import bench_sessions
-
-        result = bench_sessions(sdk, json.loads(raw))
+    if name in LAZY_BENCHMARKS:
+        module, function = LAZY_BENCHMARKS[name]
+        bench = getattr(importlib.import_module(module), function)
     else:
-        result = BENCHMARKS[name](sdk, json.loads(raw))
+        bench = BENCHMARKS[name]
+    result = bench(sdk, json.loads(raw))
     print(json.dumps(result), flush=True)
     # No interpreter shutdown: the SDKs' exit hooks would keep delivering (and be measured).
     os._exit(0)

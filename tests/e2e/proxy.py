@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from raven.receiver import parse_envelope
 
+from tests.e2e.bugsink import wait_until
+
 __all__ = ["Exchange", "RecordingProxy"]
 
 
@@ -64,6 +66,18 @@ class RecordingProxy:
     def snapshot(self) -> list[Exchange]:
         with self._lock:
             return list(self.exchanges)
+
+    def transactions(self) -> list[Exchange]:
+        """The exchanges that carried a transaction."""
+        return [e for e in self.snapshot() if "transaction" in e.item_types]
+
+    def assert_transactions_accepted_under_bugsinks_limit(self) -> None:
+        """Wait for a transaction, then check that every one sent was accepted and answered with
+        the ``transaction`` rate limit Bugsink puts on every transaction (it stores none)."""
+        wait_until(lambda: bool(self.transactions()), 20, lambda: "no transaction was sent")
+        for exchange in self.transactions():
+            assert exchange.status == 200
+            assert "transaction" in exchange.response_headers["X-Sentry-Rate-Limits"]
 
     def stop(self) -> None:
         self._server.shutdown()

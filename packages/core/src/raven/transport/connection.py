@@ -26,7 +26,8 @@ logger = logging.getLogger("raven.transport")
 
 
 class Connection:
-    """POSTs to one server URL over a kept-alive connection.
+    """POSTs to one server URL (every request the transport prepares goes to its own URL) over
+    a kept-alive connection.
 
     One per sender thread; the synchronous transport shares one between the app's threads: a
     thread that finds the kept connection busy posts on a connection of its own, closed after
@@ -62,12 +63,12 @@ class Connection:
         if self.direct is not None:
             if self._lock.acquire(blocking=False):
                 try:
-                    return self.direct.post(request.url, request.headers, request.body)
+                    return self.direct.post(request.headers, request.body)
                 finally:
                     self._lock.release()
             extra = WireConnection(self.url, self._timeout, self._tls)
             try:
-                return extra.post(request.url, request.headers, request.body)
+                return extra.post(request.headers, request.body)
             finally:
                 extra.close()
         token = suppress_http_breadcrumbs.set(True)

@@ -56,18 +56,16 @@ class WireConnection:
         self.host = parts.hostname or ""
         self.port = parts.port or (443 if self.secure else 80)
         self.host_header = parts.netloc.rpartition("@")[2]
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.timeout = timeout
         self.tls = tls if self.secure else None
         self._sock: socket.socket | None = None
         self._reader: Any = None
-        self._paths: dict[str, str] = {}
 
-    def post(
-        self, url: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, str], str]:
-        """POST ``body`` to ``url`` (on this connection's server): (status, lowercase headers,
-        body text). Raises OSError when the server cannot be reached or answers nothing."""
-        head = self._head(url, headers, len(body))
+    def post(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], str]:
+        """POST ``body`` to the connection's URL: (status, lowercase headers, body text). Raises
+        OSError when the server cannot be reached or answers nothing."""
+        head = self._head(headers, len(body))
         reused = self._sock is not None and not self._dropped()
         if not reused:
             self.close()
@@ -95,15 +93,9 @@ class WireConnection:
                 pass
 
     # -- the request -----------------------------------------------------------------------------
-    def _head(self, url: str, headers: dict[str, str], length: int) -> bytes:
-        path = self._paths.get(url)
-        if path is None:
-            parts = urlsplit(url)
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            if len(self._paths) < 16:
-                self._paths[url] = path
+    def _head(self, headers: dict[str, str], length: int) -> bytes:
         lines = [
-            f"POST {path} HTTP/1.1\r\nHost: {self.host_header}\r\nContent-Length: {length}\r\n"
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host_header}\r\nContent-Length: {length}\r\n"
         ]
         lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
         lines.append("\r\n")
