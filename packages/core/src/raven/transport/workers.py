@@ -146,6 +146,10 @@ class SenderThreads(HTTPTransport):
                     if self._closed and not self._ready:
                         return False
                     if not self._ready:
+                        # A sender called for a request this one took finds nothing and waits
+                        # again without starting: the call is answered, or it would keep every
+                        # later request from waking anyone.
+                        self._sender_called = False
                         self._release_if_idle()
                         return True
                     wait = self._backoff.remaining()
