@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import raven
+from raven.transport.wire import WireConnection
 
 from tests.proxy import CA_CERTS, serve_tls
 from tests.receiver import Receiver
@@ -30,10 +31,17 @@ def no_env_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 class ScriptedServer:
     """Reads whole HTTP requests on loopback and answers each with ``answer(n)`` (n counts
-    requests from 0): the raw bytes to write, and whether to close the connection after them."""
+    requests from 0): the raw bytes to write, and whether to close the connection after them.
+    ``hold(n)``: request n's answer waits until a later request has been read (a client that
+    waits for each answer before writing the next request then never gets one)."""
 
-    def __init__(self, answer: Callable[[int], tuple[bytes, bool]]) -> None:
+    def __init__(
+        self,
+        answer: Callable[[int], tuple[bytes, bool]],
+        hold: Callable[[int], bool] = lambda n: False,
+    ) -> None:
         self.answer = answer
+        self.hold = hold
         self.messages: list[str] = []  # the captured messages, in arrival order
         self.connections = 0
         self._lock = threading.Lock()
@@ -54,6 +62,7 @@ class ScriptedServer:
 
     def _serve(self, conn: socket.socket) -> None:
         reader = conn.makefile("rb")
+        held: list[bytes] = []
         with conn:
             while True:
                 head = []
@@ -71,12 +80,30 @@ class ScriptedServer:
                     number = len(self.messages)
                     self.messages.extend(_messages(body))
                 data, close = self.answer(number)
-                conn.sendall(data)
+                held.append(data)
+                if self.hold(number) and not close:
+                    continue
+                conn.sendall(b"".join(held))
+                held.clear()
                 if close:
+                    _linger(conn)
                     return
 
     def stop(self) -> None:
         self._listener.close()
+
+
+def _linger(conn: socket.socket) -> None:
+    """Close as nginx, Apache and Go do: stop writing, then read and drop what the client sent
+    on until it closes too. Closing with unread bytes would make the kernel reset the connection
+    and discard answers the client had not yet read."""
+    try:
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(2)
+        while conn.recv(65536):
+            pass
+    except OSError:
+        pass
 
 
 def _messages(envelope: bytes) -> list[str]:
@@ -93,8 +120,10 @@ def _messages(envelope: bytes) -> list[str]:
 def scripted() -> Iterator[Callable[[Callable[[int], tuple[bytes, bool]]], ScriptedServer]]:
     servers: list[ScriptedServer] = []
 
-    def start(answer: Callable[[int], tuple[bytes, bool]]) -> ScriptedServer:
-        servers.append(ScriptedServer(answer))
+    def start(
+        answer: Callable[[int], tuple[bytes, bool]], hold: Callable[[int], bool] = lambda n: False
+    ) -> ScriptedServer:
+        servers.append(ScriptedServer(answer, hold))
         return servers[-1]
 
     yield start
@@ -304,3 +333,116 @@ def test_closing_while_another_thread_sends_lets_that_send_finish(
     sender.join(5)
     assert server.messages == ["in flight at close"]
     assert client.transport.reports.take() is None  # nothing was counted lost
+
+
+# -- pipelining ---------------------------------------------------------------------------------
+def _requests(*messages: str) -> list[tuple[dict[str, str], bytes]]:
+    """Envelope POSTs (headers, body), one captured message each."""
+    return [
+        (
+            {"Content-Type": "application/x-sentry-envelope"},
+            b'{}\n{"type":"event"}\n' + json.dumps({"logentry": {"formatted": m}}).encode() + b"\n",
+        )
+        for m in messages
+    ]
+
+
+def _connection(server: ScriptedServer, timeout: float = 5.0) -> WireConnection:
+    return WireConnection(f"http://127.0.0.1:{server.port}/api/1/envelope/", timeout, None)
+
+
+def test_requests_waiting_together_are_pipelined(scripted: Callable[..., ScriptedServer]) -> None:
+    """Once the server has kept the connection alive, several requests go out before any answer
+    is read: this server answers the second to fifth only after it has read the fifth."""
+    server = scripted(ANSWERS["content-length"], hold=lambda n: 1 <= n < 4)
+    connection = _connection(server)
+    answers, error = connection.post_all(_requests("first"))
+    assert (error, [a[0] for a in answers]) == (None, [200])
+    answers, error = connection.post_all(_requests(*(f"pipelined {i}" for i in range(4))))
+    assert (error, [a[0] for a in answers]) == (None, [200] * 4)
+    assert server.messages == ["first"] + [f"pipelined {i}" for i in range(4)]
+    assert server.connections == 1
+
+
+def test_a_new_connection_is_not_pipelined_before_its_first_answer(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    """The first request on a connection goes alone: a server that closes after every answer (as
+    gunicorn's sync workers do) never receives requests it would not read."""
+    server = scripted(ANSWERS["no length, then close"])
+    answers, error = _connection(server).post_all(_requests(*(f"m{i}" for i in range(4))))
+    assert (error, [a[0] for a in answers]) == (None, [200] * 4)
+    assert server.messages == [f"m{i}" for i in range(4)]
+    assert server.connections == 4
+
+
+def test_requests_after_a_closing_answer_are_sent_again(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    """A server that answers with ``Connection: close`` in the middle of a pipeline (its limit of
+    requests per connection) has not read what followed: that arrives, once, on a new
+    connection."""
+
+    def answer(n: int) -> tuple[bytes, bool]:
+        return ANSWERS["no length, then close" if n == 2 else "content-length"](n)
+
+    server = scripted(answer)
+    connection = _connection(server)
+    connection.post_all(_requests("first"))
+    answers, error = connection.post_all(_requests(*(f"m{i}" for i in range(5))))
+    assert (error, [a[0] for a in answers]) == (None, [200] * 5)
+    assert server.messages == ["first"] + [f"m{i}" for i in range(5)]
+    assert server.connections == 2
+    assert connection.pipelining
+
+
+def test_server_breaking_off_a_pipeline_is_sent_one_request_at_a_time(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    """A server that answers the first pipelined request and hangs up without saying so did not
+    read the rest: they arrive once, on new connections, and this server is not pipelined to
+    again."""
+    server = scripted(lambda n: (ANSWERS["content-length"](n)[0], n == 1))
+    connection = _connection(server, timeout=2.0)
+    connection.post_all(_requests("first"))
+    answers, error = connection.post_all(_requests(*(f"m{i}" for i in range(4))))
+    assert (error, [a[0] for a in answers]) == (None, [200] * 4)
+    assert not connection.pipelining
+    assert server.messages == ["first"] + [f"m{i}" for i in range(4)]
+
+
+def test_pipeline_the_server_never_answers_times_out_and_stops_pipelining(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    """A pipeline answered in part, then not at all: the answers read are returned with the
+    timeout, and the connection is not pipelined again."""
+    server = scripted(ANSWERS["content-length"], hold=lambda n: n >= 2)
+    connection = _connection(server, timeout=0.5)
+    connection.post_all(_requests("first"))
+    answers, error = connection.post_all(_requests("second", "third", "fourth"))
+    assert isinstance(error, TimeoutError)
+    assert [a[0] for a in answers] == [200]
+    assert not connection.pipelining
+
+
+@pytest.mark.raven_errors_expected
+def test_background_sender_delivers_every_event_once_across_closing_answers(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    """The background sender takes what waits together and pipelines it: against a server that
+    closes every third connection's answer and refuses one event with a 503 (retried), each of
+    60 events arrives, none twice except the refused one."""
+
+    def answer(n: int) -> tuple[bytes, bool]:
+        if n == 17:
+            return _answer(b"503 Service Unavailable", b"Content-Length: 10\r\n"), False
+        return ANSWERS["no length, then close" if n % 3 == 2 else "content-length"](n)
+
+    server = scripted(answer)
+    client = raven.Client(server.dsn, install_sys_hook=False, send_client_reports=False)
+    for i in range(60):
+        client.captureMessage(f"event {i}")
+    assert client.flush(30)
+    refused = server.messages[17]
+    assert sorted(server.messages) == sorted([f"event {i}" for i in range(60)] + [refused])
+    client.close()

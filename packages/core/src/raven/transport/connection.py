@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..breadcrumbs import suppress_http_breadcrumbs
 from .base import PreparedRequest
-from .wire import WireConnection, tls_context
+from .wire import Answer, WireConnection, tls_context
 
 __all__ = ["Connection"]
 
@@ -58,7 +58,7 @@ class Connection:
         self.timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self.manager = _proxy_manager(url, proxy, verify)
 
-    def post(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+    def post(self, request: PreparedRequest) -> Answer:
         """POST ``request``: (status, headers, body text)."""
         if self.direct is not None:
             if self._lock.acquire(blocking=False):
@@ -85,6 +85,22 @@ class Connection:
             return response.status, dict(response.headers), response.data.decode("utf-8", "replace")
         finally:
             suppress_http_breadcrumbs.reset(token)
+
+    def post_all(self, requests: list[PreparedRequest]) -> tuple[list[Answer], Exception | None]:
+        """POST ``requests`` in order, pipelined when the server allows: the answers to the
+        first ones, and the error that stopped the others (None when all were answered)."""
+        if self.direct is not None and self._lock.acquire(blocking=False):
+            try:
+                return self.direct.post_all([(r.headers, r.body) for r in requests])
+            finally:
+                self._lock.release()
+        answers: list[Answer] = []
+        for request in requests:
+            try:
+                answers.append(self.post(request))
+            except Exception as exc:  # urllib3's errors are not all OSErrors
+                return answers, exc
+        return answers, None
 
     def close(self) -> None:
         if self.direct is not None:

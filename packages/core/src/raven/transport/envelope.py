@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from typing import Any
 
@@ -253,7 +254,14 @@ GZIP_LEVEL_ERRORS = 6
 
 
 def gzip_body(body: bytes, level: int = GZIP_LEVEL) -> bytes:
-    """The body gzip-compressed (with no timestamp, so equal bodies compress to equal bytes)."""
-    import gzip
+    """The body as a gzip stream with no timestamp, so equal bodies compress to equal bytes.
 
-    return gzip.compress(body, compresslevel=level, mtime=0)
+    zlib writes the gzip header and checksum in the same call that compresses: ``gzip.compress``
+    takes the checksum in a second call, and each call gives up the GIL, a hand-off to the app's
+    threads when they are waiting for it."""
+    import zlib
+
+    if sys.version_info >= (3, 11):
+        return zlib.compress(body, level, wbits=31)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+    return compressor.compress(body) + compressor.flush()

@@ -24,9 +24,12 @@ from .base import Backoff, HTTPTransport, PreparedRequest
 from .fork import import_sending_modules
 
 if TYPE_CHECKING:
+    from .connection import Connection
     from .threaded import ThreadedTransport
+    from .wire import Answer
 
 __all__ = [
+    "PIPELINE_DEPTH",
     "SENDER_BACKLOG",
     "SLOW_ANSWER",
     "Keep",
@@ -92,6 +95,7 @@ def stop_threads(keep: Keep, *conds: threading.Condition) -> None:
 
 SENDER_BACKLOG = 4  # requests waiting per awake sender before another sender is woken
 SLOW_ANSWER = 0.05  # ... or once every awake sender has waited this long for an answer
+PIPELINE_DEPTH = 16  # requests a sender takes at once (pipelined when the server allows it)
 
 
 class SenderThreads(HTTPTransport):
@@ -140,6 +144,8 @@ class SenderThreads(HTTPTransport):
                 self._senders_awake -= 1
 
     def _send_all(self) -> bool:
+        # raven-python's transports (adapted by .legacy) post one request at a time
+        depth = PIPELINE_DEPTH if type(self).post_request is SenderThreads.post_request else 1
         while True:
             with self._cond:
                 while True:
@@ -156,44 +162,70 @@ class SenderThreads(HTTPTransport):
                     if self._ready and wait <= 0:
                         break
                     self._ready_added.wait(wait)
-                request = self._ready.popleft()
-                self._queued_bytes -= len(request.body)
-                self._in_flight += 1
-                self._sending[request] = time.monotonic()
+                batch = [self._ready.popleft() for _ in range(min(depth, len(self._ready)))]
+                started = time.monotonic()
+                for request in batch:
+                    self._queued_bytes -= len(request.body)
+                    self._sending[request] = started
+                self._in_flight += len(batch)
             try:
-                self._deliver(request)
+                self._deliver(batch)
             finally:
                 with self._cond:
-                    self._in_flight -= 1
-                    self._sending.pop(request, None)
+                    self._in_flight -= len(batch)
+                    for request in batch:
+                        self._sending.pop(request, None)
                     self._cond.notify_all()
 
-    def _deliver(self, request: PreparedRequest) -> None:
-        if request.event_id and self.rate_limits.is_limited(request.category):
-            self.count_lost("ratelimit_backoff", request)
-            self._forget(request)
+    def _deliver(self, batch: list[PreparedRequest]) -> None:
+        requests = []
+        for request in batch:
+            if request.event_id and self.rate_limits.is_limited(request.category):
+                self.count_lost("ratelimit_backoff", request)
+                self._forget(request)
+            else:
+                logger.debug("sending event %s (%d bytes)", request.event_id, len(request.body))
+                requests.append(request)
+        if not requests:
             return
-        logger.debug("sending event %s (%d bytes)", request.event_id, len(request.body))
-        try:
-            status, headers, text = self.post_request(request)
-        except Exception as exc:
-            logger.debug("sending event %s failed: %s", request.event_id, exc)
-            self._retry_later(request)
-            return
-        outcome = self.handle_answer(request, status, headers, text)
-        if outcome == "retry":
-            self._retry_later(request)
+        answers, error = self._post_all(requests)
+        again = []
+        sent = False
+        for request, (status, headers, text) in zip(requests, answers, strict=False):
+            outcome = self.handle_answer(request, status, headers, text)
+            if outcome == "retry":
+                again.append(request)
+            else:
+                sent = sent or outcome == "sent"
+                self._forget(request)
+        if error is not None:
+            logger.debug("sending event %s failed: %s", requests[len(answers)].event_id, error)
+            again += requests[len(answers) :]
+        if again:
+            self._retry_later(again)
             return
         with self._cond:
             self._backoff.succeeded()
-        self._forget(request)
-        if outcome == "sent" and self._outbox is not None and self._outbox.unclaimed:
+        if sent and self._outbox is not None and self._outbox.unclaimed:
             self._load_outbox()  # the server answers again: send what was spilled to disk
 
-    def post_request(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+    def _post_all(self, requests: list[PreparedRequest]) -> tuple[list[Answer], Exception | None]:
+        """POST ``requests`` in order: the answers to the first ones, and the error that stopped
+        the others (None when all were answered)."""
+        if len(requests) > 1:
+            return self._connection().post_all(requests)
+        try:
+            return [self.post_request(requests[0])], None
+        except Exception as exc:
+            return [], exc
+
+    def post_request(self, request: PreparedRequest) -> Answer:
         """POST ``request`` on this sender thread's connection: (status, headers, body text).
         raven-python's transports adapted by :mod:`raven.transport.legacy` override it."""
-        connection = getattr(self._local, "connection", None)
+        return self._connection().post(request)
+
+    def _connection(self) -> Connection:
+        connection: Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             import_sending_modules()
             from .connection import Connection
@@ -201,23 +233,25 @@ class SenderThreads(HTTPTransport):
             connection = self._local.connection = Connection(
                 self.url, self.timeout, self.verify, self.proxies
             )
-        return connection.post(request)
+        return connection
 
     def _forget(self, request: PreparedRequest) -> None:
         if self._outbox is not None:
             self._outbox.forget(request)
 
-    def _retry_later(self, request: PreparedRequest) -> None:
-        """Keep the event and pause every sender, exponentially longer, with jitter."""
+    def _retry_later(self, requests: list[PreparedRequest]) -> None:
+        """Keep the requests, in order, and pause every sender, exponentially longer, with
+        jitter."""
         with self._cond:
             self._backoff.failed()
             closed = self._closed
-        if closed:
-            self._lose(request)
-            return
-        if self._outbox is not None and request.event_id:
-            self._outbox.spill_request(request)  # durable now: survives even a SIGKILL
-        self._push_ready(request, front=True)
+        for request in reversed(requests):
+            if closed:
+                self._lose(request)
+                continue
+            if self._outbox is not None and request.event_id:
+                self._outbox.spill_request(request)  # durable now: survives even a SIGKILL
+            self._push_ready(request, front=True)
 
     def _lose(self, request: PreparedRequest) -> None:
         if self._outbox is not None and self._outbox.spill_request(request):
