@@ -7,7 +7,8 @@ a client the app drops, never closed, is collected and takes its threads with it
 
 One sender posts while it keeps up: every wake-up of a thread costs the app's threads a GIL
 hand-off. Another is woken when the backlog outgrows the senders awake, when every awake sender
-has waited ``SLOW_ANSWER`` for the server, or by ``flush()``.
+has waited ``SLOW_ANSWER`` for the server, or by ``flush()``. A sender takes up to
+``PIPELINE_DEPTH`` waiting requests at once, for its connection to pipeline.
 """
 
 from __future__ import annotations
@@ -212,9 +213,9 @@ class SenderThreads(HTTPTransport):
     def _post_all(self, requests: list[PreparedRequest]) -> tuple[list[Answer], Exception | None]:
         """POST ``requests`` in order: the answers to the first ones, and the error that stopped
         the others (None when all were answered)."""
-        if len(requests) > 1:
-            return self._connection().post_all(requests)
         try:
+            if len(requests) > 1:
+                return self._connection().post_all(requests)
             return [self.post_request(requests[0])], None
         except Exception as exc:
             return [], exc
