@@ -245,6 +245,27 @@ def test_an_event_sent_twice_is_counted_once(devserver: Server, project: tuple[i
     assert issue["count"] == 1
 
 
+def test_a_transaction_sent_twice_is_stored_once(
+    devserver: Server, project: tuple[int, str]
+) -> None:
+    """A transaction sent again (the sender's answer was lost) is listed once."""
+    event_id = uuid.uuid4().hex
+    transaction = {
+        "type": "transaction",
+        "event_id": event_id,
+        "transaction": "/checkout",
+        "start_timestamp": 1_700_000_000.0,
+        "timestamp": 1_700_000_000.25,
+        "contexts": {"trace": {"trace_id": uuid.uuid4().hex, "span_id": "a" * 16, "op": "http"}},
+        "spans": [],
+    }
+    body = envelope(({"type": "transaction"}, transaction), headers={"event_id": event_id})
+    assert post(devserver, project[1], body)[0] == 200
+    assert post(devserver, project[1], body)[0] == 200
+    stored = devserver.json("/api/0/transactions/", project=project[0])
+    assert [t["event_id"] for t in stored] == [event_id]
+
+
 def test_projects_each_have_their_own_key(devserver: Server, project: tuple[int, str]) -> None:
     """Project 1 exists from the start; a new project's DSN has its own key and id."""
     projects = {p["id"]: p for p in devserver.json("/api/0/projects/")}

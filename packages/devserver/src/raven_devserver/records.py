@@ -126,7 +126,11 @@ def _event(db: sqlite3.Connection, record: Record, now: float) -> int | None:
 
 
 def _transaction(db: sqlite3.Connection, record: Record, now: float) -> None:
-    data = record.payload
+    """Store a transaction once per event id (an SDK may send one again after a lost answer)."""
+    data, event_id = record.payload, _event_id(record)
+    duplicate = "SELECT 1 FROM transactions WHERE event_id = ? AND project_id = ?"
+    if db.execute(duplicate, (event_id, record.project_id)).fetchone():
+        return
     end = epoch(data.get("timestamp"), now) or now
     start = epoch(data.get("start_timestamp"), end) or end
     trace = _trace(data)
@@ -134,7 +138,7 @@ def _transaction(db: sqlite3.Connection, record: Record, now: float) -> None:
     db.execute(
         "INSERT INTO transactions (project_id, event_id, trace_id, name, op, status, start,"
         " duration, span_count, release, environment, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (record.project_id, _event_id(record), _text(trace.get("trace_id")))
+        (record.project_id, event_id, _text(trace.get("trace_id")))
         + (str(data.get("transaction") or "<unnamed transaction>"), _text(trace.get("op")))
         + (_text(trace.get("status")), start, max(0.0, end - start))
         + (len(spans) if isinstance(spans, list) else 0, _text(data.get("release")))
