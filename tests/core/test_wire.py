@@ -171,6 +171,18 @@ def test_tls_without_verification_when_verify_ssl_is_off(receiver: Receiver, pre
     assert len(receiver.wait_for(3)) == 3
 
 
+def test_burst_over_tls_arrives_once_each(receiver: Receiver) -> None:
+    """A burst over a verified TLS connection (requests that wait together are pipelined through
+    the TLS layer): every event arrives, none twice."""
+    client = raven.Client(serve_tls(receiver), ca_certs=CA_CERTS, install_sys_hook=False)
+    for i in range(40):
+        client.captureMessage(f"burst {i}")
+    assert client.flush(10)
+    messages = sorted(e["logentry"]["formatted"] for e in receiver.wait_for(40))
+    assert messages == sorted(f"burst {i}" for i in range(40))
+    client.close()
+
+
 # -- what servers answer ------------------------------------------------------------------------
 def _answer(status: bytes, headers: bytes, body: bytes = OK_BODY) -> bytes:
     return b"HTTP/1.1 " + status + b"\r\n" + headers + b"\r\n" + body

@@ -8,7 +8,8 @@ a client the app drops, never closed, is collected and takes its threads with it
 One sender posts while it keeps up: every wake-up of a thread costs the app's threads a GIL
 hand-off. Another is woken when the backlog outgrows the senders awake, when every awake sender
 has waited ``SLOW_ANSWER`` for the server, or by ``flush()``. A sender takes up to
-``PIPELINE_DEPTH`` waiting requests at once, for its connection to pipeline.
+``PIPELINE_DEPTH`` waiting requests (``PIPELINE_BYTES`` of bodies) at once, for its connection
+to pipeline.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .wire import Answer
 
 __all__ = [
+    "PIPELINE_BYTES",
     "PIPELINE_DEPTH",
     "SENDER_BACKLOG",
     "SLOW_ANSWER",
@@ -97,6 +99,7 @@ def stop_threads(keep: Keep, *conds: threading.Condition) -> None:
 SENDER_BACKLOG = 4  # requests waiting per awake sender before another sender is woken
 SLOW_ANSWER = 0.05  # ... or once every awake sender has waited this long for an answer
 PIPELINE_DEPTH = 16  # requests a sender takes at once (pipelined when the server allows it)
+PIPELINE_BYTES = 1 << 20  # ... as long as their bodies add up to no more than this
 
 
 class SenderThreads(HTTPTransport):
@@ -163,10 +166,18 @@ class SenderThreads(HTTPTransport):
                     if self._ready and wait <= 0:
                         break
                     self._ready_added.wait(wait)
-                batch = [self._ready.popleft() for _ in range(min(depth, len(self._ready)))]
+                batch = [self._ready.popleft()]
+                size = len(batch[0].body)
+                while (
+                    self._ready
+                    and len(batch) < depth
+                    and size + len(self._ready[0].body) <= PIPELINE_BYTES
+                ):
+                    batch.append(self._ready.popleft())
+                    size += len(batch[-1].body)
+                self._queued_bytes -= size
                 started = time.monotonic()
                 for request in batch:
-                    self._queued_bytes -= len(request.body)
                     self._sending[request] = started
                 self._in_flight += len(batch)
             try:
