@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
 import pytest
 import raven
-from raven.receiver import Receiver
+from raven.receiver import Receiver, parse_envelope
 
 from tests.relay import validate_event
 
@@ -42,6 +43,35 @@ def test_events_arrive_as_gzip_envelopes_with_id_sent_at_and_dsn(receiver: Recei
     assert request.envelope_headers["dsn"] == receiver.dsn
     assert request.envelope_headers["sent_at"].endswith("Z")
     assert request.item_types == ["event"]
+
+
+def test_errors_and_large_bodies_are_compressed_small_transactions_are_not(
+    receiver: Receiver,
+) -> None:
+    """Errors go gzip-compressed; a transaction, log batch or report under 32 KiB goes as it is
+    (compressing each would hand the GIL over once more per request); a larger one compressed."""
+    client = make_client(receiver, traces_sample_rate=1.0)
+    with client.start_transaction(name="small", op="task"):
+        with client.start_span(op="db", description="SELECT 1"):
+            pass
+    with client.start_transaction(name="large", op="task"):
+        for i in range(300):
+            with client.start_span(op="db", description=f"SELECT {i} FROM orders WHERE id = %s"):
+                pass
+    capture_error(client)
+    assert client.flush(5)
+    receiver.wait_for_transactions(2)
+    receiver.wait_for(1)
+    encodings = {}
+    for request in receiver.requests:
+        for headers, payload in parse_envelope(request.body)[1]:
+            if headers["type"] in ("event", "transaction"):
+                name = json.loads(payload).get("transaction") or headers["type"]
+                encodings[name] = (request.headers.get("content-encoding"), request.wire_bytes)
+    assert encodings["event"][0] == "gzip"
+    assert encodings["small"][0] is None
+    assert encodings["large"][0] == "gzip"
+    assert encodings["large"][1] < 32 * 1024  # what arrived is the compressed body
 
 
 def test_store_protocol_sends_gzip_json_to_the_store_endpoint(receiver: Receiver) -> None:

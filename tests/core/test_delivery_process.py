@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import raven
@@ -107,6 +108,40 @@ def test_outbox_keeps_what_could_not_be_sent_for_the_next_process(
     assert sorted(ids) == sorted(first_ids + second.stdout.split())  # nothing lost, nothing twice
     assert list(outbox.glob("*.raven")) == []
     validate_event(events[0])
+
+
+TRANSACTION_INTO_OUTBOX = """
+    import sys, raven
+    client = raven.Client(sys.argv[1], outbox_path=sys.argv[2], traces_sample_rate=1.0,
+                          shutdown_timeout=0.5, install_sys_hook=False)
+    with client.start_transaction(name="nightly", op="task") as transaction:
+        pass
+    print(transaction.trace_id, flush=True)
+"""
+
+
+def test_outbox_keeps_an_uncompressed_transaction_for_the_next_process(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    """A small transaction (sent uncompressed) that could not be delivered waits on disk and is
+    sent by the next process, uncompressed still, with a fresh ``sent_at``."""
+    outbox = tmp_path / "outbox"
+    receiver.stop()
+    first = run_script(TRANSACTION_INTO_OUTBOX, receiver.dsn, str(outbox))
+    assert first.returncode == 0, first.stderr
+    assert len(list(outbox.glob("*.raven"))) == 1
+    between = datetime.now(UTC)
+    receiver.start()
+    second = run_script(
+        CAPTURE_AND_PRINT_IDS + "\n    assert client.flush(20)\n", receiver.dsn, str(outbox), "0"
+    )
+    assert second.returncode == 0, second.stderr
+    (transaction,) = receiver.wait_for_transactions(1)
+    assert transaction["contexts"]["trace"]["trace_id"] == first.stdout.strip()
+    (request,) = [r for r in receiver.requests if "transaction" in r.item_types]
+    assert "content-encoding" not in request.headers
+    assert datetime.fromisoformat(request.envelope_headers["sent_at"]) >= between
+    assert list(outbox.glob("*.raven")) == []
 
 
 def test_outbox_skips_corrupt_and_foreign_files(

@@ -21,7 +21,7 @@ from ..dsn import Dsn
 from ..guard import capture_internal_errors
 from ..options import ClientOptions
 from .envelope import (
-    GZIP_LEVEL,
+    COMPRESS_FROM,
     GZIP_LEVEL_ERRORS,
     category_of,
     drops_of,
@@ -191,6 +191,10 @@ class HTTPTransport(Transport):
             "Content-Encoding": "gzip",
             "Content-Type": "application/json" if self.store else "application/x-sentry-envelope",
         }
+        # ... and the one for a body sent uncompressed (see COMPRESS_FROM)
+        self.plain_headers = {
+            k: v for k, v in self.request_headers.items() if k != "Content-Encoding"
+        }
 
     def admit(self, event: dict[str, Any]) -> str | None:
         """The event's category, or None when that category is rate limited (the drop is counted).
@@ -300,15 +304,19 @@ class HTTPTransport(Transport):
             drops.append(("profile", 1))
         if attachment_drops:  # losing the request loses them too
             drops = [*(drops or [(category, 1)]), *attachment_drops]
+        request_headers, body = self.encoded(body, category)
         return PreparedRequest(
-            self.url,
-            self.request_headers,
-            gzip_body(body, GZIP_LEVEL_ERRORS if category in ("error", "default") else GZIP_LEVEL),
-            category,
-            event_id,
-            report,
-            drops=drops,
+            self.url, request_headers, body, category, event_id, report, drops=drops
         )
+
+    def encoded(self, body: bytes, category: str) -> tuple[dict[str, str], bytes]:
+        """The headers and body to send for an envelope of ``category``: errors compressed,
+        anything else only from ``COMPRESS_FROM`` bytes."""
+        if category in ("error", "default"):
+            return self.request_headers, gzip_body(body, GZIP_LEVEL_ERRORS)
+        if len(body) >= COMPRESS_FROM:
+            return self.request_headers, gzip_body(body)
+        return self.plain_headers, body
 
     def _profile_item(self, profile: Any, transaction: dict[str, Any]) -> bytes | None:
         """The ``profile`` item that goes with ``transaction``, or None (the drop counted)."""
@@ -370,12 +378,14 @@ class HTTPTransport(Transport):
         items: list[tuple[str | dict[str, Any], bytes]] = [(item["_item"], payload)]
         if report is not None:
             items.append(("client_report", dumps(report)))
-        body = encode_envelope(self._envelope_headers(None), items)
+        request_headers, body = self.encoded(
+            encode_envelope(self._envelope_headers(None), items), category
+        )
         item_id = f"{random.getrandbits(128):032x}"  # not sent: marks it as data, not a report
         return PreparedRequest(
             self.url,
-            self.request_headers,
-            gzip_body(body),
+            request_headers,
+            body,
             category,
             item_id,
             report,
@@ -393,10 +403,11 @@ class HTTPTransport(Transport):
         report = self.reports.take()
         if report is None:
             return None
-        body = encode_envelope(self._envelope_headers(None), [("client_report", dumps(report))])
-        return PreparedRequest(
-            self.url, self.request_headers, gzip_body(body), "internal", None, report
+        request_headers, body = self.encoded(
+            encode_envelope(self._envelope_headers(None), [("client_report", dumps(report))]),
+            "internal",
         )
+        return PreparedRequest(self.url, request_headers, body, "internal", None, report)
 
     def _envelope_headers(self, event_id: str | None) -> dict[str, Any]:
         headers: dict[str, Any] = {

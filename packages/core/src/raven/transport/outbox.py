@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .base import PreparedRequest
-from .envelope import rfc3339_now
+from .envelope import is_gzip, rfc3339_now
 from .reports import ClientReports
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ class Outbox:
                 requests.append(
                     PreparedRequest(
                         transport.url,
-                        transport.request_headers,
+                        transport.request_headers if is_gzip(body) else transport.plain_headers,
                         body,
                         meta["category"],
                         meta["event_id"],
@@ -197,10 +197,10 @@ def _refresh_sent_at(body: bytes, headers: dict[str, str]) -> bytes:
     """Rewrite the envelope header's ``sent_at``: it must say when the request is really sent."""
     if headers.get("Content-Type") != "application/x-sentry-envelope":
         return body
-    raw = gzip.decompress(body)
+    compressed = is_gzip(body)
+    raw = gzip.decompress(body) if compressed else body
     first, _, rest = raw.partition(b"\n")
     envelope_headers = json.loads(first)
     envelope_headers["sent_at"] = rfc3339_now()
-    return gzip.compress(
-        json.dumps(envelope_headers, separators=(",", ":")).encode() + b"\n" + rest, mtime=0
-    )
+    refreshed = json.dumps(envelope_headers, separators=(",", ":")).encode() + b"\n" + rest
+    return gzip.compress(refreshed, mtime=0) if compressed else refreshed
