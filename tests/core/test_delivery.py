@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from typing import Any
 
 import pytest
 import raven
+from raven.processors import Processor
 from raven.receiver import Receiver, parse_envelope
 
 from tests.relay import validate_event
@@ -72,6 +74,31 @@ def test_errors_and_large_bodies_are_compressed_small_transactions_are_not(
     assert encodings["small"][0] is None
     assert encodings["large"][0] == "gzip"
     assert encodings["large"][1] < 32 * 1024  # what arrived is the compressed body
+
+
+class MarksTheRuntimeInPlace(Processor):
+    """A raven-python style processor that edits a nested part of the event in place."""
+
+    def process(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        runtime = data.get("contexts", {}).get("runtime")
+        if isinstance(runtime, dict):
+            runtime["name"] = f"{runtime.get('name')}+"
+        return data
+
+
+def test_a_processor_editing_a_transaction_in_place_changes_only_that_transaction(
+    receiver: Receiver,
+) -> None:
+    """Transactions are queued as built and copied on the encoder: a processor that edits the
+    runtime context in place edits that transaction's copy, never the client's fixed contexts
+    that the next transaction starts from."""
+    client = make_client(receiver, traces_sample_rate=1.0, processors=[MarksTheRuntimeInPlace])
+    for name in ("first", "second", "third"):
+        with client.start_transaction(name=name, op="task"):
+            pass
+    assert client.flush(5)
+    names = {t["contexts"]["runtime"]["name"] for t in receiver.wait_for_transactions(3)}
+    assert names == {"CPython+"}
 
 
 def test_store_protocol_sends_gzip_json_to_the_store_endpoint(receiver: Receiver) -> None:

@@ -35,12 +35,22 @@ def compact(event: dict[str, Any]) -> Queued:
 
 
 def expand(item: Queued) -> dict[str, Any]:
-    """The event a queued item holds."""
+    """The event a queued item holds, as a copy of its own."""
     if isinstance(item, tuple):
         event = expand(item[0])
         event["_attachments"] = item[1]
         return event
-    return marshal.loads(item) if isinstance(item, bytes) else item
+    if isinstance(item, bytes):
+        event: dict[str, Any] = marshal.loads(item)
+        return event
+    # A transaction queued as the tracer built it still shares nested dicts with the client (its
+    # fixed contexts) and with its spans: the processors that run next get a copy of their own,
+    # as they do of a compacted event, made here on the encoder rather than on the app's thread.
+    try:
+        event = marshal.loads(marshal.dumps(item))
+    except ValueError:
+        return item  # objects marshal cannot carry (a profile, what a before_send added)
+    return event
 
 
 def queued_size(item: Queued) -> int:
