@@ -41,15 +41,18 @@ def expand(item: Queued) -> dict[str, Any]:
         event["_attachments"] = item[1]
         return event
     if isinstance(item, bytes):
-        event: dict[str, Any] = marshal.loads(item)
-        return event
+        return _loads(item)
     # A transaction queued as the tracer built it still shares nested dicts with the client (its
     # fixed contexts) and with its spans: the processors that run next get a copy of their own,
     # as they do of a compacted event, made here on the encoder rather than on the app's thread.
     try:
-        event = marshal.loads(marshal.dumps(item))
+        return _loads(marshal.dumps(item))
     except ValueError:
         return item  # objects marshal cannot carry (a profile, what a before_send added)
+
+
+def _loads(data: bytes) -> dict[str, Any]:
+    event: dict[str, Any] = marshal.loads(data)
     return event
 
 
