@@ -5,6 +5,7 @@ call. ``Client.build_msg`` runs the steps in order; each step fills in one part 
 from __future__ import annotations
 
 import builtins
+import functools
 import logging
 import random
 import re
@@ -211,8 +212,12 @@ _LEVELS = {
     logging.CRITICAL: "fatal",
 }
 _LEVEL_NAMES = {"warn": "warning", "critical": "fatal", "exception": "error"}
-# Compiled on first use (re caches it): compiling at import would slow every start-up.
-_TAG_KEY_INVALID = r"[^a-zA-Z0-9_.:\- ]"
+
+
+@functools.cache
+def _tag_key_invalid() -> re.Pattern[str]:
+    """Compiled on first use: compiling at import would slow every start-up."""
+    return re.compile(r"[^a-zA-Z0-9_.:\- ]")
 
 
 def event_kind(event_type: str) -> str:
@@ -407,7 +412,7 @@ def _timestamp(date: Any) -> float:
 
 def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
     out = {}
-    invalid = re.compile(_TAG_KEY_INVALID)
+    invalid = _tag_key_invalid()
     for key, value in tags.items():
         if value is None:
             continue

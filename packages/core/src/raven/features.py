@@ -7,6 +7,7 @@ that imports its module the first time it is called.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -221,7 +222,7 @@ class ScopeExtrasMixin:
                 type(result).__name__,
             )
             return
-        if re.fullmatch(_FLAG_NAME, name) is None:
+        if _flag_name().fullmatch(name) is None:
             self._warn_once(
                 "add_feature_flag-name",
                 "add_feature_flag(): flag name %r is not 1 to 200 of a-z A-Z 0-9 _ . : - "
@@ -271,7 +272,14 @@ class ScopeExtrasMixin:
 
 
 MAX_FLAGS_PER_SPAN = 10
-_FLAG_NAME = r"[a-zA-Z0-9_.:-]{1,200}"  # Relay's rule for contexts.flags names (re caches it)
+
+
+@functools.cache
+def _flag_name() -> re.Pattern[str]:
+    """Relay's rule for ``contexts.flags`` names, compiled on first use (not at start-up)."""
+    return re.compile(r"[a-zA-Z0-9_.:-]{1,200}")
+
+
 _FLAG_PREFIX = "flag.evaluation."
 
 

@@ -7,9 +7,8 @@ erroring. Nothing is dropped without being counted for the next client report.
 
 Every wake-up of a background thread costs the app's threads more than the work it does (GIL
 hand-offs while the app waits on its database or network): the encoder, once woken, lets events
-gather for ``ENCODER_LINGER`` and encodes them in one pass, and one sender posts while it keeps
-up; another is woken only when the backlog outgrows the senders already awake, when they all
-wait on a slow server, or to finish a flush.
+gather for ``ENCODER_LINGER`` and encodes them in one pass. When the senders wake is
+:mod:`raven.transport.workers`'s part.
 """
 
 from __future__ import annotations

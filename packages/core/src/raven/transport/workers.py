@@ -163,7 +163,7 @@ class SenderThreads(HTTPTransport):
                         self._release_if_idle()
                         return True
                     wait = self._backoff.remaining()
-                    if self._ready and wait <= 0:
+                    if wait <= 0:
                         break
                     self._ready_added.wait(wait)
                 batch = [self._ready.popleft()]
