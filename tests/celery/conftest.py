@@ -237,6 +237,16 @@ class Worker:
             )
         )
 
+    def wait_idle(self, timeout: float = 20) -> None:
+        """Until the worker's main process has taken back every task's result from its pool
+        (``inspect active`` lists nothing)."""
+        inspect = self.app.control.inspect(destination=[self.nodename], timeout=1.0, limit=1)
+        _wait(
+            lambda: (inspect.active() or {}).get(self.nodename) == [],
+            timeout,
+            f"the {self.pool} worker to be idle (log:\n{self.output()})",
+        )
+
     def events_for(self, mark: str) -> list[dict[str, Any]]:
         return [event for event in list(self.receiver.events) if event_mark(event) == mark]
 

@@ -211,6 +211,10 @@ def test_sigterm_right_after_a_failure_loses_nothing(worker: Worker) -> None:
     worker.receiver.stop()  # connections refused: the event waits in the transport, backing off
     result = worker.send("fail", mark, expect=1)
     worker.wait_state(result, "FAILURE")
+    # The FAILURE state is stored before the pool child hands the task's result back to the
+    # worker's main process. A SIGTERM in between races billiard's own shutdown (a child waiting
+    # 30 s for its result to be read, a half-written result read at exit), so it lands after.
+    worker.wait_idle()
     worker.terminate()
     worker.receiver.start()  # back on the same port while the worker shuts down
     assert worker.wait_exit() == 0, worker.output()
