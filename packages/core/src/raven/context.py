@@ -35,7 +35,8 @@ class _State:
     both stay None until tracing or an error needs them. ``flags`` holds the scope's feature-flag
     evaluations as they were made, ``(name, result)`` pairs (see :meth:`Context.add_flag`), and
     ``attachments`` the files added to it (:meth:`Context.add_attachment`). A new slot is
-    copied in :meth:`replace` and in :meth:`Context.add_flag` (which copies by hand: it is hot).
+    copied in :meth:`replace` and in :meth:`Context.add_flag` and
+    :meth:`Context.record_breadcrumb` (which copy by hand: they are hot).
     """
 
     __slots__ = ("data", "breadcrumbs", "last_event_id", "trace", "span", "flags", "attachments")
@@ -192,14 +193,20 @@ class Context:
     # -- breadcrumbs --------------------------------------------------------------------------
     def record_breadcrumb(self, crumb: dict[str, Any]) -> None:
         """Append one crumb (already processed) to the ring buffer."""
-        if self.max_breadcrumbs <= 0:
+        maximum = self.max_breadcrumbs
+        if maximum <= 0:
             return
         state = self._var.get()
         crumbs = state.breadcrumbs
         if crumbs and _same_crumb(crumbs[-1], crumb):
             return
-        keep = crumbs[-(self.max_breadcrumbs - 1) :] if self.max_breadcrumbs > 1 else ()
-        self._var.set(state.replace(breadcrumbs=keep + (crumb,)))
+        if len(crumbs) >= maximum:
+            crumbs = crumbs[len(crumbs) - maximum + 1 :] if maximum > 1 else ()
+        new = _State.__new__(_State)  # replace(breadcrumbs=...) by hand: a crumb per query
+        new.data, new.last_event_id, new.trace = state.data, state.last_event_id, state.trace
+        new.span, new.flags, new.attachments = state.span, state.flags, state.attachments
+        new.breadcrumbs = crumbs + (crumb,)
+        self._var.set(new)
 
     def clear_breadcrumbs(self) -> None:
         """Forget the breadcrumbs of the current thread or task, keeping the data."""

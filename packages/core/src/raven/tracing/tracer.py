@@ -305,17 +305,20 @@ class Tracer:
         transaction: str | None,
     ) -> dict[str, str]:
         opts = self.client.options
-        values = {
-            "trace_id": trace_id,
-            "public_key": self.public_key,
-            "sample_rate": None if sample_rate is None else _decimal(sample_rate),
-            "sample_rand": f"{sample_rand:.6f}",
-            "sampled": None if sampled is None else ("true" if sampled else "false"),
-            "release": opts.release,
-            "environment": opts.environment or "production",
-            "transaction": transaction,
-        }
-        return {key: value for key, value in values.items() if value is not None}
+        dsc = {"trace_id": trace_id}
+        if self.public_key is not None:
+            dsc["public_key"] = self.public_key
+        if sample_rate is not None:
+            dsc["sample_rate"] = _decimal(sample_rate)
+        dsc["sample_rand"] = f"{sample_rand:.6f}"
+        if sampled is not None:
+            dsc["sampled"] = "true" if sampled else "false"
+        if opts.release is not None:
+            dsc["release"] = opts.release
+        dsc["environment"] = opts.environment or "production"
+        if transaction is not None:
+            dsc["transaction"] = transaction
+        return dsc
 
     # -- finishing --------------------------------------------------------------------------
     def finish_transaction(self, transaction: Transaction) -> None:
