@@ -124,7 +124,7 @@ class Context:
                         key,
                         type(value).__name__,
                     )
-            elif key in _OVERLAID_KEYS and isinstance(value, Mapping) and callable(new.get(key)):
+            elif key in _OVERLAID_KEYS and callable(new.get(key)) and isinstance(value, Mapping):
                 new[key] = _Overlay(new[key], value)
             else:
                 new[key] = value
@@ -307,13 +307,14 @@ def _latest_flags(log: tuple[tuple[str, bool], ...], limit: int) -> dict[str, bo
 def _same_crumb(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     # Data may hold anything: numpy arrays (whose == is not a bool), cyclic structures
     # (RecursionError), objects whose __eq__ raises. Not comparable means not the same.
+    # The data second: a query repeated in a loop has the same message, not the same duration.
     try:
         return bool(
             a.get("message") == b.get("message")
+            and a.get("data") == b.get("data")
             and a.get("category") == b.get("category")
             and a.get("level") == b.get("level")
             and a.get("type") == b.get("type")
-            and a.get("data") == b.get("data")
         )
     except Exception:
         return False

@@ -131,8 +131,10 @@ def read(
         if value:
             fields[key] = serializer(value)
     contexts = scope.get("contexts")
-    holder: dict[str, Any] = {}
-    events.merge_tags(holder, client.options.tags, scope.get("tags"), transaction.tags)
+    holder: dict[str, Any] = {"tags": {}}  # what merge_tags sets, when there are tags at all
+    layers = (client.options.tags, scope.get("tags"), transaction.tags)
+    if any(layers):
+        events.merge_tags(holder, *layers)
     serialized = None
     for span in (transaction, *spans):
         data = span.data

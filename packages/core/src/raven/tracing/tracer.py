@@ -29,6 +29,7 @@ __all__ = ["Tracer"]
 logger = logging.getLogger("raven.tracing")
 
 AnySpan = Span | NoOpSpan
+_SENDING = capture_internal_errors("tracing", "sending a transaction")  # keeps no state per use
 
 
 class Tracer:
@@ -285,7 +286,10 @@ class Tracer:
 
     def propagates_to(self, url: str) -> bool:
         """True when ``url`` matches ``trace_propagation_targets``."""
-        return any(pattern.search(url) for pattern in self.propagation_targets)
+        for pattern in self.propagation_targets:  # a loop, not any(): once per outgoing call
+            if pattern.search(url):
+                return True
+        return False
 
     def new_dsc(self, transaction: Transaction) -> dict[str, str]:
         return self._dsc_values(
@@ -330,7 +334,7 @@ class Tracer:
             self.profiler.stop(profile)
         if not transaction.sampled:
             return
-        with capture_internal_errors("tracing", "sending a transaction"):
+        with _SENDING:
             reason = self._filtered(transaction)
             spans = [span for span in transaction.spans if span.timestamp is not None]
             reports = self.client.reports
