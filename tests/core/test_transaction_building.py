@@ -216,3 +216,20 @@ def test_a_transaction_that_cannot_be_built_is_counted(
     (transaction,) = receiver.wait_for_transactions(1)
     assert transaction["transaction"] == "checkout"
     client.close()
+
+
+def test_what_is_set_on_a_transaction_after_it_finished_is_not_sent(receiver: Receiver) -> None:
+    """The event is built later, but of the transaction as it finished: a status or data set
+    afterwards (here while the encoder cannot take it yet) does not reach it."""
+    client = make_client(receiver)
+    transport = client.transport
+    with transport._cond:  # the encoder waits for this lock before it takes the transaction
+        with client.start_transaction(name="checkout", op="task") as transaction:
+            transaction.set_data("items", 3)
+        transaction.set_status("cancelled")
+        transaction.set_data("late", True)
+    assert client.flush(5)
+    (event,) = receiver.wait_for_transactions(1)
+    assert event["contexts"]["trace"]["status"] == "ok"
+    assert event["contexts"]["trace"]["data"] == {"items": 3}
+    client.close()

@@ -2,13 +2,13 @@
 
 Building the event (an entry per span, the client's fixed fields, a new id) is most of what
 finishing a transaction costs the thread that finishes it, a request's thread. :func:`read`
-takes from the transaction only what must be read on that thread: the scope's user, request,
-contexts and tags (the scope is the thread's), the sampling context, the name (what
-``ignore_transactions`` was checked against), and the data that is not plain scalars (serializing
-it may call the app's ``__repr__``, which must run on the app's thread). The
-:class:`TransactionEvent` it returns builds the dict from that and from the transaction and its
-spans, all finished: on the transport's encoder thread when the transport can
-(``ThreadedTransport.builds_transactions``), else right away.
+takes on that thread what must be read there or then: the scope's user, request, contexts and
+tags (the scope is the thread's), the transaction's own fields (its name was checked against
+``ignore_transactions``; a status set after it finished must not reach the event), the sampling
+context, and span data that is not plain scalars (serializing it may call the app's
+``__repr__``, which must run on the app's thread). The :class:`TransactionEvent` it returns
+builds the dict from that and from the finished spans: on the transport's encoder thread when
+the transport can (``ThreadedTransport.builds_transactions``), else right away.
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ class TransactionEvent:
 
     __slots__ = (
         "client",
-        "transaction",
         "name",
         "source",
+        "start_timestamp",
+        "timestamp",
+        "trace",
         "spans",
         "profile",
         "dsc",
@@ -49,6 +51,7 @@ class TransactionEvent:
         self,
         client: Client,
         transaction: Transaction,
+        trace: dict[str, Any],
         spans: list[Span],
         profile: Profile | None,
         fields: dict[str, Any],
@@ -57,9 +60,11 @@ class TransactionEvent:
         serialized: dict[Span, Any] | None,
     ) -> None:
         self.client = client
-        self.transaction = transaction
         self.name = transaction.name
         self.source = transaction.source
+        self.start_timestamp = transaction.start_timestamp
+        self.timestamp = transaction.timestamp
+        self.trace = trace  # contexts.trace
         self.spans = spans
         self.profile = profile  # kept: sent with the event
         self.dsc = transaction.get_dsc()  # made now if no call went out: frozen with this name
@@ -79,24 +84,17 @@ class TransactionEvent:
         """The event as ``before_send_transaction`` and ``send`` see it (``_dsc``: the envelope's
         ``trace`` header)."""
         client = self.client
-        transaction = self.transaction
         serializer = client.serializer
         serialized = self.serialized
-        trace = transaction.trace_context()
-        trace["op"] = transaction.op
-        trace["status"] = transaction.status or "ok"
-        trace["origin"] = transaction.origin
-        if transaction.data:
-            trace["data"] = _data(transaction, transaction.data, serialized, serializer)
         event = events.new_event(client._static)
-        event["timestamp"] = transaction.timestamp
+        event["timestamp"] = self.timestamp
         event.update(
             type="transaction",
             transaction=self.name,
             transaction_info={"source": self.source},
-            start_timestamp=transaction.start_timestamp,
+            start_timestamp=self.start_timestamp,
             spans=[_span_json(span, serialized, serializer) for span in self.spans],
-            contexts={**client._static["contexts"], "trace": trace},
+            contexts={**client._static["contexts"], "trace": self.trace},
             _dsc=self.dsc,
         )
         event.update(self.fields)
@@ -113,8 +111,14 @@ def read(
     client: Client, transaction: Transaction, spans: list[Span], profile: Profile | None
 ) -> TransactionEvent:
     """What the event of ``transaction`` (finished, with its finished ``spans`` and its kept
-    ``profile``) takes from the current thread, read now."""
+    ``profile``) takes from the current thread and from the transaction itself, read now."""
     serializer = client.serializer
+    trace = transaction.trace_context()
+    trace["op"] = transaction.op
+    trace["status"] = transaction.status or "ok"
+    trace["origin"] = transaction.origin
+    if transaction.data:
+        trace["data"] = _json_safe(dict(transaction.data), serializer)
     scope, _crumbs = client.context.snapshot()
     fields: dict[str, Any] = {}
     for key in ("user", "request"):
@@ -136,7 +140,7 @@ def read(
     if any(layers):
         events.merge_tags(holder, *layers)
     serialized = None
-    for span in (transaction, *spans):
+    for span in spans:
         data = span.data
         if data and not _PLAIN.issuperset(map(type, data.values())):
             serialized = serialized or {}
@@ -144,6 +148,7 @@ def read(
     return TransactionEvent(
         client,
         transaction,
+        trace,
         spans,
         profile,
         fields,
@@ -156,24 +161,14 @@ def read(
 def _span_json(
     span: Span, serialized: dict[Span, Any] | None, serializer: Callable[[Any], Any]
 ) -> dict[str, Any]:
+    """The span's entry: its data as serialized when read (not plain), else as it is unless a
+    string in it is too long."""
     data = span.to_json()
     values = data.get("data")
     if values is not None:
-        data["data"] = _data(span, values, serialized, serializer)
+        done = serialized.get(span) if serialized is not None else None
+        data["data"] = done if done is not None else _json_safe(values, serializer)
     return data
-
-
-def _data(
-    span: Span,
-    values: dict[str, Any],
-    serialized: dict[Span, Any] | None,
-    serializer: Callable[[Any], Any],
-) -> Any:
-    """The span's data as sent: as serialized when read (not plain), else as it is unless a
-    string in it is too long."""
-    if serialized is not None and span in serialized:
-        return serialized[span]
-    return _json_safe(values, serializer)
 
 
 def _json_safe(values: dict[str, Any], serializer: Callable[[Any], Any]) -> Any:
