@@ -115,12 +115,11 @@ def finish_request_transaction(client: Any, transaction: Any, request: Any, resp
 def start_query_span(client: Any, sql: Any, params: Any, many: bool, connection: Any) -> Any:
     """A ``db`` span for a query about to run, or None when no span records.
 
-    A child of the current span started through that span's tracer (the client's checks, its
-    ``install_sql_hook`` included, are made by the caller once per query), its data built in one
-    dict.
+    A child of the current span started through that span's tracer (the client's checks are
+    made by the caller once per query), its data built in one dict.
     """
     parent = client.current_span()
-    if parent is None:
+    if parent is None or not getattr(client, "install_sql_hook", True):
         return None
     description = sql if sql.__class__ is str else str(sql)
     span = parent.tracer.child_of(parent, "db", description, "auto.db.django")
