@@ -106,6 +106,35 @@ def test_sql_parameters_only_with_send_default_pii(
     assert added["data"]["db.params"] == [3, 1]
 
 
+def test_db_spans_follow_the_connection_settings_changed_in_place(
+    traced: Any, web: Any, receiver: Receiver
+) -> None:
+    """What a db span says about its connection is kept on the connection, and made again when
+    its settings change in place (as Django's test runner renames the database)."""
+    from django.db import connection
+
+    web.get("/polls/3/")
+    settings = connection.settings_dict
+    saved = dict(settings)
+    settings.update(HOST="db.internal", PORT="5432")
+    try:
+        web.get("/polls/3/")
+    finally:
+        settings.clear()
+        settings.update(saved)
+    # In either order: the sender threads may deliver the second first.
+    first, second = sorted(
+        (
+            next(s for s in tx["spans"] if s["description"] == "SELECT %s + %s")["data"]
+            for tx in transactions(receiver, 2)
+        ),
+        key=lambda data: "server.address" in data,
+    )
+    assert "server.address" not in first and first["db.system"] == "sqlite"
+    assert (second["server.address"], second["server.port"]) == ("db.internal", 5432)
+    assert second["db.name"] == first["db.name"]
+
+
 @pytest.mark.parametrize(
     ("url", "name"),
     [

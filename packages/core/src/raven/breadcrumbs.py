@@ -78,8 +78,9 @@ def active_contexts() -> list[Context]:
 def activate(context: Context) -> None:
     """Record breadcrumbs into ``context`` from now on (held weakly)."""
     global _active
-    if any(ref() is context for ref in _active):
-        return
+    for ref in _active:  # a loop, not any(): every request's scope activates its context
+        if ref() is context:
+            return
     with _active_lock:
         _active = tuple(r for r in _active if r() is not None) + (weakref.ref(context),)
 

@@ -35,7 +35,8 @@ class _State:
     both stay None until tracing or an error needs them. ``flags`` holds the scope's feature-flag
     evaluations as they were made, ``(name, result)`` pairs (see :meth:`Context.add_flag`), and
     ``attachments`` the files added to it (:meth:`Context.add_attachment`). A new slot is
-    copied in :meth:`replace` and in :meth:`Context.add_flag` (which copies by hand: it is hot).
+    copied in :meth:`replace` and in :meth:`Context.add_flag` and
+    :meth:`Context.record_breadcrumb` (which copy by hand: they are hot).
     """
 
     __slots__ = ("data", "breadcrumbs", "last_event_id", "trace", "span", "flags", "attachments")
@@ -123,7 +124,7 @@ class Context:
                         key,
                         type(value).__name__,
                     )
-            elif key in _OVERLAID_KEYS and isinstance(value, Mapping) and callable(new.get(key)):
+            elif key in _OVERLAID_KEYS and callable(new.get(key)) and isinstance(value, Mapping):
                 new[key] = _Overlay(new[key], value)
             else:
                 new[key] = value
@@ -192,14 +193,20 @@ class Context:
     # -- breadcrumbs --------------------------------------------------------------------------
     def record_breadcrumb(self, crumb: dict[str, Any]) -> None:
         """Append one crumb (already processed) to the ring buffer."""
-        if self.max_breadcrumbs <= 0:
+        maximum = self.max_breadcrumbs
+        if maximum <= 0:
             return
         state = self._var.get()
         crumbs = state.breadcrumbs
         if crumbs and _same_crumb(crumbs[-1], crumb):
             return
-        keep = crumbs[-(self.max_breadcrumbs - 1) :] if self.max_breadcrumbs > 1 else ()
-        self._var.set(state.replace(breadcrumbs=keep + (crumb,)))
+        if len(crumbs) >= maximum:
+            crumbs = crumbs[len(crumbs) - maximum + 1 :] if maximum > 1 else ()
+        new = _State.__new__(_State)  # replace(breadcrumbs=...) by hand: a crumb per query
+        new.data, new.last_event_id, new.trace = state.data, state.last_event_id, state.trace
+        new.span, new.flags, new.attachments = state.span, state.flags, state.attachments
+        new.breadcrumbs = crumbs + (crumb,)
+        self._var.set(new)
 
     def clear_breadcrumbs(self) -> None:
         """Forget the breadcrumbs of the current thread or task, keeping the data."""
@@ -300,13 +307,14 @@ def _latest_flags(log: tuple[tuple[str, bool], ...], limit: int) -> dict[str, bo
 def _same_crumb(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     # Data may hold anything: numpy arrays (whose == is not a bool), cyclic structures
     # (RecursionError), objects whose __eq__ raises. Not comparable means not the same.
+    # The data second: a query repeated in a loop has the same message, not the same duration.
     try:
         return bool(
             a.get("message") == b.get("message")
+            and a.get("data") == b.get("data")
             and a.get("category") == b.get("category")
             and a.get("level") == b.get("level")
             and a.get("type") == b.get("type")
-            and a.get("data") == b.get("data")
         )
     except Exception:
         return False

@@ -45,7 +45,9 @@ __all__ = [
 logger = logging.getLogger("raven.hooks")
 
 _lock = threading.RLock()
-_holders: dict[str, weakref.WeakSet[Any]] = {}
+# Each hook's holders, held weakly, in the order they acquired it: a tuple read without the lock
+# on every outgoing HTTP request (iterating a WeakSet costs more than the rest of the lookup).
+_holders: dict[str, tuple[weakref.ref[Any], ...]] = {}
 _installed: set[str] = set()
 _ran_library_hooks: set[str] = set()
 
@@ -68,7 +70,10 @@ def acquire(name: str, holder: Any) -> None:
     the first holder installs it."""
     install_hook, _ = _HOOKS[name]
     with _lock:
-        _holders.setdefault(name, weakref.WeakSet()).add(holder)
+        held = holders(name)
+        if not any(h is holder for h in held):
+            held.append(holder)
+        _holders[name] = tuple(weakref.ref(h) for h in held)
         if name not in _installed:
             install_hook()
             _installed.add(name)
@@ -77,17 +82,16 @@ def acquire(name: str, holder: Any) -> None:
 def release(name: str, holder: Any) -> None:
     """Stop holding ``name`` for ``holder``; the last holder's release uninstalls it."""
     with _lock:
-        held = _holders.get(name)
-        if held is not None:
-            held.discard(holder)
+        held = [h for h in holders(name) if h is not holder]
+        _holders[name] = tuple(weakref.ref(h) for h in held)
         if name in _installed and not held:
             _HOOKS[name][1]()
             _installed.discard(name)
 
 
 def holders(name: str) -> list[Any]:
-    """The clients holding hook ``name`` now."""
-    return list(_holders.get(name, ()))
+    """The clients holding hook ``name`` now, in the order they acquired it."""
+    return [holder for ref in _holders.get(name, ()) if (holder := ref()) is not None]
 
 
 def is_installed(name: str) -> bool:

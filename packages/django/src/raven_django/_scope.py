@@ -56,7 +56,7 @@ def _open(request: HttpRequest) -> _Scope | None:
         outer = client.current_span()  # gone once the scope is entered: see tracing
         context = client.context
         context.__enter__()
-        context.merge(lazy)
+        context.merge(lazy, activate=False)  # activated as it was entered
         token = current_request.set(request)
         session = client.start_request_session()  # release health: one session per request
         return context, token, _start_transaction(client, request, outer), client, session

@@ -28,8 +28,8 @@ class QueryBreadcrumbs:
     """An execute wrapper recording ``query`` breadcrumbs: SQL, alias, duration (and parameters
     with ``send_default_pii``).
 
-    It runs around every query of the app: one client lookup, no guard object made per call, and
-    the crumb built in its final shape (the ``db`` span, while one records, gives its timestamp).
+    It runs around every query of the app: one client lookup, no guard entered unless something
+    fails, and the crumb built in its final shape (the ``db`` span, while one records, gives its timestamp).
     """
 
     enabled = False
@@ -47,9 +47,13 @@ class QueryBreadcrumbs:
         client = conf.client_or_none()
         if client is None or not getattr(client, "install_sql_hook", True):
             return execute(sql, params, many, context)
-        span = None
-        with _STARTING:
+        # try/except, the guards only on failure
+        try:
             span = start_query_span(client, sql, params, many, context.get("connection"))
+        except Exception:
+            span = None
+            with _STARTING:
+                raise
         start = time.perf_counter()
         failed = True
         try:
@@ -57,7 +61,7 @@ class QueryBreadcrumbs:
             failed = False
             return result
         finally:
-            with _RECORDING:
+            try:
                 seconds = time.perf_counter() - start
                 if span is not None:
                     finish_query_span(span, failed)
@@ -65,6 +69,9 @@ class QueryBreadcrumbs:
                 else:
                     now = time.time()
                 self.record(client, sql, params, many, context, seconds, failed, now)
+            except Exception:
+                with _RECORDING:
+                    raise
 
     def record(
         self,
@@ -115,7 +122,7 @@ class QueryBreadcrumbs:
         )
 
 
-# Shared guards (they keep no state per use): no object made per query.
+# Shared guards (they keep no state per use): no object made per query, entered on failure.
 _STARTING = capture_internal_errors("django", "starting a query span")
 _RECORDING = capture_internal_errors("django", "recording a query breadcrumb")
 _CAPTURE = BreadcrumbRecorder.captureBreadcrumb

@@ -115,26 +115,17 @@ def finish_request_transaction(client: Any, transaction: Any, request: Any, resp
 def start_query_span(client: Any, sql: Any, params: Any, many: bool, connection: Any) -> Any:
     """A ``db`` span for a query about to run, or None when no span records.
 
-    A child of the current span started through that span (the client's checks are made by the
-    caller once per query), its data built in one dict.
+    A child of the current span started through that span's tracer (the client's checks are
+    made by the caller once per query), its data built in one dict.
     """
     parent = client.current_span()
     if parent is None or not getattr(client, "install_sql_hook", True):
         return None
-    span = parent.start_child("db", sql if sql.__class__ is str else str(sql), "auto.db.django")
+    description = sql if sql.__class__ is str else str(sql)
+    span = parent.tracer.child_of(parent, "db", description, "auto.db.django")
     if not span.sampled:
         return None
-    data: dict[str, Any] = {}
-    if connection is not None:
-        data["db.system"] = connection.vendor
-        settings = getattr(connection, "settings_dict", None) or {}
-        name, host, port = settings.get("NAME"), settings.get("HOST"), settings.get("PORT")
-        if name:
-            data["db.name"] = str(name)
-        if host:
-            data["server.address"] = str(host)
-        if port:
-            data["server.port"] = int(port) if str(port).isdigit() else str(port)
+    data: dict[str, Any] = {} if connection is None else _connection_data(connection)
     if many:
         data["db.executemany"] = True
     elif params is not None and client.options.send_default_pii:
@@ -142,6 +133,29 @@ def start_query_span(client: Any, sql: Any, params: Any, many: bool, connection:
     if data:
         span.data = data
     return span
+
+
+def _connection_data(connection: Any) -> dict[str, Any]:
+    """A new copy of what a query's span says about ``connection``: its vendor, database, host
+    and port. Made once per connection and kept on it, for as long as its settings say the same
+    (Django's test runner renames the database in place)."""
+    settings = getattr(connection, "settings_dict", None) or {}
+    key = (connection.vendor, settings.get("NAME"), settings.get("HOST"), settings.get("PORT"))
+    store = getattr(connection, "__dict__", None)  # None: a proxy with slots, nothing kept
+    cached = store.get("_raven_span_data") if store is not None else None
+    if cached is None or cached[0] != key:
+        vendor, name, host, port = key
+        data: dict[str, Any] = {"db.system": vendor}
+        if name:
+            data["db.name"] = str(name)
+        if host:
+            data["server.address"] = str(host)
+        if port:
+            data["server.port"] = int(port) if str(port).isdigit() else str(port)
+        cached = (key, data)
+        if store is not None:
+            store["_raven_span_data"] = cached
+    return dict(cached[1])
 
 
 def finish_query_span(span: Any, failed: bool) -> None:

@@ -112,9 +112,10 @@ def parse_baggage(header: str) -> tuple[dict[str, str], str]:
 def format_baggage(dsc: Mapping[str, Any], other: str = "") -> str:
     """The ``baggage`` header for ``dsc``, after the caller's other entries."""
     entries = [other] if other else []
-    entries.extend(
-        f"sentry-{key}={quote(str(value), safe='')}"
-        for key, value in dsc.items()
-        if value is not None
-    )
+    for key, value in dsc.items():
+        if value is not None:
+            text = value if type(value) is str else str(value)
+            if not (text.isascii() and text.isalnum()):  # ids, names: nothing to quote
+                text = quote(text, safe="")
+            entries.append(f"sentry-{key}={text}")
     return ",".join(entries)

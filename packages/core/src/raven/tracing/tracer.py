@@ -12,10 +12,10 @@ import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import events
 from ..callbacks import name_of, run_before_send
 from ..guard import capture_internal_errors
 from ..options import compile_patterns
+from .event import read as read_event
 from .propagation import continue_from, format_baggage
 from .scope import PropagationContext, new_trace_id, scope_trace
 from .span import NOOP_SPAN, NoOpSpan, Span, Transaction
@@ -29,6 +29,7 @@ __all__ = ["Tracer"]
 logger = logging.getLogger("raven.tracing")
 
 AnySpan = Span | NoOpSpan
+_SENDING = capture_internal_errors("tracing", "sending a transaction")  # keeps no state per use
 
 
 class Tracer:
@@ -52,6 +53,11 @@ class Tracer:
         # Scrubbing a transaction is the bulk of its cost: the client has the HTTP transports
         # run it on their encoder thread, off the request's.
         self.process_on_sender = client._defer_processing
+        from ..client import Client  # imported: the client makes its tracer
+
+        # ... and the transaction's event is built there too, unless a client's own send (a
+        # subclass's, a test's) must get it built (see _builds_on_encoder).
+        self.plain_send = Client.send
         self.profiles_sample_rate = opts.profiles_sample_rate
         self.profiles_sampler = opts.profiles_sampler
         self.profiles_frequency = opts.profiles_sampling_frequency
@@ -280,7 +286,10 @@ class Tracer:
 
     def propagates_to(self, url: str) -> bool:
         """True when ``url`` matches ``trace_propagation_targets``."""
-        return any(pattern.search(url) for pattern in self.propagation_targets)
+        for pattern in self.propagation_targets:  # a loop, not any(): once per outgoing call
+            if pattern.search(url):
+                return True
+        return False
 
     def new_dsc(self, transaction: Transaction) -> dict[str, str]:
         return self._dsc_values(
@@ -300,17 +309,20 @@ class Tracer:
         transaction: str | None,
     ) -> dict[str, str]:
         opts = self.client.options
-        values = {
-            "trace_id": trace_id,
-            "public_key": self.public_key,
-            "sample_rate": None if sample_rate is None else _decimal(sample_rate),
-            "sample_rand": f"{sample_rand:.6f}",
-            "sampled": None if sampled is None else ("true" if sampled else "false"),
-            "release": opts.release,
-            "environment": opts.environment or "production",
-            "transaction": transaction,
-        }
-        return {key: value for key, value in values.items() if value is not None}
+        dsc = {"trace_id": trace_id}
+        if self.public_key is not None:
+            dsc["public_key"] = self.public_key
+        if sample_rate is not None:
+            dsc["sample_rate"] = _decimal(sample_rate)
+        dsc["sample_rand"] = f"{sample_rand:.6f}"
+        if sampled is not None:
+            dsc["sampled"] = "true" if sampled else "false"
+        if opts.release is not None:
+            dsc["release"] = opts.release
+        dsc["environment"] = opts.environment or "production"
+        if transaction is not None:
+            dsc["transaction"] = transaction
+        return dsc
 
     # -- finishing --------------------------------------------------------------------------
     def finish_transaction(self, transaction: Transaction) -> None:
@@ -322,7 +334,7 @@ class Tracer:
             self.profiler.stop(profile)
         if not transaction.sampled:
             return
-        with capture_internal_errors("tracing", "sending a transaction"):
+        with _SENDING:
             reason = self._filtered(transaction)
             spans = [span for span in transaction.spans if span.timestamp is not None]
             reports = self.client.reports
@@ -332,15 +344,21 @@ class Tracer:
                 if profile is not None:
                     reports.record(reason, "profile")
                 return
-            event = self._event(transaction, spans)
             if profile is not None and not self._profile_kept(profile):
                 profile = None
-            if profile is not None:
-                event["contexts"] = {
-                    **event["contexts"],
-                    "profile": {"profile_id": profile.profile_id},
-                }
+            unbuilt = read_event(self.client, transaction, spans, profile)
             before_send = self.client.options.before_send_transaction
+            if before_send is None and self._builds_on_encoder():
+                if transaction.dropped_spans:
+                    reports.record("buffer_overflow", "span", transaction.dropped_spans)
+                # What dropping it counts (drops_of) is known without building it.
+                self.client.transport.send_event(  # type: ignore[union-attr]
+                    {"type": "transaction", "spans": spans, "_profile": profile, "_build": unbuilt}
+                )
+                return
+            event = unbuilt.event()
+            if not self.process_on_sender:
+                event = self.client._run_processors(event)
             if before_send is not None:
                 processed = run_before_send(before_send, event, {}, self.client._warn_once)
                 if processed is None:
@@ -358,6 +376,19 @@ class Tracer:
             if profile is not None:
                 event["_profile"] = profile  # the transport encodes it, on its encoder thread
             self.client.send(**event)
+
+    def _builds_on_encoder(self) -> bool:
+        """True when the transaction's event may be built by the transport, on its encoder
+        thread: the client's processors run there, nothing sees the event before the transport
+        (no ``before_send_transaction``, ``send`` not overridden or patched) and the transport
+        builds it (``ThreadedTransport``'s own ``send_event``)."""
+        client = self.client
+        return (
+            self.process_on_sender
+            and type(client).send is self.plain_send
+            and "send" not in client.__dict__
+            and getattr(client.transport, "builds_transactions", False)
+        )
 
     def _profile_kept(self, profile: Profile) -> bool:
         """False (and counted) for a profile that ran past its limit or has too few samples."""
@@ -382,50 +413,6 @@ class Tracer:
                 logger.debug("transaction %r ignored (status %s)", name, code)
                 return "event_processor"
         return None
-
-    def _event(self, transaction: Transaction, spans: list[Span]) -> dict[str, Any]:
-        client = self.client
-        serializer = client.serializer
-        trace = transaction.trace_context()
-        trace["op"] = transaction.op
-        trace["status"] = transaction.status or "ok"
-        trace["origin"] = transaction.origin
-        if transaction.data:
-            trace["data"] = _json_safe(transaction.data, serializer)
-        event = events.new_event(client._static)
-        event["timestamp"] = transaction.timestamp
-        event.update(
-            type="transaction",
-            transaction=transaction.name,
-            transaction_info={"source": transaction.source},
-            start_timestamp=transaction.start_timestamp,
-            spans=[_span_json(span, serializer) for span in spans],
-            contexts={**client._static["contexts"], "trace": trace},
-            _dsc=transaction.get_dsc(),
-        )
-        scope, _crumbs = self.context.snapshot()
-        for key in ("user", "request"):
-            # What the app set (user_context, http_context) and the framework's url and method
-            # (set_request), not the interface an integration computes lazily for errors:
-            # building it would double a traced request's cost.
-            value = scope.get(key)
-            value = getattr(value, "overlay", None) if callable(value) else value
-            if key == "request" and transaction.request:
-                if not value:  # the framework's url and method alone: plain strings
-                    event[key] = _json_safe({**transaction.request}, serializer)
-                    continue
-                value = {**transaction.request, **value}
-            if value:
-                event[key] = serializer(value)
-        contexts = scope.get("contexts")
-        if contexts:
-            event["contexts"] = {**serializer(contexts), **event["contexts"]}
-        events.merge_tags(event, client.options.tags, scope.get("tags"), transaction.tags)
-        if not event["tags"]:
-            del event["tags"]
-        if not self.process_on_sender:
-            event = self.client._run_processors(event)
-        return event
 
     # -- decorators -------------------------------------------------------------------------
     def trace(self, func: Callable[..., Any] | None = None, *, op: str | None = None) -> Any:
@@ -453,26 +440,6 @@ class Tracer:
                 return func(*args, **kwargs)
 
         return traced
-
-
-_PLAIN = (str, int, float, bool, type(None))
-
-
-def _span_json(span: Span, serializer: Callable[[Any], Any]) -> dict[str, Any]:
-    data = span.to_json()
-    values = data.get("data")
-    if values is not None:
-        data["data"] = _json_safe(values, serializer)
-    return data
-
-
-def _json_safe(values: dict[str, Any], serializer: Callable[[Any], Any]) -> Any:
-    """``values`` as they are when every value is a short plain scalar (what integrations set),
-    else serialized like event data."""
-    for value in values.values():
-        if type(value) not in _PLAIN or (type(value) is str and len(value) > 1024):
-            return serializer(values)
-    return values
 
 
 def _decimal(rate: float) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshal
 from typing import Any
 
-__all__ = ["UNCOMPACT_EVENT_BYTES", "Queued", "compact", "expand", "queued_size"]
+__all__ = ["UNCOMPACT_EVENT_BYTES", "Queued", "built", "compact", "expand", "queued_size"]
 
 # What an event that marshal cannot compact is assumed to hold, for the byte bound.
 UNCOMPACT_EVENT_BYTES = 64 * 1024
@@ -42,13 +42,21 @@ def expand(item: Queued) -> dict[str, Any]:
         return event
     if isinstance(item, bytes):
         return _loads(item)
-    # A transaction queued as the tracer built it still shares nested dicts with the client (its
-    # fixed contexts) and with its spans: the processors that run next get a copy of their own,
-    # as they do of a compacted event, made here on the encoder rather than on the app's thread.
+    item = built(item)
+    # A transaction as the tracer built it shares nested dicts with the client (its fixed
+    # contexts) and with its spans: the processors that run next get a copy of their own, as
+    # they do of a compacted event, made here on the encoder rather than on the app's thread.
     try:
         return _loads(marshal.dumps(item))
     except ValueError:
         return item  # objects marshal cannot carry (a profile, what a before_send added)
+
+
+def built(event: dict[str, Any]) -> dict[str, Any]:
+    """``event``, or the transaction's event it stands for, built (``_build``: a
+    :class:`raven.tracing.event.TransactionEvent`; see ``ThreadedTransport.builds_transactions``)."""
+    build = event.get("_build")
+    return event if build is None else build()
 
 
 def _loads(data: bytes) -> dict[str, Any]:

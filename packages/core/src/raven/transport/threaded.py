@@ -26,7 +26,7 @@ from ..guard import capture_internal_errors
 from .base import REPORT_INTERVAL, Backoff, PreparedRequest
 from .envelope import category_of, drops_of
 from .fork import import_sending_modules, track, warm_up
-from .queued import Queued, compact, expand, queued_size
+from .queued import Queued, built, compact, expand, queued_size
 from .workers import Keep, SenderThreads, stop_threads, thread_main, waiter
 
 __all__ = ["ThreadedTransport"]
@@ -101,6 +101,16 @@ class ThreadedTransport(SenderThreads):
         self._local = threading.local()
 
     # -- the calling thread ----------------------------------------------------------------------
+    @property
+    def builds_transactions(self) -> bool:
+        """True when :meth:`send_event` takes a transaction's event not yet built, built on the
+        encoder thread: ``{"type": "transaction", "spans": [...], "_profile": ..., "_build":
+        TransactionEvent}`` (the spans and profile for what dropping it counts, ``drops_of``).
+        Not when a subclass or the app replaced ``send_event``: it expects events."""
+        return type(self).send_event is ThreadedTransport.send_event and (
+            "send_event" not in self.__dict__
+        )
+
     def send_event(self, event: dict[str, Any]) -> None:
         """Queue ``event`` for the background threads; never waits for the network."""
         if self._pid != os.getpid():
@@ -108,10 +118,11 @@ class ThreadedTransport(SenderThreads):
         category = self.admit(event)
         if category is None:
             return
-        # A transaction's dict was built for this send and reaches the encoder within
-        # ENCODER_LINGER: marshalling it (some 15 µs for ten spans) would only cost the app's
-        # thread. While it waits it counts as an event marshal could not compact
-        # (queued.UNCOMPACT_EVENT_BYTES) against the queue's byte bound.
+        # A transaction's dict was made for this send (or is still to be built: see
+        # builds_transactions) and reaches the encoder within ENCODER_LINGER: marshalling it (some
+        # 15 µs for ten spans) would only cost the app's thread. While it waits it counts as an
+        # event marshal could not compact (queued.UNCOMPACT_EVENT_BYTES) against the queue's
+        # byte bound.
         item = event if category == "transaction" else compact(event)
         size = queued_size(item)
         if size > self.options.queue_max_bytes:
@@ -143,7 +154,7 @@ class ThreadedTransport(SenderThreads):
         """An event larger than the whole queue's byte bound is a size problem, not a full queue:
         trim it here (``max_event_bytes``) and queue the small request that results."""
         with capture_internal_errors("transport", "trimming an oversized event"):
-            request = self.prepare(event)  # counts too_large itself when nothing fits
+            request = self.prepare(built(event))  # counts too_large itself when nothing fits
             if request is None:
                 return
             with self._cond:
@@ -157,7 +168,7 @@ class ThreadedTransport(SenderThreads):
 
     def _overflow(self, event: dict[str, Any], category: str) -> None:
         if self._outbox is not None:
-            event = self.processed(event)  # nothing unscrubbed is written to disk
+            event = self.processed(built(event))  # nothing unscrubbed is written to disk
             event["_processed"] = True
             if self._outbox.spill_event(event, self):
                 return
@@ -235,15 +246,20 @@ class ThreadedTransport(SenderThreads):
                     self._encoder_idle = True  # woken by send_event from now on
                     self._release_if_idle()
                     return True
-            event = expand(item) if item is not None else None
+            event = None
             try:
-                request = self.prepare(event) if event is not None else self._periodic_report()
+                if item is None:
+                    request = self._periodic_report()
+                else:
+                    event = expand(item)  # builds a transaction left to build here
+                    request = self.prepare(event)
             except Exception:
                 logger.exception("could not encode event; dropped")
-                if event is not None:
-                    self.record_dropped("internal_sdk_error", category_of(event), event)
-                else:
+                if item is None:
                     self.reports.record("internal_sdk_error", "internal")
+                else:  # expand failed: a transaction that could not be built, counted as one
+                    lost = event if event is not None else item if isinstance(item, dict) else {}
+                    self.record_dropped("internal_sdk_error", category_of(lost), lost)
                 request = None
             if request is not None:
                 self._push_ready(request)
