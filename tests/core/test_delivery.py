@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -86,19 +87,26 @@ class MarksTheRuntimeInPlace(Processor):
         return data
 
 
+@pytest.mark.parametrize("profiled", [False, True])
 def test_a_processor_editing_a_transaction_in_place_changes_only_that_transaction(
-    receiver: Receiver,
+    receiver: Receiver, profiled: bool
 ) -> None:
     """Transactions are queued as built and copied on the encoder: a processor that edits the
     runtime context in place edits that transaction's copy, never the client's fixed contexts
-    that the next transaction starts from."""
-    client = make_client(receiver, traces_sample_rate=1.0, processors=[MarksTheRuntimeInPlace])
+    that the next transaction starts from (a profiled one too: its profile goes beside the copy)."""
+    options = {"profiles_sample_rate": 1.0} if profiled else {}
+    client = make_client(
+        receiver, traces_sample_rate=1.0, processors=[MarksTheRuntimeInPlace], **options
+    )
     for name in ("first", "second", "third"):
-        with client.start_transaction(name=name, op="task"):
-            pass
+        with client.start_transaction(name=name, op="task") as transaction:
+            deadline = time.monotonic() + 10
+            while profiled and len(transaction.profile.ticks) < 3:  # enough samples to be sent
+                assert time.monotonic() < deadline, "the profile took no samples"
     assert client.flush(5)
-    names = {t["contexts"]["runtime"]["name"] for t in receiver.wait_for_transactions(3)}
-    assert names == {"CPython+"}
+    transactions = receiver.wait_for_transactions(3)
+    assert {t["contexts"]["runtime"]["name"] for t in transactions} == {"CPython+"}
+    assert all(("profile" in t["contexts"]) is profiled for t in transactions)
 
 
 def test_store_protocol_sends_gzip_json_to_the_store_endpoint(receiver: Receiver) -> None:

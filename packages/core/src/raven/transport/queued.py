@@ -46,10 +46,15 @@ def expand(item: Queued) -> dict[str, Any]:
     # A transaction as the tracer built it shares nested dicts with the client (its fixed
     # contexts) and with its spans: the processors that run next get a copy of their own, as
     # they do of a compacted event, made here on the encoder rather than on the app's thread.
+    # Its profile (samples, not event data) goes beside the copy: marshal cannot carry it.
+    profile = item.pop("_profile", None)
     try:
-        return _loads(marshal.dumps(item))
+        event = _loads(marshal.dumps(item))
     except ValueError:
-        return item  # objects marshal cannot carry (a profile, what a before_send added)
+        event = item  # objects marshal cannot carry (what a before_send added)
+    if profile is not None:
+        event["_profile"] = profile
+    return event
 
 
 def built(event: dict[str, Any]) -> dict[str, Any]:
