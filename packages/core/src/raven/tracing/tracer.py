@@ -53,11 +53,6 @@ class Tracer:
         # Scrubbing a transaction is the bulk of its cost: the client has the HTTP transports
         # run it on their encoder thread, off the request's.
         self.process_on_sender = client._defer_processing
-        from ..client import Client  # imported: the client makes its tracer
-
-        # ... and the transaction's event is built there too, unless a client's own send (a
-        # subclass's, a test's) must get it built (see _builds_on_encoder).
-        self.plain_send = Client.send
         self.profiles_sample_rate = opts.profiles_sample_rate
         self.profiles_sampler = opts.profiles_sampler
         self.profiles_frequency = opts.profiles_sampling_frequency
@@ -379,13 +374,13 @@ class Tracer:
 
     def _builds_on_encoder(self) -> bool:
         """True when the transaction's event may be built by the transport, on its encoder
-        thread: the client's processors run there, nothing sees the event before the transport
-        (no ``before_send_transaction``, ``send`` not overridden or patched) and the transport
+        thread: the client's processors run there (which the client allows only when its class
+        keeps ``Client.send``), nothing sees the event before the transport (no
+        ``before_send_transaction``, no ``send`` patched on the instance) and the transport
         builds it (``ThreadedTransport``'s own ``send_event``)."""
         client = self.client
         return (
             self.process_on_sender
-            and type(client).send is self.plain_send
             and "send" not in client.__dict__
             and getattr(client.transport, "builds_transactions", False)
         )
