@@ -336,13 +336,15 @@ def _patch_http_client(http_client: Any) -> None:
         return f"{scheme}://{host}{url}"
 
     def putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        self._raven_request = (method, url)
+        self._raven_request = None
         result = original_putrequest(self, method, url, *args, **kwargs)
         if not breadcrumbs.suppress_http_breadcrumbs.get():  # not Raven's own requests
             with _TRACING_HTTP:
+                url = full_url(self, url)
+                self._raven_request = (method, url)  # for the breadcrumb, once answered
                 for client in holders("httplib"):
                     if client.tracing_enabled:
-                        span, headers = client.tracer.http_request(method, full_url(self, url))
+                        span, headers = client.tracer.http_request(method, url)
                         self._raven_span = span
                         for name, value in headers.items():
                             self.putheader(name, value)
@@ -361,18 +363,14 @@ def _patch_http_client(http_client: Any) -> None:
         if span is not None:
             span.set_http_status(response.status)
             span.finish()
-        request = getattr(self, "_raven_request", None)
-        if request is not None and not breadcrumbs.suppress_http_breadcrumbs.get():
+        request = getattr(self, "_raven_request", None)  # None for Raven's own requests
+        if request is not None:
             with _RECORDING_HTTP:
                 method, url = request
                 breadcrumbs.record(
                     type="http",
                     category="httplib",
-                    data={
-                        "method": method,
-                        "url": full_url(self, url),
-                        "status_code": response.status,
-                    },
+                    data={"method": method, "url": url, "status_code": response.status},
                     # sentry-sdk's hint names, so that a before_breadcrumb filter can decide on them
                     hint={"httplib_request": self, "httplib_response": response},
                 )
